@@ -1,0 +1,52 @@
+using Interop.Core.Model;
+
+namespace Interop.Core.Adapters;
+
+/// <summary>What a cgroup dir is, in a manager's layout.</summary>
+public enum DirRole
+{
+    /// <summary>The container's own cgroup (LXC payload, libvirt leaf).</summary>
+    Payload,
+
+    /// <summary>LXC's monitor cgroup.</summary>
+    Monitor,
+
+    /// <summary>LXC's shared lxc.pivot dir (no container owns it).</summary>
+    Pivot,
+
+    /// <summary>A libvirt partition dir (e.g. "containers.partition"); no container owns it.</summary>
+    Partition,
+}
+
+/// <summary>
+/// The reverse of a layout: what a dir is. <paramref name="Name"/> is the container name as far as the dir
+/// tells it: LXC's exact name (without a -N retry suffix, see <paramref name="Suffix"/>); for libvirt the
+/// filtered machine-name part, which is NOT always the domain name (the filter is lossy).
+/// </summary>
+public sealed record LayoutMatch(Manager Manager, DirRole Role, string Name, int? Pid = null, int? Suffix = null);
+
+/// <summary>
+/// A manager's cgroup layout under Interop's shared root: where its containers land, which leftover dirs
+/// would make a starting container lose its canonical name, and what a given dir is. Pure: everything
+/// comes in as data. Paths are relative to the hierarchy root, '/'-separated, without a leading '/'.
+/// </summary>
+public interface IContainerLayout
+{
+    Manager Manager { get; }
+
+    /// <summary>
+    /// The dir (relative to the hierarchy root) in which the container's own cgroup dirs appear:
+    /// LXC with Interop's include file: the shared root; libvirt: the partition's dirs.
+    /// </summary>
+    string ParentDir(string sharedRoot, IReadOnlyDictionary<string, string> facts);
+
+    /// <summary>
+    /// True when <paramref name="childName"/>, a dir directly under <see cref="ParentDir"/>, is a leftover that
+    /// collides with <paramref name="containerName"/> starting now (LXC: lxc.payload.NAME, lxc.monitor.NAME and
+    /// their -N forms; libvirt: lxc-*-FILTERED.libvirt-lxc). Prepare removes such dirs when they are empty.
+    /// </summary>
+    bool IsStaleDirOf(string childName, string containerName);
+
+    /// <summary>Classifies a dir directly under <see cref="ParentDir"/> by its name; null when it is not the manager's.</summary>
+    LayoutMatch? Classify(string childName);
+}
