@@ -1,0 +1,42 @@
+namespace Interop.Core.Config;
+
+/// <summary>What to do with a container whose cgroup lies outside the shared root.</summary>
+public enum ContainerPolicy
+{
+    /// <summary>Refuse it (prepare and started fail, the manager aborts the start).</summary>
+    Strict,
+
+    /// <summary>Register it anyway and log a warning.</summary>
+    Permissive,
+}
+
+/// <summary>
+/// The daemon's and CLI's configuration (/etc/interop/interop.yaml). Every property has the default
+/// documented in config/interop.yaml and docs/configuration.md.
+/// </summary>
+public sealed record InteropConfig
+{
+    public const string DefaultPath = "/etc/interop/interop.yaml";
+
+    /// <summary>The shared root, absolute in hierarchy terms: libvirt's default partition "/machine".</summary>
+    public string SharedRoot { get; init; } = "/machine";
+
+    /// <summary>"system", "session", or a D-Bus address such as "unix:path=/run/interop/bus".</summary>
+    public string Bus { get; init; } = "system";
+
+    public string StateFile { get; init; } = "/var/lib/interop/state.yaml";
+
+    public ContainerPolicy Policy { get; init; } = ContainerPolicy.Strict;
+
+    /// <summary>How often the reaper prunes empty, unowned dirs; zero disables it.</summary>
+    public TimeSpan ReaperInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Users (names or numeric uids) allowed to call mutating methods. root (uid 0) always may.</summary>
+    public IReadOnlyList<string> AllowedUsers { get; init; } = ["root"];
+
+    /// <summary>Groups (names or numeric gids) whose members may call mutating methods.</summary>
+    public IReadOnlyList<string> AllowedGroups { get; init; } = [];
+
+    /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
+    public string SharedRootDir => SharedRoot.TrimStart('/');
+}
