@@ -1,0 +1,97 @@
+# Interop: one cgroup hierarchy for LXC and libvirt.
+#   make test   installs what is missing, builds, runs every test (unit, functional, integration)
+#   make run    builds and starts interopd (system bus, or a private bus when the host has none)
+# See README.md and docs/.
+
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+CONFIGURATION ?= Release
+DOTNET        ?= dotnet
+RID           ?= linux-x64
+
+BINDIR     := $(PREFIX)/bin
+SBINDIR    := $(PREFIX)/sbin
+LIBDIR     := $(PREFIX)/lib/interop
+DOCDIR     := $(PREFIX)/share/doc/interop
+SYSCONFDIR := /etc/interop
+# Where the bus, systemd, libvirt and LXC look, whatever PREFIX is.
+DBUS_POLICY_DIR  := /usr/share/dbus-1/system.d
+DBUS_SERVICE_DIR := /usr/share/dbus-1/system-services
+SYSTEMD_UNIT_DIR := /usr/lib/systemd/system
+LIBVIRT_HOOK_DIR := /etc/libvirt/hooks/lxc.d
+LXC_INCLUDE_DIR  := /usr/share/interop
+STATE_DIR        := /var/lib/interop
+
+OUT      := artifacts
+CTL_OUT  := $(OUT)/interopctl
+D_OUT    := $(OUT)/interopd
+
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+.PHONY: all deps restore build publish test unit integration bench soak run install uninstall clean
+
+all: build
+
+deps:
+	tools/install-deps.sh
+
+restore:
+	$(DOTNET) restore Interop.sln
+
+build: restore
+	$(DOTNET) build Interop.sln -c $(CONFIGURATION) --no-restore
+
+# interopctl is NativeAOT (hooks run it on every container start); interopd is framework-dependent.
+publish: restore
+	$(DOTNET) publish src/interopctl/interopctl.csproj -c $(CONFIGURATION) -r $(RID) -o $(CTL_OUT)
+	$(DOTNET) publish src/interopd/interopd.csproj -c $(CONFIGURATION) -o $(D_OUT)
+
+unit: build publish
+	INTEROP_CTL=$(abspath $(CTL_OUT))/interopctl INTEROPD=$(abspath $(D_OUT))/interopd \
+	  CONFIGURATION=$(CONFIGURATION) tools/run-tests.sh
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+integration: publish
+	integration/run.sh
+
+bench: publish
+	tools/bench.sh
+
+soak: publish
+	SOAK=1 tools/run-tests.sh
+
+run: deps publish
+	tools/run-daemon.sh $(abspath $(D_OUT))/interopd $(abspath $(CTL_OUT))/interopctl
+
+install: publish
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/interopd $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(CTL_OUT)/interopctl $(DESTDIR)$(BINDIR)/interopctl
+	cp -r $(D_OUT)/. $(DESTDIR)$(LIBDIR)/interopd/
+	ln -sf $(LIBDIR)/interopd/interopd $(DESTDIR)$(SBINDIR)/interopd
+	install -d $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(STATE_DIR)
+	test -e $(DESTDIR)$(SYSCONFDIR)/interop.yaml || install -m 0644 config/interop.yaml $(DESTDIR)$(SYSCONFDIR)/interop.yaml
+	test -e $(DESTDIR)$(SYSCONFDIR)/nlog.config || install -m 0644 config/nlog.config $(DESTDIR)$(SYSCONFDIR)/nlog.config
+	install -d $(DESTDIR)$(DBUS_POLICY_DIR) $(DESTDIR)$(DBUS_SERVICE_DIR) $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	install -m 0644 config/dbus/org.interop.Interop1.conf $(DESTDIR)$(DBUS_POLICY_DIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' config/dbus/org.interop.Interop1.service.in > $(DESTDIR)$(DBUS_SERVICE_DIR)/org.interop.Interop1.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@DOCDIR@|$(DOCDIR)|g' config/systemd/interopd.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service
+	install -d $(DESTDIR)$(LIBVIRT_HOOK_DIR) $(DESTDIR)$(LXC_INCLUDE_DIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' config/libvirt/interop.in > $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
+	chmod 0755 $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
+	$(CTL_OUT)/interopctl lxc-config --interopctl $(BINDIR)/interopctl > $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/interopctl $(DESTDIR)$(SBINDIR)/interopd
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(DBUS_POLICY_DIR)/org.interop.Interop1.conf $(DESTDIR)$(DBUS_SERVICE_DIR)/org.interop.Interop1.service
+	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+
+clean:
+	$(DOTNET) clean Interop.sln -c $(CONFIGURATION) >/dev/null
+	rm -rf $(OUT)

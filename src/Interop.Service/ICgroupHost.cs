@@ -1,0 +1,58 @@
+namespace Interop.Service;
+
+/// <summary>
+/// Everything the daemon's logic needs from the host: cgroupfs across all hierarchies and /proc.
+/// Paths are relative to the hierarchy root without a leading '/', already validated.
+/// <see cref="LinuxCgroupHost"/> is the real one; tests of the logic substitute it.
+/// </summary>
+public interface ICgroupHost
+{
+    /// <summary>"legacy", "hybrid" or "unified".</summary>
+    string Mode { get; }
+
+    /// <summary>(key, mount point) of every hierarchy, in discovery order.</summary>
+    IReadOnlyList<(string Key, string MountPoint)> Hierarchies { get; }
+
+    /// <summary>Creates or repairs the shared root in every hierarchy; returns the actions taken.</summary>
+    IReadOnlyList<string> Setup(string sharedRootDir);
+
+    /// <summary>Creates a dir below the shared root (a libvirt partition) in every hierarchy, top-down, initialized.</summary>
+    IReadOnlyList<string> EnsureDir(string dir);
+
+    /// <summary>Names of the child dirs of <paramref name="dir"/>, across all hierarchies.</summary>
+    IReadOnlySet<string> ListChildren(string dir);
+
+    /// <summary>True when any task lives in <paramref name="dir"/> or below, in any hierarchy.</summary>
+    bool HasTasks(string dir);
+
+    /// <summary>Removes <paramref name="dir"/> and its sub-dirs in every hierarchy where they are empty; returns what went.</summary>
+    IReadOnlyList<string> RemoveIfEmpty(string dir);
+
+    /// <summary>Removes empty dirs under the shared root that <paramref name="isOwned"/> does not claim.</summary>
+    IReadOnlyList<string> Prune(string sharedRootDir, bool dryRun, Func<string, bool> isOwned);
+
+    /// <summary>The pid's cgroup per hierarchy key ("/machine/x"), or null when the pid is gone.</summary>
+    IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid);
+
+    /// <summary>True when the pid exists and is not a zombie.</summary>
+    bool IsAlive(int pid);
+
+    /// <summary>True when the pid's cgroup namespace differs from the host's (pid 1's).</summary>
+    bool HasPrivateCgroupNamespace(int pid);
+
+    /// <summary>The pids in <paramref name="dir"/> and below, in the hierarchy <paramref name="key"/>.</summary>
+    IReadOnlyList<uint> Tasks(string key, string dir);
+
+    /// <summary>The parent pid of <paramref name="pid"/>, or 0.</summary>
+    int ParentOf(int pid);
+
+    /// <summary>The hierarchy key that holds <paramref name="controller"/> ("memory" → "memory" or "unified").</summary>
+    string? HierarchyOf(string controller);
+
+    string ReadValue(string key, string dir, string file);
+
+    void WriteValue(string key, string dir, string file, string value);
+
+    /// <summary>The absolute dir of a cgroup path in hierarchy <paramref name="key"/>.</summary>
+    string AbsoluteDir(string key, string dir);
+}

@@ -1,0 +1,617 @@
+using System.Diagnostics;
+using Interop.Core;
+using Interop.Core.Adapters;
+using Interop.Core.Config;
+using Interop.Core.Model;
+using Interop.Core.Service;
+using NLog;
+
+namespace Interop.Service;
+
+/// <summary>
+/// interopd's logic: the lifecycle of DESIGN.md section 7 over the registry, cgroupfs and /proc.
+/// </summary>
+/// <remarks>
+/// Implementation notes.
+/// - Mutations are serialized by one async gate, so concurrent hooks of one container (or two containers
+///   competing for one dir) cannot interleave. Readers never wait for the gate: the registry itself is
+///   guarded by a short lock held only while it is read or changed, never across I/O.
+/// - The state file is rewritten after every change, before the caller gets its answer, so a crash
+///   (kill -9) right after a reply loses nothing the caller was told.
+/// - Prepare removes only EMPTY dirs that would make the container lose its canonical name; a dir with
+///   tasks is a conflict. Release never fails: a manager ignores post-stop/release errors anyway, so
+///   problems are logged and the mapping is dropped.
+/// - Nothing is created or removed outside the shared root; a container the policy lets live outside it
+///   is only recorded.
+/// </remarks>
+public sealed class InteropService : IInteropService, IDisposable
+{
+    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+
+    /// <summary>Hierarchies preferred as the source of a container's CgroupPath, in order.</summary>
+    private static readonly string[] PrimaryOrder = ["cpuset", "memory", "cpu,cpuacct", "cpu", "pids", "freezer", "devices", "blkio", "unified"];
+
+    private readonly ICgroupHost _host;
+    private readonly InteropConfig _config;
+    private readonly StateStore _store;
+    private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
+    private readonly Func<DateTimeOffset> _clock;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Registry _registry = new();
+    private readonly Lock _sync = new();
+
+    public InteropService(
+        ICgroupHost host,
+        InteropConfig config,
+        StateStore store,
+        IReadOnlyDictionary<Manager, IContainerLayout> layouts,
+        Func<DateTimeOffset>? clock = null)
+    {
+        _host = host;
+        _config = config;
+        _store = store;
+        _layouts = layouts;
+        _clock = clock ?? (() => DateTimeOffset.UtcNow);
+    }
+
+    public event EventHandler<ContainerEventArgs>? ContainerAdded;
+
+    public event EventHandler<ContainerEventArgs>? ContainerRemoved;
+
+    public event EventHandler<ContainerEventArgs>? ContainerChanged;
+
+    public string Version { get; } = typeof(InteropService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public string CgroupMode => _host.Mode;
+
+    public string SharedRoot => _config.SharedRoot;
+
+    private string RootDir => _config.SharedRootDir;
+
+    public IReadOnlyList<HierarchyInfo> Hierarchies =>
+        [.. _host.Hierarchies.Select(h => new HierarchyInfo(h.Key, h.MountPoint, _host.AbsoluteDir(h.Key, RootDir)))];
+
+    public uint ContainerCount
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return (uint)_registry.Count;
+            }
+        }
+    }
+
+    /// <summary>Loads the state file, keeps what is still alive, adopts what lives under the shared root.</summary>
+    public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
+        WithGate(() =>
+        {
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, (id, pid, uuid, source) => Describe(id, pid, uuid, source)).Run();
+            lock (_sync)
+            {
+                foreach (var m in report.Kept.Concat(report.Adopted))
+                {
+                    _registry.Put(m);
+                }
+            }
+
+            Persist();
+            return report;
+        });
+
+    public IReadOnlyList<Mapping> ListContainers()
+    {
+        lock (_sync)
+        {
+            return [.. _registry.All];
+        }
+    }
+
+    public Mapping GetContainer(Manager manager, string name)
+    {
+        Names.ValidateComponent(name, "name");
+        lock (_sync)
+        {
+            return _registry.TryGet(new ContainerId(manager, name), out var m)
+                ? m
+                : throw new NoSuchContainerException($"{manager.ToWire()}/{Printable.Of(name)} is not registered");
+        }
+    }
+
+    public Mapping GetContainerByPid(uint pid)
+    {
+        var p = Names.ValidatePid(pid);
+        var cgroups = _host.ReadProcCgroup(p) ?? throw new NoSuchContainerException($"pid {pid} does not exist");
+        lock (_sync)
+        {
+            foreach (var path in cgroups.Values)
+            {
+                if (_registry.FindByPath(path) is { } m)
+                {
+                    return m;
+                }
+            }
+        }
+
+        throw new NoSuchContainerException($"pid {pid} is in no registered container");
+    }
+
+    public Mapping GetContainerByCgroup(string path)
+    {
+        var rel = Names.ValidateRelativePath(path, "path");
+        lock (_sync)
+        {
+            return _registry.FindByPath("/" + rel) ?? throw new NoSuchContainerException($"no registered container owns {Printable.Of(path)}");
+        }
+    }
+
+    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    {
+        Names.ValidateComponent(name, "name");
+        var parent = ParentDir(manager, facts);
+        return WithGate(() =>
+        {
+            var id = new ContainerId(manager, name);
+            Mapping? old;
+            lock (_sync)
+            {
+                _registry.TryGet(id, out old);
+            }
+
+            if (old is { State: not ContainerState.Prepared } && old.Leader > 1 && _host.IsAlive(old.Leader))
+            {
+                throw new ConflictException($"{id} is already running (leader {old.Leader}, {old.CgroupPath}); stop it first");
+            }
+
+            if (parent is null)
+            {
+                // Outside the shared root and the policy is permissive: record, touch nothing.
+                Log.Warn("prepare {0}: its cgroup parent lies outside the shared root {1}; recorded only", id, SharedRoot);
+            }
+            else
+            {
+                foreach (var action in _host.Setup(RootDir).Concat(parent != RootDir ? _host.EnsureDir(parent) : []))
+                {
+                    Log.Info("setup: {0}", action);
+                }
+
+                RemoveStaleDirs(id, parent);
+            }
+
+            var mapping = new Mapping(manager, name, facts.GetValueOrDefault(FactKeys.Uuid, old?.Uuid ?? ""), ContainerState.Prepared, 0, "",
+                new Dictionary<string, string>(), Now(), Mapping.NamespaceHost, Mapping.SourceHook);
+            lock (_sync)
+            {
+                _registry.Put(mapping);
+            }
+
+            Persist();
+            Log.Info("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
+            ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
+        });
+    }
+
+    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    {
+        Names.ValidateComponent(name, "name");
+        var pid = Names.ValidatePid(leader, "leader");
+        return WithGate(() =>
+        {
+            var id = new ContainerId(manager, name);
+            var mapping = Describe(id, pid, facts.GetValueOrDefault(FactKeys.Uuid, ""), Mapping.SourceHook);
+            Mapping? old;
+            lock (_sync)
+            {
+                _registry.TryGet(id, out old);
+                if (old is { State: ContainerState.Running } && old.Leader != pid && _host.IsAlive(old.Leader))
+                {
+                    throw new ConflictException($"{id} is already running with leader {old.Leader}; refusing a second leader {pid}");
+                }
+
+                if (_registry.FindByPath(mapping.CgroupPath) is { } owner && owner.Id != id)
+                {
+                    throw new ConflictException($"{mapping.CgroupPath} already belongs to {owner.Id}");
+                }
+
+                _registry.Put(mapping);
+            }
+
+            Persist();
+            Log.Info("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
+            if (old is not { State: ContainerState.Running })
+            {
+                ContainerAdded?.Invoke(this, new ContainerEventArgs(mapping));
+            }
+
+            ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
+            return mapping;
+        });
+    }
+
+    public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    {
+        Names.ValidateComponent(name, "name");
+        return WithGate(() =>
+        {
+            Mapping? changed = null;
+            lock (_sync)
+            {
+                if (_registry.TryGet(new ContainerId(manager, name), out var m))
+                {
+                    changed = m with { State = ContainerState.Stopping, Since = Now() };
+                    _registry.Put(changed);
+                }
+            }
+
+            if (changed is not null)
+            {
+                Persist();
+                Log.Info("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
+                ContainerChanged?.Invoke(this, new ContainerEventArgs(changed));
+            }
+        });
+    }
+
+    public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    {
+        Names.ValidateComponent(name, "name");
+        var parent = ParentDirOrNull(manager, facts);
+        return WithGate(() =>
+        {
+            var id = new ContainerId(manager, name);
+            Mapping? old;
+            lock (_sync)
+            {
+                _registry.TryGet(id, out old);
+            }
+
+            var removed = new List<string>();
+            try
+            {
+                if (old is not null && old.CgroupPath.Length > 0 && IsUnderRoot(old.CgroupPath) && !_host.HasTasks(old.CgroupPath.TrimStart('/')))
+                {
+                    removed.AddRange(_host.RemoveIfEmpty(old.CgroupPath.TrimStart('/')));
+                }
+
+                if (parent is not null)
+                {
+                    removed.AddRange(RemoveLeftovers(id, parent));
+                }
+            }
+            catch (InteropException e)
+            {
+                Log.Warn("release {0}: leftovers stay: {1}", id, e.Message);
+            }
+
+            bool existed;
+            lock (_sync)
+            {
+                existed = _registry.Remove(id);
+            }
+
+            if (existed)
+            {
+                Persist();
+            }
+
+            Log.Info("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
+                removed.Count > 0 ? "; removed " + string.Join(", ", removed) : "");
+            if (existed && old is not null)
+            {
+                ContainerRemoved?.Invoke(this, new ContainerEventArgs(old));
+            }
+
+            return existed;
+        });
+    }
+
+    public Task<IReadOnlyList<string>> SetupAsync(CancellationToken cancellationToken = default) =>
+        WithGate(() =>
+        {
+            var actions = _host.Setup(RootDir);
+            foreach (var a in actions)
+            {
+                Log.Info("setup: {0}", a);
+            }
+
+            return actions;
+        });
+
+    public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default) =>
+        WithGate(() =>
+        {
+            var removed = _host.Prune(RootDir, dryRun, IsOwned);
+            foreach (var r in removed)
+            {
+                Log.Info(dryRun ? "prune (dry run): would remove {0}" : "prune: removed {0}", r);
+            }
+
+            return removed;
+        });
+
+    public string GetValue(Manager manager, string name, string key)
+    {
+        var (hierarchy, dir) = Locate(manager, name, key);
+        return _host.ReadValue(hierarchy, dir, key).TrimEnd('\n');
+    }
+
+    public Task SetValueAsync(Manager manager, string name, string key, string value, CancellationToken cancellationToken = default)
+    {
+        var (hierarchy, dir) = Locate(manager, name, key);
+        var body = Names.ValidateValue(value);
+        return WithGate(() =>
+        {
+            _host.WriteValue(hierarchy, dir, key, body);
+            Log.Info("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
+        });
+    }
+
+    public IReadOnlyList<uint> GetTasks(Manager manager, string name)
+    {
+        var m = GetContainer(manager, name);
+        if (m.CgroupPath.Length == 0)
+        {
+            return [];
+        }
+
+        var key = m.Paths.Keys.OrderBy(PrimaryRank).First();
+        return _host.Tasks(key, m.CgroupPath.TrimStart('/'));
+    }
+
+    /// <summary>The reaper's pass: prune, logging what went.</summary>
+    public async Task ReapAsync()
+    {
+        try
+        {
+            await PruneAsync(dryRun: false).ConfigureAwait(false);
+        }
+        catch (InteropException e)
+        {
+            Log.Warn("reaper: {0}", e.Message);
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    /// <summary>A mapping for a running leader: reads /proc/pid/cgroup and checks it against the shared root.</summary>
+    private Mapping Describe(ContainerId id, int pid, string uuid, string source)
+    {
+        if (!_host.IsAlive(pid))
+        {
+            throw new InvalidInputException("leader", $"pid {pid} is not running");
+        }
+
+        var cgroups = _host.ReadProcCgroup(pid) ?? throw new InvalidInputException("leader", $"pid {pid} is not running");
+        var inside = cgroups.Where(c => IsUnderRoot(c.Value) && c.Value.TrimEnd('/') != "/" + RootDir)
+            .ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+        string cgroupPath;
+        Dictionary<string, string> paths;
+        if (inside.Count > 0)
+        {
+            cgroupPath = inside.OrderBy(c => PrimaryRank(c.Key)).First().Value;
+            paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
+        }
+        else if (_config.Policy == ContainerPolicy.Strict)
+        {
+            var where = cgroups.OrderBy(c => PrimaryRank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
+            throw new NotInSharedRootException($"{id} (pid {pid}) lives at {where}, outside the shared root {SharedRoot}; include /usr/share/interop/lxc.conf (LXC) or use a partition under {SharedRoot} (libvirt)");
+        }
+        else
+        {
+            var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryRank(c.Key)).ToList();
+            cgroupPath = own.Count > 0 ? own[0].Value : "/";
+            paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
+            Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
+        }
+
+        var ns = HasPrivateNamespace(pid, cgroupPath, paths) ? Mapping.NamespacePrivate : Mapping.NamespaceHost;
+        return new Mapping(id.Manager, id.Name, uuid, ContainerState.Running, pid, cgroupPath, paths, Now(), ns, source);
+    }
+
+    private bool HasPrivateNamespace(int leader, string cgroupPath, Dictionary<string, string> paths)
+    {
+        if (_host.HasPrivateCgroupNamespace(leader))
+        {
+            return true;
+        }
+
+        // libvirt's leader is the controller; the container's init (its child) is the one that unshares.
+        if (paths.Count == 0)
+        {
+            return false;
+        }
+
+        var key = paths.Keys.OrderBy(PrimaryRank).First();
+        return _host.Tasks(key, cgroupPath.TrimStart('/')).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
+    }
+
+    /// <summary>Removes the empty dirs that would make <paramref name="id"/> lose its canonical name; a populated one is a conflict.</summary>
+    private void RemoveStaleDirs(ContainerId id, string parent)
+    {
+        var layout = _layouts[id.Manager];
+        var stale = _host.ListChildren(parent).Where(c => layout.IsStaleDirOf(c, id.Name)).ToList();
+        foreach (var child in stale)
+        {
+            var dir = parent + "/" + child;
+            if (_host.HasTasks(dir))
+            {
+                throw new ConflictException($"/{dir} still holds tasks; {id} cannot start under its own name until they are gone");
+            }
+        }
+
+        foreach (var child in stale)
+        {
+            foreach (var gone in _host.RemoveIfEmpty(parent + "/" + child))
+            {
+                Log.Info("prepare {0}: removed stale {1}", id, gone);
+            }
+        }
+    }
+
+    /// <summary>After a stop: the container's own leftovers, and LXC's shared lxc.pivot once no LXC container needs it.</summary>
+    private List<string> RemoveLeftovers(ContainerId id, string parent)
+    {
+        var layout = _layouts[id.Manager];
+        var removed = new List<string>();
+        foreach (var child in _host.ListChildren(parent))
+        {
+            var dir = parent + "/" + child;
+            var mine = layout.IsStaleDirOf(child, id.Name);
+            var pivot = layout.Classify(child) is { Role: DirRole.Pivot } && !AnyOtherLive(id);
+            if ((mine || pivot) && !_host.HasTasks(dir))
+            {
+                removed.AddRange(_host.RemoveIfEmpty(dir));
+            }
+        }
+
+        return removed;
+    }
+
+    private bool AnyOtherLive(ContainerId id)
+    {
+        lock (_sync)
+        {
+            return _registry.All.Any(m => m.Manager == id.Manager && m.Id != id);
+        }
+    }
+
+    /// <summary>What the reaper must leave alone: a registered container's cgroup and its ancestors, and LXC's pivot while LXC runs anything.</summary>
+    private bool IsOwned(string relPath)
+    {
+        var path = "/" + relPath.Trim('/');
+        lock (_sync)
+        {
+            foreach (var m in _registry.All)
+            {
+                if (m.CgroupPath.Length > 0 && (m.CgroupPath == path || m.CgroupPath.StartsWith(path + "/", StringComparison.Ordinal) || path.StartsWith(m.CgroupPath + "/", StringComparison.Ordinal)))
+                {
+                    return true;
+                }
+            }
+
+            var name = path[(path.LastIndexOf('/') + 1)..];
+            foreach (var layout in _layouts.Values)
+            {
+                if (layout.Classify(name) is { Role: DirRole.Pivot } && _registry.All.Any(m => m.Manager == layout.Manager))
+                {
+                    return true;
+                }
+            }
+
+            // A container between prepare and started owns the dirs its manager is about to fill.
+            return _registry.All.Any(m => m.State == ContainerState.Prepared && _layouts[m.Manager].IsStaleDirOf(name, m.Name));
+        }
+    }
+
+    private (string Hierarchy, string Dir) Locate(Manager manager, string name, string key)
+    {
+        Names.ValidateKey(key);
+        var m = GetContainer(manager, name);
+        if (m.CgroupPath.Length == 0)
+        {
+            throw new ConflictException($"{m.Id} has no cgroup yet (state {m.State.ToWire()})");
+        }
+
+        var controller = key[..key.IndexOf('.', StringComparison.Ordinal)];
+        var hierarchy = _host.HierarchyOf(controller) ?? throw new InvalidInputException("key", $"no mounted hierarchy has the '{controller}' controller");
+        if (!m.Paths.TryGetValue(hierarchy, out var abs))
+        {
+            throw new InvalidInputException("key", $"{m.Id} has no cgroup in the {hierarchy} hierarchy");
+        }
+
+        var mount = _host.AbsoluteDir(hierarchy, "");
+        var rel = abs.Length > mount.Length ? abs[(mount.TrimEnd('/').Length + 1)..] : "";
+        if (!IsUnderRoot("/" + rel))
+        {
+            throw new NotInSharedRootException($"{m.Id} lives outside the shared root {SharedRoot}; Interop writes nothing there");
+        }
+
+        return (hierarchy, rel);
+    }
+
+    /// <summary>The dir the container's cgroups appear in; null (permissive) or NotInSharedRoot (strict) when outside the shared root.</summary>
+    private string? ParentDir(Manager manager, IReadOnlyDictionary<string, string> facts)
+    {
+        var parent = ParentDirOrNull(manager, facts);
+        if (parent is not null)
+        {
+            return parent;
+        }
+
+        if (_config.Policy == ContainerPolicy.Strict)
+        {
+            var raw = _layouts[manager].ParentDir(RootDir, facts);
+            throw new NotInSharedRootException($"{manager.ToWire()} would place the container under /{raw}, outside the shared root {SharedRoot}; use a partition under {SharedRoot}");
+        }
+
+        return null;
+    }
+
+    private string? ParentDirOrNull(Manager manager, IReadOnlyDictionary<string, string> facts)
+    {
+        var parent = Names.ValidateRelativePath(_layouts[manager].ParentDir(RootDir, facts), "partition");
+        return IsUnderRoot("/" + parent) ? parent : null;
+    }
+
+    private bool IsUnderRoot(string cgroupPath) =>
+        cgroupPath == "/" + RootDir || cgroupPath.StartsWith("/" + RootDir + "/", StringComparison.Ordinal);
+
+    private static int PrimaryRank(string key)
+    {
+        var i = Array.IndexOf(PrimaryOrder, key);
+        return i < 0 ? PrimaryOrder.Length : i;
+    }
+
+    private ulong Now() => (ulong)(_clock().ToUnixTimeMilliseconds() * 1000);
+
+    private void Persist()
+    {
+        List<Mapping> snapshot;
+        lock (_sync)
+        {
+            snapshot = [.. _registry.All];
+        }
+
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            _store.Save(snapshot);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The registry in memory stays right and keeps answering; the next change retries the write.
+            Log.Error("cannot write {0}: {1}", _store.Path, e.Message);
+        }
+
+        if (sw.ElapsedMilliseconds > 100)
+        {
+            Log.Debug("state file written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, snapshot.Count);
+        }
+    }
+
+    private async Task WithGate(Action action)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<T> WithGate<T>(Func<T> action)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using Interop.Core;
+using Interop.Core.Adapters;
+using Interop.Core.Model;
+using NLog;
+
+namespace Interop.Service;
+
+/// <summary>What reconcile found at start-up.</summary>
+public sealed record ReconcileReport(
+    IReadOnlyList<Mapping> Kept,
+    IReadOnlyList<Mapping> Dropped,
+    IReadOnlyList<Mapping> Adopted,
+    string? CorruptStateKeptAt);
+
+/// <summary>
+/// Rebuilds the registry when interopd starts: the state file says what was registered, cgroupfs and
+/// /proc say what is true. A mapping survives when its leader is alive and still in its cgroup; a
+/// container found under the shared root with tasks but no mapping is adopted by its layout. A state file
+/// that cannot be read is kept aside and everything comes from cgroupfs.
+/// </summary>
+internal sealed class Reconciler
+{
+    /// <summary>A container prepared longer ago than this never started: its mapping is stale.</summary>
+    private static readonly TimeSpan PreparedTimeout = TimeSpan.FromMinutes(10);
+
+    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+
+    private readonly ICgroupHost _host;
+    private readonly StateStore _store;
+    private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
+    private readonly string _rootDir;
+    private readonly Func<DateTimeOffset> _clock;
+    private readonly string _libvirtRunDir;
+    private readonly Func<ContainerId, int, string, string, Mapping> _describe;
+
+    public Reconciler(
+        ICgroupHost host,
+        StateStore store,
+        IReadOnlyDictionary<Manager, IContainerLayout> layouts,
+        string rootDir,
+        Func<DateTimeOffset> clock,
+        string libvirtRunDir,
+        Func<ContainerId, int, string, string, Mapping> describe)
+    {
+        _host = host;
+        _store = store;
+        _layouts = layouts;
+        _rootDir = rootDir;
+        _clock = clock;
+        _libvirtRunDir = libvirtRunDir;
+        _describe = describe;
+    }
+
+    public ReconcileReport Run()
+    {
+        string? aside = null;
+        IReadOnlyList<Mapping> saved;
+        try
+        {
+            saved = _store.Load();
+        }
+        catch (StateFileException e)
+        {
+            aside = _store.KeepAside();
+            Log.Error("state file unreadable ({0}); kept it at {1} and rebuilding from cgroupfs", e.Message, aside);
+            saved = [];
+        }
+
+        var kept = new List<Mapping>();
+        var dropped = new List<Mapping>();
+        var now = _clock();
+        foreach (var m in saved)
+        {
+            if (IsLive(m, now))
+            {
+                kept.Add(m);
+            }
+            else
+            {
+                dropped.Add(m);
+                Log.Info("reconcile: dropped {0} {1} (leader {2} gone)", m.Manager.ToWire(), m.Name, m.Leader);
+            }
+        }
+
+        var adopted = Adopt(kept);
+        foreach (var m in adopted)
+        {
+            Log.Info("reconcile: adopted {0} {1} pid {2} at {3}", m.Manager.ToWire(), m.Name, m.Leader, m.CgroupPath);
+        }
+
+        Log.Info("reconcile: kept {0}, dropped {1}, adopted {2}", kept.Count, dropped.Count, adopted.Count);
+        return new ReconcileReport(kept, dropped, adopted, aside);
+    }
+
+    private bool IsLive(Mapping m, DateTimeOffset now)
+    {
+        if (m.State == ContainerState.Prepared)
+        {
+            return now - DateTimeOffset.FromUnixTimeMilliseconds((long)(m.Since / 1000)) < PreparedTimeout;
+        }
+
+        if (m.Leader <= 1 || !_host.IsAlive(m.Leader))
+        {
+            return false;
+        }
+
+        var cgroups = _host.ReadProcCgroup(m.Leader);
+        return cgroups is not null && cgroups.Values.Contains(m.CgroupPath, StringComparer.Ordinal);
+    }
+
+    private List<Mapping> Adopt(List<Mapping> known)
+    {
+        var owned = new HashSet<string>(known.Where(m => m.CgroupPath.Length > 0).Select(m => m.CgroupPath), StringComparer.Ordinal);
+        var names = new HashSet<ContainerId>(known.Select(m => m.Id));
+        var adopted = new List<Mapping>();
+        Visit(_rootDir, depth: 0);
+        return adopted;
+
+        void Visit(string parent, int depth)
+        {
+            foreach (var child in _host.ListChildren(parent))
+            {
+                var dir = parent + "/" + child;
+                foreach (var layout in _layouts.Values)
+                {
+                    if (layout.Classify(child) is not { } match)
+                    {
+                        continue;
+                    }
+
+                    if (match.Role == DirRole.Partition && depth < 8)
+                    {
+                        Visit(dir, depth + 1);
+                    }
+                    else if (match.Role == DirRole.Payload && !owned.Contains("/" + dir) && _host.HasTasks(dir))
+                    {
+                        TryAdopt(layout.Manager, match, dir);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        void TryAdopt(Manager manager, LayoutMatch match, string dir)
+        {
+            var leader = manager == Manager.Libvirt ? match.Pid ?? 0 : InitOf(dir);
+            var name = manager == Manager.Libvirt ? LibvirtDomainOf(leader) ?? match.Name : match.Name;
+            var id = new ContainerId(manager, name);
+            if (leader <= 1 || names.Contains(id) || !_host.IsAlive(leader))
+            {
+                return;
+            }
+
+            try
+            {
+                var m = _describe(id, leader, "", Mapping.SourceAdopted);
+                if (m.CgroupPath == "/" + dir)
+                {
+                    adopted.Add(m);
+                    names.Add(id);
+                    owned.Add(m.CgroupPath);
+                }
+            }
+            catch (InteropException e)
+            {
+                Log.Warn("reconcile: cannot adopt /{0}: {1}", dir, e.Message);
+            }
+        }
+    }
+
+    /// <summary>An LXC payload's init: the task whose parent (the monitor) lives outside the payload.</summary>
+    private int InitOf(string dir)
+    {
+        var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k == "cpuset") ?? _host.Hierarchies[0].Key;
+        var tasks = _host.Tasks(key, dir);
+        var set = tasks.ToHashSet();
+        return (int)tasks.OrderBy(t => t).FirstOrDefault(t => !set.Contains((uint)Math.Max(0, _host.ParentOf((int)t))));
+    }
+
+    /// <summary>libvirt writes the controller pid to /run/libvirt/lxc/NAME.pid: the real domain name for a leaf's pid.</summary>
+    private string? LibvirtDomainOf(int pid)
+    {
+        if (pid <= 1 || !Directory.Exists(_libvirtRunDir))
+        {
+            return null;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(_libvirtRunDir, "*.pid"))
+        {
+            try
+            {
+                if (int.TryParse(File.ReadAllText(file).Trim(), out var p) && p == pid)
+                {
+                    var name = Path.GetFileNameWithoutExtension(file);
+                    return Names.ValidateComponent(name, "name");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidInputException)
+            {
+                Log.Debug("reconcile: skipping {0}: {1}", file, e.Message);
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,241 @@
+using System.Globalization;
+using Interop.Core;
+using Interop.Core.Model;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace Interop.Service;
+
+/// <summary>
+/// The registry on disk (/var/lib/interop/state.yaml). Written atomically: a temp file in the same
+/// directory, fsync, rename over the old one, fsync of the directory. Read back strictly: anything
+/// malformed is a <see cref="StateFileException"/>, and the caller keeps the bad file aside and rebuilds
+/// from cgroupfs. YamlDotNet's event API keeps it free of reflection (NativeAOT-safe).
+/// </summary>
+public sealed class StateStore
+{
+    private const int FormatVersion = 1;
+
+    public StateStore(string path)
+    {
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public void Save(IEnumerable<Mapping> mappings)
+    {
+        var dir = System.IO.Path.GetDirectoryName(Path) ?? "/";
+        Directory.CreateDirectory(dir);
+        var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(Path)}.{Environment.ProcessId}.tmp");
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+        {
+            using (var writer = new StreamWriter(stream, leaveOpen: true))
+            {
+                Write(writer, mappings);
+            }
+
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, Path, overwrite: true);
+        FsyncDirectory(dir);
+    }
+
+    /// <summary>Reads the state file; an absent file is an empty registry.</summary>
+    /// <exception cref="StateFileException">The file exists but is not a valid state file.</exception>
+    public IReadOnlyList<Mapping> Load()
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(Path);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+
+        try
+        {
+            return Parse(text);
+        }
+        catch (Exception e) when (e is YamlException or InteropException or FormatException or OverflowException or InvalidOperationException)
+        {
+            throw new StateFileException($"{Path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Moves a bad state file aside (state.yaml.corrupt-TIMESTAMP) and returns its new path.</summary>
+    public string KeepAside()
+    {
+        var aside = $"{Path}.corrupt-{DateTime.UtcNow:yyyyMMddTHHmmssfffZ}";
+        File.Move(Path, aside, overwrite: true);
+        return aside;
+    }
+
+    internal static void Write(TextWriter writer, IEnumerable<Mapping> mappings)
+    {
+        writer.WriteLine("# interopd registry; rewritten after every change. Do not edit while interopd runs.");
+        var emitter = new Emitter(writer);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart());
+        emitter.Emit(new MappingStart());
+        Scalar(emitter, "version");
+        Scalar(emitter, FormatVersion.ToString(CultureInfo.InvariantCulture));
+        Scalar(emitter, "containers");
+        emitter.Emit(new SequenceStart(null, null, false, SequenceStyle.Block));
+        foreach (var m in mappings)
+        {
+            emitter.Emit(new MappingStart());
+            Pair(emitter, "manager", m.Manager.ToWire());
+            Pair(emitter, "name", m.Name);
+            Pair(emitter, "uuid", m.Uuid);
+            Pair(emitter, "state", m.State.ToWire());
+            Pair(emitter, "leader", m.Leader.ToString(CultureInfo.InvariantCulture));
+            Pair(emitter, "cgroup_path", m.CgroupPath);
+            Pair(emitter, "since", m.Since.ToString(CultureInfo.InvariantCulture));
+            Pair(emitter, "cgroup_namespace", m.CgroupNamespace);
+            Pair(emitter, "source", m.Source);
+            Scalar(emitter, "paths");
+            emitter.Emit(new MappingStart());
+            foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                Pair(emitter, key, dir);
+            }
+
+            emitter.Emit(new MappingEnd());
+            emitter.Emit(new MappingEnd());
+        }
+
+        emitter.Emit(new SequenceEnd());
+        emitter.Emit(new MappingEnd());
+        emitter.Emit(new DocumentEnd(true));
+        emitter.Emit(new StreamEnd());
+    }
+
+    internal static IReadOnlyList<Mapping> Parse(string text)
+    {
+        // We always write a header and a version: an empty or NUL-filled file is a torn write, not "no containers".
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new FormatException("the file contains NUL bytes");
+        }
+
+        var parser = new Parser(new StringReader(text));
+        parser.Consume<StreamStart>();
+        if (parser.Accept<StreamEnd>(out _))
+        {
+            throw new FormatException("the file is empty");
+        }
+
+        parser.Consume<DocumentStart>();
+        parser.Consume<MappingStart>();
+        var result = new List<Mapping>();
+        var version = -1;
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            var key = parser.Consume<Scalar>().Value;
+            switch (key)
+            {
+                case "version":
+                    version = int.Parse(parser.Consume<Scalar>().Value, CultureInfo.InvariantCulture);
+                    if (version != FormatVersion)
+                    {
+                        throw new FormatException($"state format version {version} is not {FormatVersion}");
+                    }
+
+                    break;
+                case "containers":
+                    parser.Consume<SequenceStart>();
+                    while (!parser.TryConsume<SequenceEnd>(out _))
+                    {
+                        result.Add(ReadMapping(parser));
+                    }
+
+                    break;
+                default:
+                    throw new FormatException($"unknown key '{Printable.Of(key)}'");
+            }
+        }
+
+        if (version < 0)
+        {
+            throw new FormatException("no version");
+        }
+
+        return result;
+    }
+
+    private static Mapping ReadMapping(IParser parser)
+    {
+        parser.Consume<MappingStart>();
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            var key = parser.Consume<Scalar>().Value;
+            if (key == "paths")
+            {
+                parser.Consume<MappingStart>();
+                while (!parser.TryConsume<MappingEnd>(out _))
+                {
+                    paths[parser.Consume<Scalar>().Value] = parser.Consume<Scalar>().Value;
+                }
+            }
+            else
+            {
+                fields[key] = parser.Consume<Scalar>().Value;
+            }
+        }
+
+        string F(string k) => fields.TryGetValue(k, out var v) ? v : throw new FormatException($"container entry without '{k}'");
+
+        var name = Names.ValidateComponent(F("name"), "name");
+        return new Mapping(
+            ManagerNames.Parse(F("manager")),
+            name,
+            F("uuid"),
+            ContainerStateNames.Parse(F("state")),
+            int.Parse(F("leader"), NumberStyles.None, CultureInfo.InvariantCulture),
+            F("cgroup_path"),
+            paths,
+            ulong.Parse(F("since"), NumberStyles.None, CultureInfo.InvariantCulture),
+            F("cgroup_namespace") is Mapping.NamespacePrivate or Mapping.NamespaceHost ? F("cgroup_namespace") : throw new FormatException("bad cgroup_namespace"),
+            F("source") is Mapping.SourceHook or Mapping.SourceAdopted ? F("source") : throw new FormatException("bad source"));
+    }
+
+    private static void Scalar(IEmitter emitter, string value) =>
+        emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, value, ScalarStyle.DoubleQuoted, false, true));
+
+    private static void Pair(IEmitter emitter, string key, string value)
+    {
+        Scalar(emitter, key);
+        Scalar(emitter, value);
+    }
+
+    private static void FsyncDirectory(string dir)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            // Opening a directory as a file is not possible everywhere; the rename is still atomic.
+        }
+    }
+}
+
+public sealed class StateFileException : Exception
+{
+    public StateFileException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,97 @@
+using Interop.Core.Model;
+
+namespace Interop.Service.Tests;
+
+public sealed class StateStoreTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void CreateDir() => _dir = Directory.CreateTempSubdirectory("interop-state-").FullName;
+
+    [TearDown]
+    public void RemoveDir() => Directory.Delete(_dir, recursive: true);
+
+    private string StatePath => Path.Combine(_dir, "state.yaml");
+
+    internal static Mapping Sample(string name = "web.01-a", Manager manager = Manager.Lxc) => new(
+        manager,
+        name,
+        manager == Manager.Libvirt ? "c5833ee2-cac8-401e-bcf6-862a1cf9ef5e" : "",
+        ContainerState.Running,
+        4242,
+        $"/machine/lxc.payload.{name}",
+        new Dictionary<string, string>
+        {
+            ["cpuset"] = $"/sys/fs/cgroup/cpuset/machine/lxc.payload.{name}",
+            ["name=systemd"] = $"/sys/fs/cgroup/systemd/machine/lxc.payload.{name}",
+        },
+        1732841000123456,
+        Mapping.NamespacePrivate,
+        Mapping.SourceHook);
+
+    [Test]
+    public void Save_then_load_gives_back_every_field()
+    {
+        var store = new StateStore(StatePath);
+        var saved = new[] { Sample(), Sample("db: \"quoted\" #x", Manager.Libvirt) };
+
+        store.Save(saved);
+        var loaded = store.Load();
+
+        Assert.That(loaded, Has.Count.EqualTo(2));
+        for (var i = 0; i < saved.Length; i++)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(loaded[i] with { Paths = saved[i].Paths }, Is.EqualTo(saved[i]));
+                Assert.That(loaded[i].Paths, Is.EquivalentTo(saved[i].Paths));
+            });
+        }
+    }
+
+    [Test]
+    public void Save_replaces_the_file_and_leaves_no_temp_file()
+    {
+        var store = new StateStore(StatePath);
+        store.Save([Sample("a")]);
+        store.Save([Sample("b")]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.Load().Select(m => m.Name), Is.EqualTo(new[] { "b" }));
+            Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { StatePath }));
+        });
+    }
+
+    [Test]
+    public void A_missing_file_is_an_empty_registry()
+    {
+        Assert.That(new StateStore(Path.Combine(_dir, "none", "state.yaml")).Load(), Is.Empty);
+    }
+
+    [TestCase("garbage: [")]
+    [TestCase("version: 1\ncontainers:\n  - manager: lxc\n")]
+    [TestCase("version: 2\ncontainers: []\n")]
+    [TestCase("version: 1\ncontainers:\n  - {manager: zz, name: a, uuid: '', state: running, leader: 5, cgroup_path: /x, since: 1, cgroup_namespace: host, source: hook, paths: {}}\n")]
+    [TestCase("version: 1\ncontainers:\n  - {manager: lxc, name: ../x, uuid: '', state: running, leader: 5, cgroup_path: /x, since: 1, cgroup_namespace: host, source: hook, paths: {}}\n")]
+    [TestCase("\0\0\0")]
+    [TestCase("")]
+    [TestCase("# only a comment\n")]
+    public void A_corrupt_file_is_reported_and_can_be_kept_aside(string text)
+    {
+        File.WriteAllText(StatePath, text);
+        var store = new StateStore(StatePath);
+
+        var e = Assert.Throws<StateFileException>(() => store.Load())!;
+        var aside = store.KeepAside();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Message, Does.StartWith(StatePath + ": "));
+            Assert.That(File.Exists(StatePath), Is.False);
+            Assert.That(File.ReadAllText(aside), Is.EqualTo(text));
+            Assert.That(aside, Does.StartWith(StatePath + ".corrupt-"));
+        });
+    }
+}
