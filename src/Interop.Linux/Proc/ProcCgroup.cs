@@ -5,6 +5,8 @@
 // - Lines are matched to hierarchies by their controller SET, not by the text: old kernels and
 //   hand-made captures print "cpuacct,cpu". A v1 named hierarchy may also carry id 0 in captures
 //   (libvirt's kubevirt set has "0:name=openrc:/"), so v2 is "id 0 AND empty controllers".
+// - Paths are kept verbatim: inside a cgroup namespace they are relative to the namespace root
+//   (and may start with "/.."), and a v2 cgroup removed under a live task reads "PATH (deleted)".
 // - Malformed lines throw FormatException: this file decides where a container lives, a guessed
 //   path would be worse than an error.
 using System.Globalization;
@@ -47,7 +49,7 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
                     return false;
                 }
             }
-            else if (!hierarchy.Has(token.ToString()))
+            else if (!Contains(hierarchy.Controllers, token))
             {
                 return false;
             }
@@ -56,6 +58,19 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
         }
 
         return seen == expected;
+    }
+
+    private static bool Contains(IReadOnlyList<string> controllers, ReadOnlySpan<char> token)
+    {
+        foreach (var controller in controllers)
+        {
+            if (token.SequenceEqual(controller))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 
