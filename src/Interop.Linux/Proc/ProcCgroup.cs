@@ -1,0 +1,204 @@
+// Implementation notes
+// - /proc/<pid>/cgroup has one line per hierarchy: "ID:CONTROLLERS:PATH". v1 lines list the
+//   hierarchy's controllers (kernel order, then "name=X"); the v2 line is "0::PATH". The path is
+//   everything after the SECOND colon and may itself contain ':'.
+// - Lines are matched to hierarchies by their controller SET, not by the text: old kernels and
+//   hand-made captures print "cpuacct,cpu". A v1 named hierarchy may also carry id 0 in captures
+//   (libvirt's kubevirt set has "0:name=openrc:/"), so v2 is "id 0 AND empty controllers".
+// - Paths are kept verbatim: inside a cgroup namespace they are relative to the namespace root
+//   (and may start with "/.."), and a v2 cgroup removed under a live task reads "PATH (deleted)".
+// - Malformed lines throw FormatException: this file decides where a container lives, a guessed
+//   path would be worse than an error.
+using System.Globalization;
+using Interop.Linux.Cgroups;
+
+namespace Interop.Linux.Proc;
+
+/// <summary>One line of /proc/&lt;pid&gt;/cgroup.</summary>
+/// <param name="HierarchyId">The kernel's hierarchy id (0 for v2).</param>
+/// <param name="Controllers">The raw controller field ("cpu,cpuacct", "name=systemd", "" for v2).</param>
+/// <param name="Path">The cgroup path relative to the hierarchy root (or to the reader's cgroup namespace root).</param>
+public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string Path)
+{
+    public bool IsUnified => HierarchyId == 0 && Controllers.Length == 0;
+
+    /// <summary>Whether this line describes <paramref name="hierarchy"/> (v2 by id 0, v1 by the set of controllers and name=).</summary>
+    public bool Matches(Hierarchy hierarchy)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        if (hierarchy.IsUnified)
+        {
+            return IsUnified;
+        }
+
+        if (Controllers.Length == 0)
+        {
+            return false;
+        }
+
+        var expected = hierarchy.Controllers.Count + (hierarchy.Name is null ? 0 : 1);
+        var seen = 0;
+        var field = Controllers.AsSpan();
+        foreach (var range in field.Split(','))
+        {
+            var token = field[range];
+            if (token.StartsWith("name=", StringComparison.Ordinal))
+            {
+                if (hierarchy.Name is null || !token[5..].SequenceEqual(hierarchy.Name))
+                {
+                    return false;
+                }
+            }
+            else if (!Contains(hierarchy.Controllers, token))
+            {
+                return false;
+            }
+
+            seen++;
+        }
+
+        return seen == expected;
+    }
+
+    private static bool Contains(IReadOnlyList<string> controllers, ReadOnlySpan<char> token)
+    {
+        foreach (var controller in controllers)
+        {
+            if (token.SequenceEqual(controller))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Parser and reader for /proc/&lt;pid&gt;/cgroup.</summary>
+public static class ProcCgroup
+{
+    public const string DefaultProcRoot = "/proc";
+
+    /// <summary>Reads /proc/&lt;pid&gt;/cgroup under <paramref name="procRoot"/>.</summary>
+    /// <exception cref="FileNotFoundException">The process does not exist (also DirectoryNotFoundException).</exception>
+    public static IReadOnlyList<ProcCgroupLine> Read(int pid, string procRoot = DefaultProcRoot)
+        => ReadFile(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "cgroup"));
+
+    /// <summary>Reads /proc/self/cgroup under <paramref name="procRoot"/>.</summary>
+    public static IReadOnlyList<ProcCgroupLine> ReadSelf(string procRoot = DefaultProcRoot)
+        => ReadFile(Path.Combine(procRoot, "self", "cgroup"));
+
+    /// <summary>Like <see cref="Read"/> but null when the process is gone.</summary>
+    public static IReadOnlyList<ProcCgroupLine>? TryRead(int pid, string procRoot = DefaultProcRoot)
+    {
+        try
+        {
+            return Read(pid, procRoot);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (IOException e) when (e.HResult == 3)
+        {
+            // ESRCH: the task exited while the file was open.
+            return null;
+        }
+    }
+
+    public static IReadOnlyList<ProcCgroupLine> ReadFile(string path)
+    {
+        var text = File.ReadAllText(path);
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses the file's text; empty lines are skipped, malformed ones throw <see cref="FormatException"/>.</summary>
+    public static IReadOnlyList<ProcCgroupLine> Parse(string text, string source = "/proc/<pid>/cgroup")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new List<ProcCgroupLine>();
+        var number = 0;
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            number++;
+            if (line.IsWhiteSpace())
+            {
+                continue;
+            }
+
+            if (!TryParseLine(line, out var entry))
+            {
+                throw new FormatException($"{source} line {number}: expected 'id:controllers:/path', got '{line.ToString()}'");
+            }
+
+            result.Add(entry);
+        }
+
+        return result;
+    }
+
+    public static bool TryParseLine(ReadOnlySpan<char> line, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcCgroupLine? entry)
+    {
+        entry = null;
+        line = line.TrimEnd('\r');
+        var first = line.IndexOf(':');
+        if (first <= 0)
+        {
+            return false;
+        }
+
+        var second = line[(first + 1)..].IndexOf(':');
+        if (second < 0)
+        {
+            return false;
+        }
+
+        second += first + 1;
+        var path = line[(second + 1)..];
+        if (path.IsEmpty || path[0] != '/'
+            || !int.TryParse(line[..first], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            return false;
+        }
+
+        var controllers = line[(first + 1)..second];
+        entry = new ProcCgroupLine(id, controllers.IsEmpty ? string.Empty : controllers.ToString(), path.ToString());
+        return true;
+    }
+
+    /// <summary>
+    /// The cgroup path of each hierarchy (by <see cref="Hierarchy.Key"/>) that has a line in
+    /// <paramref name="lines"/>. Hierarchies without a line are absent from the result.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> PathsByKey(IReadOnlyList<Hierarchy> hierarchies, IReadOnlyList<ProcCgroupLine> lines)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchies);
+        ArgumentNullException.ThrowIfNull(lines);
+        var result = new Dictionary<string, string>(hierarchies.Count, StringComparer.Ordinal);
+        foreach (var hierarchy in hierarchies)
+        {
+            var line = Find(hierarchy, lines);
+            if (line is not null)
+            {
+                result[hierarchy.Key] = line.Path;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The line describing <paramref name="hierarchy"/>, or null.</summary>
+    public static ProcCgroupLine? Find(Hierarchy hierarchy, IReadOnlyList<ProcCgroupLine> lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        foreach (var line in lines)
+        {
+            if (line.Matches(hierarchy))
+            {
+                return line;
+            }
+        }
+
+        return null;
+    }
+}

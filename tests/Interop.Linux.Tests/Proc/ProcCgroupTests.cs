@@ -1,0 +1,102 @@
+using Interop.Linux.Cgroups;
+using Interop.Linux.Discovery;
+using Interop.Linux.Proc;
+
+namespace Interop.Linux.Tests.Proc;
+
+public class ProcCgroupTests
+{
+    [TestCase("0::/", 0, "", "/", true)]
+    [TestCase("0::/user.slice/a:b:c", 0, "", "/user.slice/a:b:c", true)]
+    [TestCase("4:memory:/process_api/c0c05d237702e2e42a716cdfa3526df7", 4, "memory", "/process_api/c0c05d237702e2e42a716cdfa3526df7", false)]
+    [TestCase("12:cpu,cpuacct:/machine/lxc-1-a.libvirt-lxc", 12, "cpu,cpuacct", "/machine/lxc-1-a.libvirt-lxc", false)]
+    [TestCase("1:name=systemd:/init.scope", 1, "name=systemd", "/init.scope", false)]
+    [TestCase("0:name=openrc:/", 0, "name=openrc", "/", false)]
+    [TestCase("115:memory:/", 115, "memory", "/", false)]
+    [TestCase("3:cpuset:/lxc.payload.c1\r", 3, "cpuset", "/lxc.payload.c1", false)]
+    public void Parses_line(string line, int id, string controllers, string path, bool unified)
+    {
+        Assert.That(ProcCgroup.TryParseLine(line, out var entry), Is.True);
+        Assert.That(entry, Is.EqualTo(new ProcCgroupLine(id, controllers, path)));
+        Assert.That(entry!.IsUnified, Is.EqualTo(unified));
+    }
+
+    [TestCase("")]
+    [TestCase("garbage")]
+    [TestCase("1:cpu")]
+    [TestCase("x::/")]
+    [TestCase("-1::/")]
+    [TestCase(":cpu:/")]
+    [TestCase("1:cpu:relative")]
+    [TestCase("1:cpu:")]
+    public void Rejects_malformed_line(string line)
+        => Assert.That(ProcCgroup.TryParseLine(line, out _), Is.False);
+
+    [Test]
+    public void Parse_throws_with_the_line_number_on_a_malformed_line()
+    {
+        var error = Assert.Throws<FormatException>(() => ProcCgroup.Parse("1:cpu:/\n\n2:memory\n", "/proc/42/cgroup"));
+        Assert.That(error!.Message, Does.Contain("/proc/42/cgroup line 3"));
+    }
+
+    [Test]
+    public void Parse_skips_blank_lines()
+        => Assert.That(ProcCgroup.Parse("1:cpu:/a\n\n0::/b\n"), Has.Count.EqualTo(2));
+
+    [TestCase("cpuacct,cpu", "cpu,cpuacct", true)]
+    [TestCase("cpu,cpuacct", "cpu,cpuacct", true)]
+    [TestCase("cpu", "cpu,cpuacct", false)]
+    [TestCase("cpu,cpuacct,memory", "cpu,cpuacct", false)]
+    [TestCase("name=systemd", "name=systemd", true)]
+    [TestCase("name=systemd", "name=openrc", false)]
+    [TestCase("cpu,name=foo", "cpu,name=foo", true)]
+    [TestCase("cpu", "cpu,name=foo", false)]
+    [TestCase("name=foo", "cpu,name=foo", false)]
+    [TestCase("", "cpu", false)]
+    public void Matches_v1_hierarchy_by_controller_set(string field, string hierarchyOptions, bool matches)
+    {
+        Assert.That(HierarchyDiscovery.TryIdentifyV1("rw," + hierarchyOptions, out var key, out var controllers, out var name), Is.True);
+        var hierarchy = new Hierarchy(key, CgroupVersion.V1, controllers, name, "/x", ["/x"], "/");
+
+        Assert.That(new ProcCgroupLine(3, field, "/").Matches(hierarchy), Is.EqualTo(matches));
+    }
+
+    [Test]
+    public void Matches_v2_only_by_id_zero_with_no_controllers()
+    {
+        var unified = new Hierarchy(Hierarchy.UnifiedKey, CgroupVersion.V2, [], null, "/sys/fs/cgroup", ["/sys/fs/cgroup"], "/");
+
+        Assert.That(new ProcCgroupLine(0, "", "/a").Matches(unified), Is.True);
+        Assert.That(new ProcCgroupLine(0, "name=openrc", "/a").Matches(unified), Is.False);
+        Assert.That(new ProcCgroupLine(1, "cpu", "/a").Matches(unified), Is.False);
+    }
+
+    [Test]
+    public void Reads_a_pid_under_a_proc_root_and_tolerates_a_gone_pid()
+    {
+        var root = Directory.CreateTempSubdirectory("interop-proc-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root.FullName, "77"));
+            File.WriteAllText(Path.Combine(root.FullName, "77", "cgroup"), "1:cpuset:/machine/x\n0::/machine/x\n");
+
+            Assert.That(ProcCgroup.Read(77, root.FullName).Select(l => l.Path), Is.EqualTo(new[] { "/machine/x", "/machine/x" }));
+            Assert.That(ProcCgroup.TryRead(78, root.FullName), Is.Null);
+            Assert.Throws<DirectoryNotFoundException>(() => ProcCgroup.Read(78, root.FullName));
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public void Reads_the_live_self_file()
+    {
+        var lines = ProcCgroup.Read(Environment.ProcessId);
+
+        Assert.That(lines, Is.Not.Empty);
+        Assert.That(lines.Count(l => l.IsUnified), Is.LessThanOrEqualTo(1));
+        Assert.That(ProcCgroup.ReadSelf(), Is.EqualTo(lines));
+    }
+}
