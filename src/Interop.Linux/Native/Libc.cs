@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace Interop.Linux.Native;
+
+/// <summary>
+/// The libc calls the Linux layer needs where the exact errno matters (cgroupfs refuses with ENOSPC,
+/// EBUSY, EINVAL... and .NET's IOException mapping loses or renames some of them).
+/// Read the errno with <see cref="Marshal.GetLastPInvokeError"/> right after a call that returned -1.
+/// </summary>
+internal static partial class Libc
+{
+    internal const int EPERM = 1;
+    internal const int ENOENT = 2;
+    internal const int ESRCH = 3;
+    internal const int EINTR = 4;
+    internal const int EIO = 5;
+    internal const int EACCES = 13;
+    internal const int EBUSY = 16;
+    internal const int EEXIST = 17;
+    internal const int ENOTDIR = 20;
+    internal const int EINVAL = 22;
+    internal const int ENOSPC = 28;
+    internal const int EROFS = 30;
+    internal const int ERANGE = 34;
+    internal const int ENAMETOOLONG = 36;
+    internal const int ENODEV = 19;
+    internal const int ENOTEMPTY = 39;
+    internal const int ELOOP = 40;
+    internal const int EOPNOTSUPP = 95;
+
+    internal const int ORdOnly = 0;
+    internal const int OWrOnly = 1;
+    internal const int OCloExec = 0x80000;
+
+    /// <summary>O_NOFOLLOW: 0x20000 on x86/x86_64, 0x8000 on arm/arm64.</summary>
+    internal static readonly int ONoFollow =
+        RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64 ? 0x8000 : 0x20000;
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mkdir(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Rmdir(string path);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    internal static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
+    /// <summary>True when <paramref name="pid"/> exists (kill(pid, 0) succeeds or fails only with EPERM).</summary>
+    internal static bool ProcessExists(int pid)
+    {
+        if (Kill(pid, 0) == 0)
+        {
+            return true;
+        }
+
+        return Marshal.GetLastPInvokeError() == EPERM;
+    }
+
+    /// <summary>The symbolic name of an errno, for messages ("ENOSPC").</summary>
+    internal static string ErrnoName(int errno) => errno switch
+    {
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        ESRCH => "ESRCH",
+        EINTR => "EINTR",
+        EIO => "EIO",
+        EACCES => "EACCES",
+        EBUSY => "EBUSY",
+        EEXIST => "EEXIST",
+        ENOTDIR => "ENOTDIR",
+        EINVAL => "EINVAL",
+        ENOSPC => "ENOSPC",
+        EROFS => "EROFS",
+        ERANGE => "ERANGE",
+        ENAMETOOLONG => "ENAMETOOLONG",
+        ENODEV => "ENODEV",
+        ENOTEMPTY => "ENOTEMPTY",
+        ELOOP => "ELOOP",
+        EOPNOTSUPP => "EOPNOTSUPP",
+        _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

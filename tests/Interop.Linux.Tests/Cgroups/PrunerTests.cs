@@ -1,0 +1,117 @@
+using Interop.Core;
+using Interop.Linux.Cgroups;
+using Interop.Linux.Tests.Support;
+
+namespace Interop.Linux.Tests.Cgroups;
+
+/// <summary>Pruner on the real cgroupfs of this host, inside a scratch cgroup per test.</summary>
+[NonParallelizable]
+public class PrunerTests
+{
+    private static readonly Hierarchy Cpuset = HostHierarchies.Cpuset;
+    private static readonly Hierarchy Systemd = HostHierarchies.Systemd;
+    private static readonly Hierarchy[] Both = [Cpuset, Systemd];
+
+    [Test]
+    public void Prune_removes_empty_unowned_dirs_deepest_first_and_keeps_owned_and_busy_ones()
+    {
+        using var scratch = new ScratchCgroup(Both);
+        var root = scratch.Rel("machine");
+        SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
+        foreach (var h in Both)
+        {
+            foreach (var dir in new[] { "a", "a/a1", "a/a2", "b", "owned", "owned/inner", "busy", "busy/leaf" })
+            {
+                CgroupFs.CreateDir(h, root + "/" + dir);
+            }
+        }
+
+        var sleeper = scratch.StartSleep();
+        CgroupFs.AddProcess(Cpuset, root + "/busy/leaf", sleeper.Id);
+        var before = scratch.Listing(Cpuset);
+        bool IsOwned(string rel) => rel == root + "/owned";
+
+        var dry = Pruner.Prune(Both, root, dryRun: true, IsOwned);
+        var afterDry = scratch.Listing(Cpuset);
+        var real = Pruner.Prune(Both, root, dryRun: false, IsOwned);
+
+        var expected = new[]
+        {
+            new RemovedDir("cpuset", root + "/a/a1"),
+            new RemovedDir("cpuset", root + "/a/a2"),
+            new RemovedDir("cpuset", root + "/a"),
+            new RemovedDir("cpuset", root + "/b"),
+            new RemovedDir("name=systemd", root + "/a/a1"),
+            new RemovedDir("name=systemd", root + "/a/a2"),
+            new RemovedDir("name=systemd", root + "/busy/leaf"),
+            new RemovedDir("name=systemd", root + "/a"),
+            new RemovedDir("name=systemd", root + "/b"),
+            new RemovedDir("name=systemd", root + "/busy"),
+        };
+        Assert.Multiple(() =>
+        {
+            Assert.That(dry, Is.EqualTo(expected));
+            Assert.That(afterDry, Is.EqualTo(before), "a dry run removes nothing");
+            Assert.That(real, Is.EqualTo(expected));
+            Assert.That(scratch.Listing(Cpuset), Is.EqualTo(new[] { "machine", "machine/busy", "machine/busy/leaf", "machine/owned", "machine/owned/inner" }));
+            Assert.That(scratch.Listing(Systemd), Is.EqualTo(new[] { "machine", "machine/owned", "machine/owned/inner" }));
+            Assert.That(CgroupFs.ReadProcs(Cpuset, root + "/busy/leaf"), Does.Contain(sleeper.Id));
+            Assert.That(Pruner.Prune(Both, root, dryRun: false, IsOwned), Is.Empty);
+            Assert.That(real[0].ToString(), Is.EqualTo($"cpuset: /{root}/a/a1"));
+        });
+    }
+
+    [Test]
+    public void RemoveIfEmpty_removes_one_containers_dirs_and_keeps_them_where_a_task_lives()
+    {
+        using var scratch = new ScratchCgroup(Both);
+        var root = scratch.Rel("machine");
+        SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
+        var payload = root + "/lxc.payload.web";
+        foreach (var h in Both)
+        {
+            CgroupFs.CreateDir(h, payload);
+            CgroupFs.CreateDir(h, payload + "/init.scope");
+        }
+
+        var sleeper = scratch.StartSleep();
+        CgroupFs.AddProcess(Cpuset, payload + "/init.scope", sleeper.Id);
+
+        var removed = Pruner.RemoveIfEmpty(Both, root, payload);
+        var again = Pruner.RemoveIfEmpty(Both, root, payload);
+        var missing = Pruner.RemoveIfEmpty(Both, root, root + "/never-there");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed, Is.EqualTo(new[]
+            {
+                new RemovedDir("name=systemd", payload + "/init.scope"),
+                new RemovedDir("name=systemd", payload),
+            }));
+            Assert.That(again, Is.Empty);
+            Assert.That(missing, Is.Empty);
+            Assert.That(CgroupFs.Exists(Cpuset, payload + "/init.scope"), Is.True);
+            Assert.That(CgroupFs.Exists(Systemd, payload), Is.False);
+        });
+    }
+
+    [TestCase("")]
+    [TestCase("/")]
+    [TestCase("other")]
+    public void RemoveIfEmpty_refuses_the_shared_root_itself_and_anything_outside_it(string relative)
+    {
+        using var scratch = new ScratchCgroup(Both);
+        var root = scratch.Rel("machine");
+        SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
+        CgroupFs.CreateDir(Cpuset, scratch.Rel("other"));
+        var path = relative switch
+        {
+            "" => root,
+            "/" => "/",
+            _ => scratch.Rel(relative),
+        };
+
+        Assert.That(() => Pruner.RemoveIfEmpty(Both, root, path), Throws.TypeOf<InvalidInputException>());
+        Assert.That(scratch.Listing(Cpuset), Is.EqualTo(new[] { "machine", "other" }));
+    }
+}
