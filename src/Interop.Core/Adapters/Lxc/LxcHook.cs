@@ -63,7 +63,15 @@ public static class LxcHook
                     $"expected 'NAME lxc TYPE' (lxc.hook.version 0), got {args.Count} argument(s); is this run by an lxc.hook.* line?");
             }
 
+            // The name first: a name the shell split shows up here, and that is the error worth reporting.
             name = args[0];
+            if (envName is not null && envName != name)
+            {
+                throw new InvalidInputException(
+                    "name",
+                    $"argument '{Printable.Of(name)}' does not match LXC_NAME '{Printable.Of(envName)}' (names with blanks need lxc.hook.version = 1)");
+            }
+
             if (args[1] != Section)
             {
                 throw new InvalidInputException("section", $"'{Printable.Of(args[1])}' is not the lxc section (only lxc.hook.* lines may run 'interopctl hook lxc')");
@@ -71,12 +79,6 @@ public static class LxcHook
 
             type = args[2];
             nsArgs = args.Count > 3 ? args.Skip(3).ToArray() : [];
-            if (envName is not null && envName != name)
-            {
-                throw new InvalidInputException(
-                    "name",
-                    $"argument '{Printable.Of(name)}' does not match LXC_NAME '{Printable.Of(envName)}' (names with blanks need lxc.hook.version = 1)");
-            }
         }
         else
         {
