@@ -26,6 +26,12 @@ public static class FactKeys
     /// <summary>LXC stop/post-stop: "stop" or "reboot".</summary>
     public const string Target = "target";
 
+    /// <summary>
+    /// LXC stop/post-stop: the namespace kinds LXC kept for the hook, comma-separated in LXC's order
+    /// (e.g. "mnt,pid,uts,ipc,net,cgroup"); "cgroup" in it means the container had its own cgroup namespace.
+    /// </summary>
+    public const string Namespaces = "namespaces";
+
     /// <summary>libvirt release: the shutoff reason (10.5+), may contain a space.</summary>
     public const string Reason = "reason";
 }
