@@ -223,8 +223,8 @@ public static class LibvirtHook
             throw new InvalidInputException(FactKeys.Uuid, $"'{Printable.Of(domain.Uuid)}' is not a domain uuid");
         }
 
-        // Partition default and check: src/conf/domain_conf.c (virDomainResourceDefParse, "/machine" default in
-        // src/lxc/lxc_cgroup.c) and vircgroup.c virCgroupNewPartition ("must start with '/'").
+        // Partition default and check: src/lxc/lxc_process.c virLXCProcessStart fills in "/machine" when the XML has
+        // none; vircgroup.c virCgroupNewPartition refuses one that does not start with '/'.
         var partition = domain.Partition ?? LibvirtNames.DefaultPartition;
         LibvirtNames.PartitionDir(partition, []);
 

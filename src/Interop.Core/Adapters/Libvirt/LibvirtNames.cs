@@ -19,7 +19,7 @@ public static class LibvirtNames
     /// <summary>The driver name libvirt's LXC driver passes everywhere ("lxc").</summary>
     public const string Driver = "lxc";
 
-    /// <summary>libvirt's default resource partition (src/lxc/lxc_cgroup.c, src/conf/domain_conf.c).</summary>
+    /// <summary>libvirt's default resource partition (src/lxc/lxc_process.c virLXCProcessStart).</summary>
     public const string DefaultPartition = "/machine";
 
     /// <summary>vircgroup.c virCgroupNewDomainPartition: "%s.libvirt-%s" with the driver "lxc".</summary>
