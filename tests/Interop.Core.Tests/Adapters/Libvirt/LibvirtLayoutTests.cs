@@ -1,0 +1,92 @@
+using Interop.Core.Adapters;
+using Interop.Core.Adapters.Libvirt;
+using Interop.Core.Model;
+
+namespace Interop.Core.Tests.Adapters.Libvirt;
+
+public class LibvirtLayoutTests
+{
+    private static readonly string Long60 = new('x', 60);
+
+    private readonly LibvirtLayout _layout = new(LibvirtNamesTests.Controllers);
+
+    [Test]
+    public void Manager_is_libvirt()
+    {
+        Assert.That(_layout.Manager, Is.EqualTo(Manager.Libvirt));
+    }
+
+    [TestCase(null, "machine", TestName = "no partition fact: libvirt's default /machine")]
+    [TestCase("/machine", "machine", TestName = "the shared root itself")]
+    [TestCase("/machine/web", "machine/web.partition", TestName = "a partition below the shared root")]
+    [TestCase("/shared", "shared.partition", TestName = "a partition outside the shared root")]
+    [TestCase("/machine/cpu.x", "machine/_cpu.x", TestName = "controller prefix escaped")]
+    public void ParentDir_is_the_escaped_partition(string? partition, string expected)
+    {
+        var facts = new Dictionary<string, string>();
+        if (partition is not null)
+        {
+            facts[FactKeys.Partition] = partition;
+        }
+
+        Assert.That(_layout.ParentDir("machine", facts), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void ParentDir_refuses_a_relative_partition()
+    {
+        var facts = new Dictionary<string, string> { [FactKeys.Partition] = "machine" };
+        var ex = Assert.Throws<InvalidInputException>(() => _layout.ParentDir("machine", facts));
+        Assert.That(ex!.Field, Is.EqualTo(FactKeys.Partition));
+    }
+
+    [TestCase("lxc-16923-e-lv-rt.libvirt-lxc", "e-lv-rt", true, TestName = "the captured leaf")]
+    [TestCase("lxc-99-e-lv-rt.libvirt-lxc", "e-lv-rt", true, TestName = "any pid")]
+    [TestCase("lxc-123-a-b.libvirt-lxc", "a_-b", true, TestName = "filtered name matches the raw domain name")]
+    [TestCase("lxc-123-a.libvirt-lxc", "a_", true, TestName = "dropped trailing char")]
+    [TestCase("lxc-123.libvirt-lxc", "_", true, TestName = "nothing of the name kept")]
+    [TestCase("lxc-123-a-b.libvirt-lxc", "a", false, TestName = "domain a is not domain a-b")]
+    [TestCase("lxc-123-a.libvirt-lxc", "a-b", false, TestName = "domain a-b is not domain a")]
+    [TestCase("lxc-123-ab.libvirt-lxc", "a", false, TestName = "prefix of a name")]
+    [TestCase("lxc-123.libvirt-lxc", "a", false, TestName = "empty filtered name is not a")]
+    [TestCase("lxc-1-a.libvirt-lxc", "a", false, TestName = "pid 1 cannot be a controller")]
+    [TestCase("lxc-0123-a.libvirt-lxc", "a", false, TestName = "leading zero")]
+    [TestCase("lxc-123-a.libvirt-qemu", "a", false, TestName = "qemu leaf")]
+    [TestCase("lxc.payload.a", "a", false, TestName = "LXC payload")]
+    [TestCase("a.partition", "a", false, TestName = "partition dir")]
+    public void IsStaleDirOf(string child, string domain, bool expected)
+    {
+        Assert.That(_layout.IsStaleDirOf(child, domain), Is.EqualTo(expected));
+    }
+
+    [TestCase(99)]
+    [TestCase(16923)]
+    [TestCase(2147483647)]
+    public void IsStaleDirOf_a_long_name_cut_for_another_pid(int oldPid)
+    {
+        var leaf = LibvirtNames.LeafName(LibvirtNames.MachineName(oldPid, Long60), LibvirtNamesTests.Controllers);
+        Assert.That(_layout.IsStaleDirOf(leaf, Long60), Is.True);
+        Assert.That(_layout.IsStaleDirOf(leaf, Long60[..10]), Is.False);
+    }
+
+    private static IEnumerable<TestCaseData> ClassifyCases()
+    {
+        yield return new TestCaseData("lxc-16923-e-lv-rt.libvirt-lxc", new LayoutMatch(Manager.Libvirt, DirRole.Payload, "e-lv-rt", 16923)).SetName("leaf");
+        yield return new TestCaseData("lxc-4242.libvirt-lxc", new LayoutMatch(Manager.Libvirt, DirRole.Payload, "", 4242)).SetName("leaf of a name with nothing kept");
+        yield return new TestCaseData("web.partition", new LayoutMatch(Manager.Libvirt, DirRole.Partition, "web")).SetName("partition");
+        yield return new TestCaseData("_cpu.partition", new LayoutMatch(Manager.Libvirt, DirRole.Partition, "_cpu")).SetName("escaped partition");
+        yield return new TestCaseData(".partition", null).SetName("bare .partition");
+        yield return new TestCaseData("lxc.payload.web", null).SetName("LXC payload");
+        yield return new TestCaseData("lxc.pivot", null).SetName("LXC pivot");
+        yield return new TestCaseData("lxc-abc-x.libvirt-lxc", null).SetName("non-numeric pid");
+        yield return new TestCaseData("lxc-123-a-.libvirt-lxc", null).SetName("name libvirt cannot produce");
+        yield return new TestCaseData("machine.slice", null).SetName("systemd slice");
+        yield return new TestCaseData("web.tier", null).SetName("partition with its own dot");
+    }
+
+    [TestCaseSource(nameof(ClassifyCases))]
+    public void Classify(string child, LayoutMatch? expected)
+    {
+        Assert.That(_layout.Classify(child), Is.EqualTo(expected));
+    }
+}
