@@ -20,8 +20,9 @@ public enum DirRole
 
 /// <summary>
 /// The reverse of a layout: what a dir is. <paramref name="Name"/> is the container name as far as the dir
-/// tells it: LXC's exact name (without a -N retry suffix, see <paramref name="Suffix"/>); for libvirt the
-/// filtered machine-name part, which is NOT always the domain name (the filter is lossy).
+/// tells it: for LXC the literal name after "lxc.payload." (so "lxc.payload.x-7" gives "x-7"), with
+/// <paramref name="Suffix"/> 7 as the other possible reading (container "x" on its 7th retry); for libvirt
+/// the filtered machine-name part, which is NOT always the domain name (the filter is lossy).
 /// </summary>
 public sealed record LayoutMatch(Manager Manager, DirRole Role, string Name, int? Pid = null, int? Suffix = null);
 
