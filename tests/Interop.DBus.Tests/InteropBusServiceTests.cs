@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using Interop.Core;
 using Interop.Core.Model;
 using Tmds.DBus.Protocol;
@@ -323,6 +322,4 @@ public partial class InteropBusServiceTests
         return connection;
     }
 
-    internal static XDocument ParseIntrospection(string xml)
-        => XDocument.Parse(xml);
 }
