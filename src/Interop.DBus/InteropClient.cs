@@ -39,7 +39,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         var connection = new DBusConnection(new DBusConnectionOptions(address) { AutoConnect = false });
         try
         {
-            await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await OffReadLoop(connection.ConnectAsync().AsTask().WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusConnectFailedException ex)
         {
@@ -375,7 +375,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     {
         try
         {
-            return await _connection.CallMethodAsync(CreateCall(path, iface, member, signature, body), reader).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body), reader).WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusErrorReplyException ex)
         {
@@ -391,7 +391,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     {
         try
         {
-            await _connection.CallMethodAsync(CreateCall(path, iface, member, signature, body)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body)).WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusErrorReplyException ex)
         {
@@ -400,6 +400,36 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         catch (DBusConnectionClosedException ex)
         {
             throw new DaemonUnreachableException(_bus, $"the bus connection closed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Tmds.DBus.Protocol completes a call on the connection's read loop and runs its continuation right
+    /// there. A caller that then blocks on a synchronous member (interopctl does: connect, then call)
+    /// would block the only thread that can read the reply: a deadlock. Hop to the thread pool first,
+    /// whether the call succeeded or threw.
+    /// </summary>
+    private static async Task<T> OffReadLoop<T>(Task<T> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.Yield();
+        }
+    }
+
+    private static async Task OffReadLoop(Task call)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.Yield();
         }
     }
 
