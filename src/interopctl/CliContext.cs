@@ -40,7 +40,7 @@ internal sealed class CliContext
     {
         Out = Console.Out,
         Error = Console.Error,
-        Connect = static async (bus, ct) => await InteropClient.ConnectAsync(bus, ct).ConfigureAwait(false),
+        Connect = ConnectAsync,
         GetVariable = Environment.GetEnvironmentVariable,
         GetLxcEnvironment = LxcEnvironment,
         ReadStdin = ReadConsoleInput,
@@ -48,6 +48,16 @@ internal sealed class CliContext
         ProbeLocal = LocalHealth.Probe,
         ProcessPath = Environment.ProcessPath,
     };
+
+    private static async Task<IInteropService> ConnectAsync(string bus, CancellationToken cancellationToken)
+    {
+        var client = await InteropClient.ConnectAsync(bus, cancellationToken).ConfigureAwait(false);
+
+        // The connect completes on the connection's read loop; the client's sync members (ListContainers, ...)
+        // block until a reply that loop must read. Leave that thread first, or they wait forever (seen under AOT).
+        await Task.Yield();
+        return client;
+    }
 
     private static Dictionary<string, string> LxcEnvironment()
     {

@@ -24,5 +24,5 @@ internal static class ExitCodes
         "(daemon unreachable) so the manager aborts; stop, post-stop, stopped and release always exit 0 and\n" +
         "print a warning instead.\n" +
         "Bus: --bus, else $INTEROP_BUS_ADDRESS, else 'bus' in /etc/interop/interop.yaml ($INTEROP_CONFIG),\n" +
-        "else the system bus. --json prints snake_case field names (see docs/cli.md).";
+        "else the system bus. --json prints snake_case field names.";
 }

@@ -4,8 +4,8 @@ using Interop.Core.Model;
 
 namespace Interop.Ctl.Output;
 
-// --json output for scripts. Field names are snake_case (lower case, words joined by '_') and stable:
-// docs/cli.md lists them. Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
+// --json output for scripts. Field names are snake_case (lower case, words joined by "_") and stable;
+// the records below are the schema. Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
 
 /// <summary>One row of 'list'.</summary>
 internal sealed record ContainerSummaryJson(string Manager, string Name, string State, int Leader, string CgroupPath);
