@@ -304,10 +304,18 @@ for n in $scales; do
   sroot=$scratch/s$n
   mkdir -p "$cpuset/$sroot"
   echo 1 > "$cpuset/$sroot/cgroup.clone_children"
-  "$tmp/cgthreads" "$cpuset/$sroot" "$n" lxc.payload.c > "$tmp/tids.$n" &
-  helpers+=($!)
-  for _ in $(seq 1200); do grep -q '^ready$' "$tmp/tids.$n" && break; kill -0 "${helpers[-1]}" || die "cgthreads failed"; sleep 0.05; done
-  grep -q '^ready$' "$tmp/tids.$n" || die "cgthreads did not get ready"
+  # 100 leaders per helper process (see cgthreads.c for why not all in one).
+  first_helper=${#helpers[@]}
+  : > "$tmp/tids.$n"
+  for ((i = 0; i < n; i += 100)); do
+    k=$(( n - i < 100 ? n - i : 100 ))
+    : > "$tmp/tids.$n.part"
+    "$tmp/cgthreads" "$cpuset/$sroot" "$k" lxc.payload.c "$i" > "$tmp/tids.$n.part" &
+    helpers+=($!)
+    for _ in $(seq 600); do grep -q '^ready$' "$tmp/tids.$n.part" && break; kill -0 "${helpers[-1]}" || die "cgthreads failed"; sleep 0.01; done
+    grep -q '^ready$' "$tmp/tids.$n.part" || die "cgthreads did not get ready"
+    grep -v '^ready$' "$tmp/tids.$n.part" >> "$tmp/tids.$n"
+  done
   # The state file interopd would have written for these registrations.
   python3 - "$tmp/tids.$n" "$sroot" "$cpuset" > "$tmp/state.$n.yaml" <<'PY'
 import sys, time
@@ -333,6 +341,7 @@ PY
   record "reconcile_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'reconcile: kept')"
   record "serving_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'serving org.interop.Interop1')"
   mid=$(awk -v n="$n" 'NR == int(n / 2) + 1 {print $2}' "$tmp/tids.$n")
+  [ "$(wc -l < "$tmp/tids.$n")" -eq "$n" ] || die "expected $n leaders in $tmp/tids.$n"
   hf "bus.$n" --warmup 2 --runs 15 \
     -n "busctl ListContainers ($n)" "$bc ListContainers > /dev/null" \
     -n "busctl GetContainerByPid ($n)" "$bc GetContainerByPid u $mid > /dev/null" \
@@ -345,7 +354,9 @@ PY
     { tail -n 30 "$tmp/bdn.$n.log" >&2; die "BenchmarkDotNet failed"; }
   record "bdn_bypid.$n" "$(awk '$1 == "RESULT" && $2 == "GetContainerByPid" {print $3}' "$tmp/bdn.$n.log")"
   record "bdn_list.$n" "$(awk '$1 == "RESULT" && $2 == "ListContainers" {print $3}' "$tmp/bdn.$n.log")"
-  kill "${helpers[-1]}"; wait "${helpers[-1]}" 2>/dev/null || true
+  for p in "${helpers[@]:first_helper}"; do kill "$p"; done
+  for p in "${helpers[@]:first_helper}"; do wait "$p" 2>/dev/null || true; done
+  helpers=("${helpers[@]:0:first_helper}")
   find "$cpuset/$sroot" -mindepth 1 -depth -type d -exec rmdir {} +
 done
 

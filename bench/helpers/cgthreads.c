@@ -1,5 +1,5 @@
 /*
- * cgthreads DIR COUNT PREFIX: COUNT live "container leaders" without COUNT processes.
+ * cgthreads DIR COUNT PREFIX [FIRST]: COUNT live "container leaders" without COUNT processes.
  *
  * cgroup v1 lets every thread of one process sit in its own cgroup of a hierarchy (write the tid to
  * the cgroup's "tasks" file, not cgroup.procs), and /proc/<tid>/cgroup and /proc/<tid>/stat work for
@@ -7,6 +7,10 @@
  * cpuset one, with cgroup.clone_children = 1 so the children inherit cpus and mems), starts a thread
  * that writes its own tid to DIR/PREFIX<i>/tasks, and prints "PREFIX<i> TID". Then it prints "ready"
  * and sleeps until killed. The caller kills it by pid and removes the dirs.
+ *
+ * Keep COUNT small (tools/bench.sh uses 100 per process): /proc/<tid>/stat of a thread reports the whole
+ * thread group and the kernel sums over every thread to write it, so interopd's liveness check would cost
+ * O(threads of the helper) per container, a cost real containers (one process each) never have.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,20 +59,21 @@ static void *leader(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: cgthreads DIR COUNT PREFIX\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: cgthreads DIR COUNT PREFIX [FIRST]\n");
         return 2;
     }
     const char *dir = argv[1];
     long count = strtol(argv[2], NULL, 10);
     const char *prefix = argv[3];
+    long first = argc == 5 ? strtol(argv[4], NULL, 10) : 0;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     struct slot s;
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.done, NULL);
-    for (long i = 0; i < count; i++) {
+    for (long i = first; i < first + count; i++) {
         snprintf(s.dir, sizeof s.dir, "%s/%s%ld", dir, prefix, i);
         if (mkdir(s.dir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "cgthreads: mkdir %s: %s\n", s.dir, strerror(errno));
