@@ -107,7 +107,7 @@ public sealed class AuthorizationTests
 
     private static (int Exit, string Stdout, string Stderr) AsNobody(string address, string path, string member, string[] args) =>
         Tools.Run("setpriv", [
-            "--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", "dbus-send", "--address=" + address, "--print-reply", "--type=method_call",
+            "--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", "dbus-send", "--bus=" + address, "--print-reply", "--type=method_call",
             "--reply-timeout=10000", "--dest=org.interop.Interop1", path, member, .. args,
         ]);
 }

@@ -288,7 +288,7 @@ public sealed class FaultTests
         var ex = Assert.ThrowsAsync<CgroupException>(() => client.SetValueAsync(c.Manager, c.Name, key, value).WaitAsync(TimeSpan.FromSeconds(20)));
 
         // The same call as any bus client sees it: the error name and a message naming the file and errno.
-        var raw = Tools.Run("dbus-send", ["--address=" + bus.Address, "--print-reply", "--type=method_call", "--reply-timeout=10000", "--dest=org.interop.Interop1",
+        var raw = Tools.Run("dbus-send", ["--bus=" + bus.Address, "--print-reply", "--type=method_call", "--reply-timeout=10000", "--dest=org.interop.Interop1",
             ObjectPaths.ForContainer(c.Manager, c.Name), "org.interop.Interop1.Container.SetValue", "string:" + key, "string:" + value]);
         var after = await Task.Run(() => client.GetValue(c.Manager, c.Name, key)).WaitAsync(TimeSpan.FromSeconds(20));
         Figures.Report("faults", $"SetValue {key}='{value}': {raw.Stderr.Trim()} (value before/after: '{before}'/'{after}')");
@@ -297,6 +297,7 @@ public sealed class FaultTests
             Assert.That(ex!.ErrorName, Is.EqualTo("org.interop.Interop1.Error.Cgroup"));
             Assert.That(ex.Message, Does.Contain(key).And.Contain($"errno {errno}").Or.Contain("Invalid argument"));
             Assert.That(raw.Exit, Is.Not.Zero);
+            Assert.That(raw.Stderr, Does.Contain("org.interop.Interop1.Error.Cgroup"), "what any bus client sees");
             Assert.That(after, Is.EqualTo(before), "nothing half done");
             Assert.That(daemon.Running, Is.True);
         });

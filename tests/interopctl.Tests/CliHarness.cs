@@ -7,6 +7,12 @@ namespace Interop.Ctl.Tests;
 /// <summary>Runs interopctl in-process with a substitute service, a fake environment, stdin and files.</summary>
 internal sealed class CliHarness
 {
+    public CliHarness()
+    {
+        // A release hook normally finds the container registered: the daemon says it dropped a mapping.
+        Service.ReleaseContainerAsync(default, default!, default!, default).ReturnsForAnyArgs(true);
+    }
+
     public IInteropService Service { get; } = Substitute.For<IInteropService>();
 
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);

@@ -220,4 +220,20 @@ public class HookLxcCommandTests
         Assert.That(h.FilesRead, Is.EqualTo(new[] { "/etc/interop/interop.yaml" }));
         Assert.That(h.Connections, Is.EqualTo(new[] { "system" }));
     }
+
+    [Test]
+    public async Task Post_stop_of_a_container_interopd_never_registered_warns_once_and_still_exits_0()
+    {
+        var h = new CliHarness();
+        h.Service.ReleaseContainerAsync(default, default!, default!, default).ReturnsForAnyArgs(false);
+
+        var r = await h.RunAsync("hook", "lxc", "web", "lxc", "post-stop");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Code, Is.Zero);
+            Assert.That(r.ErrorLines, Has.Length.EqualTo(1));
+            Assert.That(r.Error, Does.StartWith("interopctl: warning: lxc post-stop hook for 'web': interopd had no mapping for it"));
+        });
+    }
 }

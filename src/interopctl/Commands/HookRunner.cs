@@ -41,7 +41,12 @@ internal static class HookRunner
                         await service.StopContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false);
                         break;
                     case LifecycleEvent.Released:
-                        await service.ReleaseContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false);
+                        if (!await service.ReleaseContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false))
+                        {
+                            // Not an error (release never fails the manager), but the admin should see it in the manager's log.
+                            Errors.Warn(context, $"{what}: interopd had no mapping for it (never prepared, or outside the shared root); nothing was released");
+                        }
+
                         break;
                 }
             }
