@@ -210,7 +210,7 @@ public sealed class StateStore
     }
 
     private static void Scalar(IEmitter emitter, string value) =>
-        emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, value, ScalarStyle.DoubleQuoted, false, true));
+        emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, value, ScalarStyle.Any, true, true));
 
     private static void Pair(IEmitter emitter, string key, string value)
     {

@@ -1,10 +1,180 @@
+using System.Runtime.InteropServices;
+using Interop.Core;
+using Interop.Core.Adapters;
+using Interop.Core.Adapters.Libvirt;
+using Interop.Core.Adapters.Lxc;
+using Interop.Core.Config;
+using Interop.Core.Model;
+using Interop.DBus;
+using Interop.Service;
+using NLog;
+
 namespace Interop.Daemon;
 
+/// <summary>
+/// interopd: reads the configuration, discovers the hierarchies, ensures the shared root, reconciles the
+/// registry with cgroupfs, serves it on D-Bus, runs the reaper, and stops cleanly on SIGTERM.
+/// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    private const string Usage = """
+        Usage: interopd [--config FILE] [--bus ADDRESS] [--log-config FILE]
+
+        The Interop daemon: keeps the registry of LXC and libvirt containers under one shared
+        cgroup root and serves it on D-Bus as org.interop.Interop1.
+
+          --config FILE       configuration (default /etc/interop/interop.yaml; a missing file means defaults)
+          --bus ADDRESS       system, session or a D-Bus address (default: the file's bus, else system)
+          --log-config FILE   NLog configuration (default /etc/interop/nlog.config, else stderr at Info)
+          --version           print the version
+        """;
+
+    public static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("interopd: not wired yet");
-        return args.Length == 0 ? 1 : 1;
+        string configPath = Environment.GetEnvironmentVariable("INTEROP_CONFIG") ?? InteropConfig.DefaultPath;
+        string? bus = null;
+        var logConfig = "/etc/interop/nlog.config";
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--config" when i + 1 < args.Length:
+                    configPath = args[++i];
+                    break;
+                case "--bus" when i + 1 < args.Length:
+                    bus = args[++i];
+                    break;
+                case "--log-config" when i + 1 < args.Length:
+                    logConfig = args[++i];
+                    break;
+                case "--version":
+                    Console.WriteLine($"interopd {typeof(Program).Assembly.GetName().Version?.ToString(3)}");
+                    return 0;
+                case "--help" or "-h":
+                    Console.WriteLine(Usage);
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"interopd: unknown argument '{Printable.Of(args[i])}'; see interopd --help");
+                    return 2;
+            }
+        }
+
+        ConfigureLogging(logConfig);
+        var log = LogManager.GetLogger("interopd");
+        try
+        {
+            return await RunAsync(configPath, bus, log).ConfigureAwait(false);
+        }
+        catch (ConfigException e)
+        {
+            log.Fatal("{0}", e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is InteropException or IOException or UnauthorizedAccessException)
+        {
+            log.Fatal("cannot start: {0}", e.Message);
+            return 1;
+        }
+        finally
+        {
+            LogManager.Shutdown();
+        }
+    }
+
+    private static async Task<int> RunAsync(string configPath, string? busOverride, Logger log)
+    {
+        var config = File.Exists(configPath) ? ConfigLoader.Parse(File.ReadAllText(configPath), configPath) : new InteropConfig();
+        var bus = busOverride ?? config.Bus;
+        var host = LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary);
+        log.Info("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",
+            typeof(Program).Assembly.GetName().Version?.ToString(3), host.Mode, host.Hierarchies.Count, config.SharedRoot, config.StateFile, bus);
+
+        var layouts = new Dictionary<Manager, IContainerLayout>
+        {
+            [Manager.Lxc] = new LxcLayout(),
+
+            // libvirt derives its controller list from /proc/cgroups its own way; match it byte for byte.
+            [Manager.Libvirt] = new LibvirtLayout(LibvirtNames.ControllerTokens(File.ReadAllText("/proc/cgroups"))),
+        };
+
+        using var service = new InteropService(host, config, new StateStore(config.StateFile), layouts);
+        try
+        {
+            await service.SetupAsync().ConfigureAwait(false);
+        }
+        catch (InteropException e)
+        {
+            // Keep serving reads: status and list still help the admin find the cause.
+            log.Error("setup of the shared root failed: {0}", e.Message);
+        }
+
+        var report = await service.ReconcileAsync().ConfigureAwait(false);
+        if (report.CorruptStateKeptAt is { } aside)
+        {
+            log.Warn("the state file was unreadable and is kept at {0}; the registry was rebuilt from cgroupfs", aside);
+        }
+
+        var authorizer = new Authorizer(config);
+        using var stop = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
+            (message, e) => log.Warn(e, "{0}", message), stop.Token).ConfigureAwait(false);
+        log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
+
+        var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            log.Info("stopping");
+        }
+
+        await reaper.ConfigureAwait(false);
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    private static async Task RunReaperAsync(InteropService service, TimeSpan interval, CancellationToken token)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                await service.ReapAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private static void ConfigureLogging(string path)
+    {
+        if (File.Exists(path))
+        {
+            LogManager.Setup().LoadConfigurationFromFile(path);
+            return;
+        }
+
+        LogManager.Setup().LoadConfiguration(builder =>
+            builder.ForLogger().FilterMinLevel(LogLevel.Info).WriteToConsole(
+                "${level:uppercase=true:padding=-5} ${logger:shortName=true}: ${message}${onexception:inner= ${exception:format=message}}",
+                stderr: true));
     }
 }

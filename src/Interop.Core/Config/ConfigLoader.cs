@@ -12,13 +12,14 @@ namespace Interop.Core.Config;
 public static class ConfigLoader
 {
     private static readonly string[] Keys =
-        ["shared_root", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups"];
+        ["shared_root", "boundary", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups"];
 
     public static InteropConfig Parse(string text, string fileName = InteropConfig.DefaultPath)
     {
         var config = new InteropConfig();
         var parser = new Parser(new StringReader(text));
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var boundaryMark = Mark.Empty;
         try
         {
             parser.Consume<StreamStart>();
@@ -41,6 +42,11 @@ public static class ConfigLoader
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 var key = parser.Consume<Scalar>();
+                if (key.Value == "boundary" && parser.Current is { } value)
+                {
+                    boundaryMark = value.Start;
+                }
+
                 if (!seen.Add(key.Value))
                 {
                     throw Error(fileName, key.Start, $"'{key.Value}' is set twice");
@@ -49,6 +55,7 @@ public static class ConfigLoader
                 config = key.Value switch
                 {
                     "shared_root" => config with { SharedRoot = SharedRootValue(fileName, parser.Consume<Scalar>()) },
+                    "boundary" => config with { Boundary = BoundaryValue(fileName, parser.Consume<Scalar>()) },
                     "bus" => config with { Bus = BusValue(fileName, parser.Consume<Scalar>()) },
                     "state_file" => config with { StateFile = AbsolutePath(fileName, parser.Consume<Scalar>(), "state_file") },
                     "policy" => config with { Policy = PolicyValue(fileName, parser.Consume<Scalar>()) },
@@ -64,8 +71,16 @@ public static class ConfigLoader
             throw Error(fileName, e.Start, e.Message.Contains("Expected", StringComparison.Ordinal) ? "expected a scalar value here" : e.Message);
         }
 
+        if (config.Boundary != "/" && config.SharedRoot != config.Boundary && !config.SharedRoot.StartsWith(config.Boundary + "/", StringComparison.Ordinal))
+        {
+            throw Error(fileName, boundaryMark, $"boundary {config.Boundary} must be the shared root {config.SharedRoot} or one of its ancestors");
+        }
+
         return config;
     }
+
+    private static string BoundaryValue(string file, Scalar value) =>
+        value.Value == "/" ? "/" : SharedRootValue(file, value);
 
     private static string SharedRootValue(string file, Scalar value)
     {

@@ -37,6 +37,13 @@ public sealed record InteropConfig
     /// <summary>Groups (names or numeric gids) whose members may call mutating methods.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];
 
+    /// <summary>
+    /// The highest cgroup Interop may write, an ancestor of (or equal to) the shared root: "/" (the default)
+    /// lets setup enable v2 controllers in the hierarchy root's cgroup.subtree_control; a deeper boundary keeps
+    /// Interop inside a subtree delegated to it.
+    /// </summary>
+    public string Boundary { get; init; } = "/";
+
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
     public string SharedRootDir => SharedRoot.TrimStart('/');
 }

@@ -28,6 +28,7 @@ public class ConfigLoaderTests
         const string Text = """
             # comment
             shared_root: /interop/machine
+            boundary: /interop
             bus: unix:path=/run/interop/bus
             state_file: /tmp/state.yaml
             policy: permissive
@@ -44,6 +45,7 @@ public class ConfigLoaderTests
         {
             Assert.That(config.SharedRoot, Is.EqualTo("/interop/machine"));
             Assert.That(config.SharedRootDir, Is.EqualTo("interop/machine"));
+            Assert.That(config.Boundary, Is.EqualTo("/interop"));
             Assert.That(config.Bus, Is.EqualTo("unix:path=/run/interop/bus"));
             Assert.That(config.StateFile, Is.EqualTo("/tmp/state.yaml"));
             Assert.That(config.Policy, Is.EqualTo(ContainerPolicy.Permissive));
@@ -61,7 +63,7 @@ public class ConfigLoaderTests
         var config = ConfigLoader.Parse(File.ReadAllText(path), path);
 
         Assert.That(config, Is.EqualTo(new InteropConfig()).Using<InteropConfig>((a, b) =>
-            a.SharedRoot == b.SharedRoot && a.Bus == b.Bus && a.StateFile == b.StateFile && a.Policy == b.Policy
+            a.SharedRoot == b.SharedRoot && a.Boundary == b.Boundary && a.Bus == b.Bus && a.StateFile == b.StateFile && a.Policy == b.Policy
             && a.ReaperInterval == b.ReaperInterval && a.AllowedUsers.SequenceEqual(b.AllowedUsers)
             && a.AllowedGroups.SequenceEqual(b.AllowedGroups)));
     }
@@ -79,6 +81,7 @@ public class ConfigLoaderTests
     [TestCase("- a\n- b\n", 1, 1, "expected a mapping")]
     [TestCase("state_file: relative.yaml\n", 1, 13, "must be an absolute path")]
     [TestCase("bus: [system]\n", 1, 6, "expected a scalar")]
+    [TestCase("boundary: /other\n", 1, 11, "must be the shared root /machine or one of its ancestors")]
     public void Bad_input_names_file_line_column_and_what_was_expected(string text, int line, int column, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, "/etc/interop/interop.yaml"))!;

@@ -1,0 +1,107 @@
+using Interop.Core;
+using Interop.Linux.Cgroups;
+using Interop.Linux.Discovery;
+using Interop.Linux.Proc;
+
+namespace Interop.Service;
+
+/// <summary>
+/// The real host: the hierarchies discovered from mountinfo at start, cgroupfs through <see cref="CgroupFs"/>,
+/// <see cref="SharedRoot"/> and <see cref="Pruner"/>, and /proc through <see cref="ProcCgroup"/> and <see cref="ProcFs"/>.
+/// </summary>
+public sealed class LinuxCgroupHost : ICgroupHost
+{
+    private readonly IReadOnlyList<Hierarchy> _hierarchies;
+    private readonly Dictionary<string, Hierarchy> _byKey;
+    private readonly SharedRootOptions _options;
+    private readonly string _procRoot;
+    private readonly string _sharedRoot;
+
+    /// <param name="hierarchies">The mounted hierarchies.</param>
+    /// <param name="sharedRoot">The shared root every per-container operation is confined to ("/machine").</param>
+    /// <param name="boundary">The highest cgroup that may be written ("/" = the hierarchy root).</param>
+    /// <param name="procRoot">Where /proc is.</param>
+    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc")
+    {
+        _hierarchies = hierarchies;
+        _sharedRoot = CgroupFs.NormalizeRelative(sharedRoot, "shared root");
+        _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
+        _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
+        _procRoot = procRoot;
+        Mode = HierarchyDiscovery.Classify(hierarchies).ToWire();
+        Hierarchies = [.. hierarchies.Select(h => (h.Key, h.MountPoint))];
+    }
+
+    public string Mode { get; }
+
+    public IReadOnlyList<(string Key, string MountPoint)> Hierarchies { get; }
+
+    public static LinuxCgroupHost FromHost(string sharedRoot, string boundary = "/") => new(HierarchyDiscovery.FromHost(), sharedRoot, boundary);
+
+    public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_hierarchies, sharedRootDir, _options);
+
+    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_hierarchies, _sharedRoot, dir, _options);
+
+    public IReadOnlySet<string> ListChildren(string dir)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var h in _hierarchies)
+        {
+            names.UnionWith(CgroupFs.ListChildren(h, dir));
+        }
+
+        return names;
+    }
+
+    public bool HasTasks(string dir) => _hierarchies.Any(h => CgroupFs.Exists(h, dir) && CgroupFs.HasTasks(h, dir));
+
+    public IReadOnlyList<string> RemoveIfEmpty(string dir) =>
+        [.. Pruner.RemoveIfEmpty(_hierarchies, _sharedRoot, dir).Select(r => r.ToString())];
+
+    public IReadOnlyList<string> Prune(string sharedRootDir, bool dryRun, Func<string, bool> isOwned) =>
+        [.. Pruner.Prune(_hierarchies, sharedRootDir, dryRun, isOwned).Select(r => r.ToString())];
+
+    public IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid)
+    {
+        var lines = ProcCgroup.TryRead(pid, _procRoot);
+        return lines is null ? null : ProcCgroup.PathsByKey(_hierarchies, lines);
+    }
+
+    public bool IsAlive(int pid) => ProcFs.IsAlive(pid, _procRoot);
+
+    public bool HasPrivateCgroupNamespace(int pid) => ProcFs.HasPrivateCgroupNamespace(pid, _procRoot) == true;
+
+    public IReadOnlyList<uint> Tasks(string key, string dir)
+    {
+        var h = Hierarchy(key);
+        var pids = new List<uint>();
+        Collect(dir);
+        return pids;
+
+        void Collect(string rel)
+        {
+            foreach (var pid in CgroupFs.ReadProcs(h, rel))
+            {
+                pids.Add((uint)pid);
+            }
+
+            foreach (var child in CgroupFs.ListChildren(h, rel))
+            {
+                Collect(CgroupFs.Join(rel, child));
+            }
+        }
+    }
+
+    public int ParentOf(int pid) => ProcFs.TryReadStat(pid, _procRoot)?.ParentPid ?? 0;
+
+    public string? HierarchyOf(string controller) => _hierarchies.FindByController(controller)?.Key;
+
+    public string ReadValue(string key, string dir, string file) => CgroupFs.Read(Hierarchy(key), dir, Names.ValidateKey(file));
+
+    public void WriteValue(string key, string dir, string file, string value) => CgroupFs.Write(Hierarchy(key), dir, Names.ValidateKey(file), value);
+
+    public string AbsoluteDir(string key, string dir) => CgroupFs.DirOf(Hierarchy(key), dir);
+
+    private Hierarchy Hierarchy(string key) =>
+        _byKey.TryGetValue(key, out var h) ? h : throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a mounted hierarchy");
+}
