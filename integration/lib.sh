@@ -109,10 +109,11 @@ controller_mount() {
          n = split($(i + 3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit } }' /proc/self/mountinfo
 }
 
-# cgroup_lines PID: "controllers<TAB>path" per line of /proc/PID/cgroup ("" for the v2 line).
+# cgroup_lines PID: "controllers|path" per line of /proc/PID/cgroup ("" for the v2 line).
+# Not a tab: read would fold the empty controllers field of the v2 line away.
 cgroup_lines() {
   awk '{ i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":");
-         printf "%s\t%s\n", substr(rest, 1, j - 1), substr(rest, j + 1) }' "/proc/$1/cgroup"
+         printf "%s|%s\n", substr(rest, 1, j - 1), substr(rest, j + 1) }' "/proc/$1/cgroup"
 }
 
 # cgroup_mismatches PID EXPECTED SKIP_REGEX: prints every line of /proc/PID/cgroup whose
@@ -120,7 +121,7 @@ cgroup_lines() {
 # all match. Also fails (prints) when no line was compared.
 cgroup_mismatches() {
   local pid=$1 expected=$2 skip=$3 compared=0 ctl path
-  while IFS=$'\t' read -r ctl path; do
+  while IFS='|' read -r ctl path; do
     if [ -n "$skip" ] && [[ "$ctl" =~ $skip ]]; then
       continue
     fi
