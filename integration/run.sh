@@ -166,7 +166,7 @@ pass "interopctl --version: $(head -n 1 "$WORK/version")"
 if [ "${INTEROP_IT_SKIP_INSTALL:-0}" = 1 ]; then
   check "installed interopctl runs" "$CTL" --version
 else
-  check "make install" make -s -C "$ROOT" install PREFIX="$PREFIX" || bail "make install succeeds"
+  check "make install" make -s -o publish -C "$ROOT" install PREFIX="$PREFIX" || bail "make install succeeds"
 fi
 for f in "$CTL" "$DAEMON" /usr/share/dbus-1/system.d/org.interop.Interop1.conf \
          /etc/libvirt/hooks/lxc.d/interop /usr/share/interop/lxc.conf; do
@@ -241,18 +241,22 @@ check "shared root cpuset.cpus and cpuset.mems are not empty" \
 # 4. libvirtd (after the hook is installed: libvirt reads hooks at start only) ------------------
 
 mkdir -p "$WORK/drivers"
-ln -s /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_lxc.so "$WORK/drivers/" 2>/dev/null ||
-  ln -s "$(find /usr/lib -name libvirt_driver_lxc.so | head -n 1)" "$WORK/drivers/"
+LXC_DRIVER=$(find /usr/lib /usr/lib64 -name libvirt_driver_lxc.so -path '*connection-driver*' 2>/dev/null | head -n 1)
+[ -n "$LXC_DRIVER" ] || bail "libvirt's LXC driver (libvirt_driver_lxc.so) is installed"
+ln -s "$LXC_DRIVER" "$WORK/drivers/"
 echo "log_outputs = \"3:file:$WORK/libvirtd.log\"" >"$WORK/libvirtd.conf"
 umount_unified=true
 if mountpoint -q "$CGROOT/unified"; then
   umount_unified="umount $CGROOT/unified"
 fi
-LIBVIRT_DRIVER_DIR=$WORK/drivers unshare --mount --propagation private -- \
-  sh -c "$umount_unified && exec libvirtd -f '$WORK/libvirtd.conf' -p '$WORK/libvirtd.pid'" \
-  >"$WORK/libvirtd.out" 2>&1 &
-LIBVIRTD_PID=$!
-if wait_until 20 virsh -q version; then
+start_libvirtd() {
+  LIBVIRT_DRIVER_DIR=$WORK/drivers unshare --mount --propagation private -- \
+    sh -c "$umount_unified && exec libvirtd -f '$WORK/libvirtd.conf' -p '$WORK/libvirtd.pid'" \
+    >>"$WORK/libvirtd.out" 2>&1 &
+  LIBVIRTD_PID=$!
+  wait_until 30 virsh -q version
+}
+if start_libvirtd; then
   pass "libvirtd (pid $LIBVIRTD_PID) answers on lxc:/// (private mount ns, LXC driver only)"
 else
   bail "libvirtd starts: $(tail -n 3 "$WORK/libvirtd.out" "$WORK/libvirtd.log" 2>/dev/null | tr '\n' ' ')"
@@ -455,7 +459,22 @@ for c in "${ALL[@]}"; do
     "${MANAGER[$c]} $c running ${LEADER[$c]} ${EXPECT[$c]}" "$(json_row "$WORK/list.json" "${MANAGER[$c]}" "$c")"
 done
 
-# 10. Stop all four: mappings gone, ContainerRemoved signalled, no dir of theirs left -------
+# 10. libvirtd restarted while its domains run: libvirt runs the hook with "reconnect" and
+#     kills the domain if it fails; the mappings must stay as they were.
+stop_pid "$LIBVIRTD_PID" 15
+if start_libvirtd; then
+  pass "libvirtd restarted (pid $LIBVIRTD_PID)"
+else
+  bail "libvirtd restarts: $(tail -n 3 "$WORK/libvirtd.log" | tr '\n' ' ')"
+fi
+"$CTL" --json list >"$WORK/list.json" 2>&1
+for c in "$VIRT" "$VIRTP"; do
+  expect_eq "after libvirtd restart (reconnect): $c still running" running "$(virsh -q domstate "$c" 2>&1)"
+  expect_eq "after libvirtd restart (reconnect): libvirt $c mapping unchanged" \
+    "libvirt $c running ${LEADER[$c]} ${EXPECT[$c]}" "$(json_row "$WORK/list.json" libvirt "$c")"
+done
+
+# 11. Stop all four: mappings gone, ContainerRemoved signalled, no dir of theirs left -------
 
 check "lxc-stop $LXC0" timeout 30 lxc-stop -n "$LXC0" -k
 check "lxc-stop $LXC1" timeout 30 lxc-stop -n "$LXC1" -k
