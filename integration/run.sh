@@ -229,6 +229,14 @@ fi
 expect_eq "busctl: SharedRoot property" "$SHARED_ROOT" \
   "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot | jq -r .data)"
 check "interopctl status exits 0" "$CTL" status
+MODE=legacy
+if [ -n "$(awk '$0 ~ / - cgroup2 / { print; exit }' /proc/self/mountinfo)" ]; then
+  MODE=hybrid
+  [ -z "$(awk '$0 ~ / - cgroup / { print; exit }' /proc/self/mountinfo)" ] && MODE=unified
+fi
+expect_eq "busctl: CgroupMode property" "$MODE" \
+  "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
+check "interopctl status names the cgroup mode ($MODE)" bash -c "'$CTL' status | grep -qw '$MODE'"
 check "interopctl setup exits 0" "$CTL" setup
 
 # The shared root, as Setup left it.
@@ -383,7 +391,10 @@ verify_registered() {
 for c in "${ALL[@]}"; do
   verify_registered "$c"
 done
-sleep 0.2
+"$CTL" tree >"$WORK/tree.txt" 2>&1
+for c in "${ALL[@]}"; do
+  check "interopctl tree shows $c" grep -qF -- "$c" "$WORK/tree.txt"
+done
 for c in "${ALL[@]}"; do
   check "ContainerAdded signalled for ${MANAGER[$c]} $c" bus_signalled "$WORK/signals.json" ContainerAdded "${MANAGER[$c]}" "$c"
 done
