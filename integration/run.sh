@@ -237,6 +237,10 @@ fi
 expect_eq "busctl: CgroupMode property" "$MODE" \
   "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
 check "interopctl status names the cgroup mode ($MODE)" bash -c "'$CTL' status | grep -qw '$MODE'"
+if [ "$MODE" = hybrid ] && [ -s "$CGROOT/unified/cgroup.controllers" ]; then
+  check "interopctl status warns that the cgroup2 mount's controllers ($(cat "$CGROOT/unified/cgroup.controllers")) break libvirt 9.0" \
+    bash -c "'$CTL' status | grep -i warning | grep -q libvirt"
+fi
 check "interopctl setup exits 0" "$CTL" setup
 
 # The shared root, as Setup left it.
