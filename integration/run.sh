@@ -29,6 +29,12 @@ BUS_NAME=org.interop.Interop1
 BUS_PATH=/org/interop/Interop1
 BUS_IFACE=org.interop.Interop1.Manager
 export LIBVIRT_DEFAULT_URI=lxc:///
+CTL_TIMEOUT=${CTL_TIMEOUT:-20}
+
+# Every interopctl call is bounded: a hung CLI fails its check (exit 124) instead of the run.
+ctl() {
+  timeout "$CTL_TIMEOUT" "$CTL" "$@"
+}
 
 RUN=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 WORK=$(mktemp -d "/tmp/interop-it.$RUN.XXXX")
@@ -156,7 +162,7 @@ done > "$PREEXISTING_DIRS" 2>/dev/null
 
 # The product must be built: interopctl --version proves the CLI is real (not a stub).
 ARTIFACT_CTL=$ROOT/artifacts/interopctl/interopctl
-if ! "$ARTIFACT_CTL" --version >"$WORK/version" 2>&1; then
+if ! timeout 20 "$ARTIFACT_CTL" --version >"$WORK/version" 2>&1; then
   bail "artifacts/interopctl/interopctl --version works (is the CLI on this branch? $(head -c 200 "$WORK/version"))"
 fi
 pass "interopctl --version: $(head -n 1 "$WORK/version")"
@@ -164,7 +170,7 @@ pass "interopctl --version: $(head -n 1 "$WORK/version")"
 # 1. make install (binaries, bus policy, LXC include, libvirt hook) ------------------------------
 
 if [ "${INTEROP_IT_SKIP_INSTALL:-0}" = 1 ]; then
-  check "installed interopctl runs" "$CTL" --version
+  check "installed interopctl runs" ctl --version
 else
   check "make install" make -s -o publish -C "$ROOT" install PREFIX="$PREFIX" || bail "make install succeeds"
 fi
@@ -228,7 +234,7 @@ else
 fi
 expect_eq "busctl: SharedRoot property" "$SHARED_ROOT" \
   "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot | jq -r .data)"
-check "interopctl status exits 0" "$CTL" status
+check "interopctl status exits 0" ctl status
 MODE=legacy
 if [ -n "$(awk '$0 ~ / - cgroup2 / { print; exit }' /proc/self/mountinfo)" ]; then
   MODE=hybrid
@@ -236,12 +242,12 @@ if [ -n "$(awk '$0 ~ / - cgroup2 / { print; exit }' /proc/self/mountinfo)" ]; th
 fi
 expect_eq "busctl: CgroupMode property" "$MODE" \
   "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
-check "interopctl status names the cgroup mode ($MODE)" bash -c "'$CTL' status | grep -qw '$MODE'"
+check "interopctl status names the cgroup mode ($MODE)" bash -c "timeout $CTL_TIMEOUT '$CTL' status | grep -qw '$MODE'"
 if [ "$MODE" = hybrid ] && [ -s "$CGROOT/unified/cgroup.controllers" ]; then
   check "interopctl status warns that the cgroup2 mount's controllers ($(cat "$CGROOT/unified/cgroup.controllers")) break libvirt 9.0" \
-    bash -c "'$CTL' status | grep -i warning | grep -q libvirt"
+    bash -c "timeout $CTL_TIMEOUT '$CTL' status | grep -i warning | grep -q libvirt"
 fi
-check "interopctl setup exits 0" "$CTL" setup
+check "interopctl setup exits 0" ctl setup
 
 # The shared root, as Setup left it.
 CPUSET=$(controller_mount cpuset)
@@ -374,16 +380,16 @@ check "partition dir web.partition has a cpuset" test -n "$(cat "$CPUSET$SHARED_
 verify_registered() {
   local c=$1 m=${MANAGER[$1]} want row inner
   want="$m $c running ${LEADER[$c]} ${EXPECT[$c]}"
-  "$CTL" --json list >"$WORK/list.json" 2>"$WORK/list.err"
+  ctl --json list >"$WORK/list.json" 2>"$WORK/list.err"
   expect_eq "interopctl list: $m $c" "$want" "$(json_row "$WORK/list.json" "$m" "$c")"
-  "$CTL" --json show "$c" --manager "$m" >"$WORK/show.json" 2>"$WORK/show.err"
+  ctl --json show "$c" --manager "$m" >"$WORK/show.json" 2>"$WORK/show.err"
   expect_eq "interopctl show $c --manager $m" "$want" "$(json_one "$WORK/show.json")"
-  "$CTL" --json whois "${LEADER[$c]}" >"$WORK/whois.json" 2>"$WORK/whois.err"
+  ctl --json whois "${LEADER[$c]}" >"$WORK/whois.json" 2>"$WORK/whois.err"
   expect_eq "interopctl whois ${LEADER[$c]} (leader of $c)" "$want" "$(json_one "$WORK/whois.json")"
   # A pid deeper inside: the container's init under libvirt's controller, or a child of LXC's init.
   inner=$(cat "/proc/${LEADER[$c]}/task/${LEADER[$c]}/children" 2>/dev/null | awk '{print $1}')
   if [ -n "$inner" ]; then
-    "$CTL" --json whois "$inner" >"$WORK/whois.json" 2>"$WORK/whois.err"
+    ctl --json whois "$inner" >"$WORK/whois.json" 2>"$WORK/whois.err"
     expect_eq "interopctl whois $inner (inside $c)" "$want" "$(json_one "$WORK/whois.json")"
   fi
   row=$(bus_list_row "$m" "$c")
@@ -395,7 +401,7 @@ verify_registered() {
 for c in "${ALL[@]}"; do
   verify_registered "$c"
 done
-"$CTL" tree >"$WORK/tree.txt" 2>&1
+ctl tree >"$WORK/tree.txt" 2>&1
 for c in "${ALL[@]}"; do
   check "interopctl tree shows $c" grep -qF -- "$c" "$WORK/tree.txt"
 done
@@ -409,16 +415,16 @@ MEMORY=$(controller_mount memory)
 declare -A LIMIT=([$LXC0]=201326592 [$VIRT]=234881024)
 for c in "$LXC0" "$VIRT"; do
   check "interopctl set $c memory.limit_in_bytes ${LIMIT[$c]}" \
-    "$CTL" set "$c" memory.limit_in_bytes "${LIMIT[$c]}" --manager "${MANAGER[$c]}"
+    ctl set "$c" memory.limit_in_bytes "${LIMIT[$c]}" --manager "${MANAGER[$c]}"
   expect_eq "cgroupfs memory.limit_in_bytes of $c" "${LIMIT[$c]}" \
     "$(cat "$MEMORY${EXPECT[$c]}/memory.limit_in_bytes" 2>&1)"
   expect_eq "interopctl get $c memory.limit_in_bytes" "${LIMIT[$c]}" \
-    "$("$CTL" get "$c" memory.limit_in_bytes --manager "${MANAGER[$c]}" 2>&1)"
+    "$(ctl get "$c" memory.limit_in_bytes --manager "${MANAGER[$c]}" 2>&1)"
 done
 check "interopctl set refuses a denied key (cgroup.procs), exit 1" \
-  bash -c "'$CTL' set '$LXC0' cgroup.procs 1 --manager lxc; [ \$? -eq 1 ]"
+  bash -c "timeout $CTL_TIMEOUT '$CTL' set '$LXC0' cgroup.procs 1 --manager lxc; [ \$? -eq 1 ]"
 check "interopctl show of an unknown container exits 4" \
-  bash -c "'$CTL' show no-such-$RUN --manager lxc; [ \$? -eq 4 ]"
+  bash -c "timeout $CTL_TIMEOUT '$CTL' show no-such-$RUN --manager lxc; [ \$? -eq 4 ]"
 
 # 8. A live conflict: the payload dir of $LXCX holds a task. The start is refused and
 #    nothing changes (LXC alone would have used $LXCX-1).
@@ -444,14 +450,14 @@ check "lxc log: the pre-start hook refused it" grep -q 'Failed to run lxc.hook.p
 # read the refusal, with the environment LXC gives it (lxc.hook.version 0).
 LXC_NAME=$LXCX LXC_CONFIG_FILE=/var/lib/lxc/$LXCX/config LXC_HOOK_VERSION=0 LXC_CGNS_AWARE=1 \
   LXC_ROOTFS_PATH=/var/lib/lxc/$LXCX/rootfs LXC_ROOTFS_MOUNT=/usr/lib/x86_64-linux-gnu/lxc/rootfs \
-  "$CTL" hook lxc "$LXCX" lxc pre-start </dev/null >"$WORK/refusal.out" 2>&1
+  timeout "$CTL_TIMEOUT" ctl hook lxc "$LXCX" lxc pre-start </dev/null >"$WORK/refusal.out" 2>&1
 rc=$?
 expect_eq "the pre-start hook exits 1 (refused)" 1 "$rc"
 check "the refusal names the dir and says it holds tasks: $(head -c 200 "$WORK/refusal.out")" \
   bash -c "grep -q 'lxc.payload.$LXCX' '$WORK/refusal.out' && grep -Eiq 'task|process|pid|in use' '$WORK/refusal.out'"
 check "the conflicting dirs still hold pid $SLEEPER" bash -c "for d in ${SLEEP_DIRS[*]}; do grep -qx $SLEEPER \$d/cgroup.procs || exit 1; done"
 check "no $LXCX-1 was made" bash -c "[ -z \"\$(find $CGROOT/*$SHARED_ROOT -maxdepth 1 -name 'lxc.*.$LXCX-*' 2>/dev/null)\" ]"
-check "interopctl show $LXCX: not registered (exit 4)" bash -c "'$CTL' show '$LXCX' --manager lxc >/dev/null 2>&1; [ \$? -eq 4 ]"
+check "interopctl show $LXCX: not registered (exit 4)" bash -c "timeout $CTL_TIMEOUT '$CTL' show '$LXCX' --manager lxc >/dev/null 2>&1; [ \$? -eq 4 ]"
 stop_pid "$SLEEPER" 2
 for d in "${SLEEP_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done
 
@@ -462,13 +468,13 @@ for d in "${SLEEP_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done
   wait "$INTEROPD_PID"
 } 2>/dev/null   # no "Killed" job notice in the output
 check "interopd is gone after SIGKILL" pid_gone "$INTEROPD_PID"
-check "interopctl exits 3 while the daemon is unreachable" bash -c "'$CTL' list >/dev/null 2>&1; [ \$? -eq 3 ]"
+check "interopctl exits 3 while the daemon is unreachable" bash -c "timeout $CTL_TIMEOUT '$CTL' list >/dev/null 2>&1; [ \$? -eq 3 ]"
 if start_interopd; then
   pass "interopd restarted (pid $INTEROPD_PID)"
 else
   bail "interopd restarts after SIGKILL: $(tail -n 3 "$WORK/interopd.log" | tr '\n' ' ')"
 fi
-"$CTL" --json list >"$WORK/list.json" 2>&1
+ctl --json list >"$WORK/list.json" 2>&1
 for c in "${ALL[@]}"; do
   expect_eq "after restart: ${MANAGER[$c]} $c is back" \
     "${MANAGER[$c]} $c running ${LEADER[$c]} ${EXPECT[$c]}" "$(json_row "$WORK/list.json" "${MANAGER[$c]}" "$c")"
@@ -482,7 +488,7 @@ if start_libvirtd; then
 else
   bail "libvirtd restarts: $(tail -n 3 "$WORK/libvirtd.log" | tr '\n' ' ')"
 fi
-"$CTL" --json list >"$WORK/list.json" 2>&1
+ctl --json list >"$WORK/list.json" 2>&1
 for c in "$VIRT" "$VIRTP"; do
   expect_eq "after libvirtd restart (reconnect): $c still running" running "$(virsh -q domstate "$c" 2>&1)"
   expect_eq "after libvirtd restart (reconnect): libvirt $c mapping unchanged" \
@@ -498,14 +504,14 @@ check "virsh destroy $VIRTP" timeout 30 virsh -q destroy "$VIRTP"
 for c in "${ALL[@]}"; do
   wait_until 5 bus_signalled "$WORK/signals.json" ContainerRemoved "${MANAGER[$c]}" "$c"
 done
-"$CTL" --json list >"$WORK/list.json" 2>&1
+ctl --json list >"$WORK/list.json" 2>&1
 for c in "${ALL[@]}"; do
   m=${MANAGER[$c]}
   expect_eq "after stop: $m $c is not listed" "" "$(json_row "$WORK/list.json" "$m" "$c")"
-  check "after stop: interopctl show $c exits 4" bash -c "'$CTL' show '$c' --manager $m >/dev/null 2>&1; [ \$? -eq 4 ]"
+  check "after stop: interopctl show $c exits 4" bash -c "timeout $CTL_TIMEOUT '$CTL' show '$c' --manager $m >/dev/null 2>&1; [ \$? -eq 4 ]"
   check "ContainerRemoved signalled for $m $c" bus_signalled "$WORK/signals.json" ContainerRemoved "$m" "$c"
   expect_eq "after stop: no dir of $c under $SHARED_ROOT" "" "$(dirs_matching "*$c*")"
 done
-check "interopctl prune --dry-run exits 0" "$CTL" prune --dry-run
+check "interopctl prune --dry-run exits 0" ctl prune --dry-run
 
 exit 0
