@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-dotnet test Interop.sln -c "${CONFIGURATION:-Release}" --no-build --logger "console;verbosity=normal" 2>&1 | tee "$log"
+dotnet test Interop.sln -c "${CONFIGURATION:-Release}" --no-build 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
 # VSTest prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 72, Skipped: 0, Total: 72, ..."

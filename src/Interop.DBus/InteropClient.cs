@@ -39,7 +39,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         var connection = new DBusConnection(new DBusConnectionOptions(address) { AutoConnect = false });
         try
         {
-            await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await OffReadLoop(connection.ConnectAsync().AsTask().WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusConnectFailedException ex)
         {
@@ -101,7 +101,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         remove => throw EventsNotSupported();
     }
 
-    public IReadOnlyList<Mapping> ListContainers() => Wait(ListContainersAsync());
+    public IReadOnlyList<Mapping> ListContainers() => Wait(ListContainersAsync);
 
     public Task<IReadOnlyList<Mapping>> ListContainersAsync() => CallAsync(
         ObjectPaths.ManagerPath,
@@ -128,7 +128,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
             return (IReadOnlyList<Mapping>)result;
         });
 
-    public Mapping GetContainer(Manager manager, string name) => Wait(GetContainerAsync(manager, name));
+    public Mapping GetContainer(Manager manager, string name) => Wait(() => GetContainerAsync(manager, name));
 
     public async Task<Mapping> GetContainerAsync(Manager manager, string name)
     {
@@ -146,7 +146,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         return await GetMappingAsync(path).ConfigureAwait(false);
     }
 
-    public Mapping GetContainerByPid(uint pid) => Wait(GetContainerByPidAsync(pid));
+    public Mapping GetContainerByPid(uint pid) => Wait(() => GetContainerByPidAsync(pid));
 
     public async Task<Mapping> GetContainerByPidAsync(uint pid)
     {
@@ -160,7 +160,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         return await GetMappingAsync(path).ConfigureAwait(false);
     }
 
-    public Mapping GetContainerByCgroup(string path) => Wait(GetContainerByCgroupAsync(path));
+    public Mapping GetContainerByCgroup(string path) => Wait(() => GetContainerByCgroupAsync(path));
 
     public async Task<Mapping> GetContainerByCgroupAsync(string path)
     {
@@ -229,7 +229,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default)
         => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Prune", "b", (ref MessageWriter w) => w.WriteBool(dryRun), ReadStrings, cancellationToken);
 
-    public string GetValue(Manager manager, string name, string key) => Wait(CallAsync(
+    public string GetValue(Manager manager, string name, string key) => Wait(() => CallAsync(
         ObjectPaths.ForContainer(manager, name),
         ObjectPaths.ContainerInterface,
         "GetValue",
@@ -250,7 +250,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
             },
             cancellationToken);
 
-    public IReadOnlyList<uint> GetTasks(Manager manager, string name) => Wait(CallAsync(
+    public IReadOnlyList<uint> GetTasks(Manager manager, string name) => Wait(() => CallAsync(
         ObjectPaths.ForContainer(manager, name),
         ObjectPaths.ContainerInterface,
         "GetTasks",
@@ -329,9 +329,22 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         return reader.ReadString();
     }
 
-    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    /// <summary>Blocks on a call started without the caller's synchronization context, so it cannot deadlock on it.</summary>
+    private static T Wait<T>(Func<Task<T>> start)
+    {
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return start().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
 
-    private T GetProperty<T>(string path, string iface, string name, MessageValueReader<T> reader) => Wait(CallAsync(
+    private T GetProperty<T>(string path, string iface, string name, MessageValueReader<T> reader) => Wait(() => CallAsync(
         path,
         "org.freedesktop.DBus.Properties",
         "Get",
@@ -362,7 +375,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     {
         try
         {
-            return await _connection.CallMethodAsync(CreateCall(path, iface, member, signature, body), reader).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body), reader).WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusErrorReplyException ex)
         {
@@ -378,7 +391,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     {
         try
         {
-            await _connection.CallMethodAsync(CreateCall(path, iface, member, signature, body)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body)).WaitAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (DBusErrorReplyException ex)
         {
@@ -387,6 +400,36 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         catch (DBusConnectionClosedException ex)
         {
             throw new DaemonUnreachableException(_bus, $"the bus connection closed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Tmds.DBus.Protocol completes a call on the connection's read loop and runs its continuation right
+    /// there. A caller that then blocks on a synchronous member (interopctl does: connect, then call)
+    /// would block the only thread that can read the reply: a deadlock. Hop to the thread pool first,
+    /// whether the call succeeded or threw.
+    /// </summary>
+    private static async Task<T> OffReadLoop<T>(Task<T> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.Yield();
+        }
+    }
+
+    private static async Task OffReadLoop(Task call)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.Yield();
         }
     }
 

@@ -1,10 +1,7 @@
 namespace Interop.Ctl;
 
+/// <summary>interopctl: the admin CLI and the managers' hook entry point (DESIGN.md section 9). NativeAOT.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        Console.Error.WriteLine("interopctl: not wired yet");
-        return args.Length == 0 ? 2 : 2;
-    }
+    public static Task<int> Main(string[] args) => Cli.RunAsync(args, CliContext.FromProcess());
 }

@@ -1,0 +1,112 @@
+using System.Collections;
+using Interop.Core.Service;
+using Interop.DBus;
+
+namespace Interop.Ctl;
+
+/// <summary>
+/// Everything a command touches outside itself: the console, the bus, the environment, stdin, files and the
+/// local cgroup probe. <see cref="FromProcess"/> wires the real ones; tests hand in fakes and a substitute
+/// <see cref="IInteropService"/>, so every command runs in-process.
+/// </summary>
+internal sealed class CliContext
+{
+    public required TextWriter Out { get; init; }
+
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Connects to the daemon on a bus ("system", "session" or an address).</summary>
+    public required Func<string, CancellationToken, Task<IInteropService>> Connect { get; init; }
+
+    /// <summary>One environment variable, or null when unset.</summary>
+    public required Func<string, string?> GetVariable { get; init; }
+
+    /// <summary>The LXC_* environment (what LXC hands its hooks).</summary>
+    public required Func<IReadOnlyDictionary<string, string>> GetLxcEnvironment { get; init; }
+
+    /// <summary>Reads at most the given number of bytes from stdin; empty when stdin is a terminal.</summary>
+    public required Func<int, byte[]> ReadStdin { get; init; }
+
+    /// <summary>A file's text, or null when it does not exist.</summary>
+    public required Func<string, string?> ReadFile { get; init; }
+
+    /// <summary>Local cgroup health for a shared root, without the daemon.</summary>
+    public required Func<string, LocalHealth> ProbeLocal { get; init; }
+
+    /// <summary>This executable's path (the default for lxc-config --interopctl).</summary>
+    public string? ProcessPath { get; init; }
+
+    public static CliContext FromProcess() => new()
+    {
+        Out = Console.Out,
+        Error = Console.Error,
+        Connect = ConnectAsync,
+        GetVariable = Environment.GetEnvironmentVariable,
+        GetLxcEnvironment = LxcEnvironment,
+        ReadStdin = ReadConsoleInput,
+        ReadFile = ReadFileOrNull,
+        ProbeLocal = LocalHealth.Probe,
+        ProcessPath = Environment.ProcessPath,
+    };
+
+    private static async Task<IInteropService> ConnectAsync(string bus, CancellationToken cancellationToken)
+    {
+        var client = await InteropClient.ConnectAsync(bus, cancellationToken).ConfigureAwait(false);
+
+        // The connect completes on the connection's read loop; the client's sync members (ListContainers, ...)
+        // block until a reply that loop must read. Leave that thread first, or they wait forever (seen under AOT).
+        await Task.Yield();
+        return client;
+    }
+
+    private static Dictionary<string, string> LxcEnvironment()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if (entry.Key is string key && key.StartsWith("LXC_", StringComparison.Ordinal) && entry.Value is string value)
+            {
+                result[key] = value;
+            }
+        }
+
+        return result;
+    }
+
+    private static byte[] ReadConsoleInput(int maxBytes)
+    {
+        // A terminal means a person ran the hook by hand: do not wait for input that will not come.
+        if (!Console.IsInputRedirected)
+        {
+            return [];
+        }
+
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[maxBytes];
+        var total = 0;
+        while (total < maxBytes)
+        {
+            var n = stdin.Read(buffer, total, maxBytes - total);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total == maxBytes ? buffer : buffer[..total];
+    }
+
+    private static string? ReadFileOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Interop.Core;
+using Interop.Core.Model;
+
+namespace Interop.Ctl.Commands;
+
+/// <summary>
+/// Acts on one parsed hook call (DESIGN.md section 7) with the exit semantics the managers rely on:
+/// prepare/started/reconnect fail with 1 (refused) or 3 (daemon unreachable); stop/released never fail
+/// (exit 0 and one warning line). Ignored and start calls exit 0 without touching the bus.
+/// One bus call per hook; the config file is read only when neither --bus nor $INTEROP_BUS_ADDRESS is set.
+/// </summary>
+internal static class HookRunner
+{
+    public static bool IsEndOfLife(LifecycleEvent e) => e is LifecycleEvent.Stopped or LifecycleEvent.Released;
+
+    public static async Task<int> DispatchAsync(CliContext context, HookCall call, string? busOption, CancellationToken cancellationToken)
+    {
+        if (call.Event is LifecycleEvent.Ignored or LifecycleEvent.Start)
+        {
+            return ExitCodes.Ok;
+        }
+
+        var what = $"{call.Manager.ToWire()} {call.HookType} hook for '{Printable.Of(call.Name)}'";
+        try
+        {
+            var bus = BusResolver.Resolve(context, busOption);
+            var service = await context.Connect(bus, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                switch (call.Event)
+                {
+                    case LifecycleEvent.Prepare:
+                        await service.PrepareContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case LifecycleEvent.Started:
+                    case LifecycleEvent.Reconnect:
+                        var leader = call.Leader ?? throw new InvalidInputException("pid", "the manager passed no leader pid");
+                        await service.RegisterContainerAsync(call.Manager, call.Name, (uint)leader, call.Facts, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case LifecycleEvent.Stopped:
+                        await service.StopContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case LifecycleEvent.Released:
+                        await service.ReleaseContainerAsync(call.Manager, call.Name, call.Facts, cancellationToken).ConfigureAwait(false);
+                        break;
+                }
+            }
+            finally
+            {
+                await ServiceCommand.DisposeAsync(service).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        }
+        catch (Exception ex)
+        {
+            if (IsEndOfLife(call.Event))
+            {
+                Errors.Warn(context, $"{what}: {Errors.Classify(ex, hook: true).Message} (the container was not held up)");
+                return ExitCodes.Ok;
+            }
+
+            return Errors.Report(context, ex, hook: true, what: what + " refused");
+        }
+    }
+
+    /// <summary>Bad input from the manager: refuse (1), unless it is an end-of-life call, which must never fail.</summary>
+    public static int BadInput(CliContext context, string manager, InvalidInputException ex, bool endOfLife)
+    {
+        if (endOfLife)
+        {
+            Errors.Warn(context, $"{manager} hook ignored: {ex.Message}");
+            return ExitCodes.Ok;
+        }
+
+        Errors.WriteLine(context, $"{manager} hook refused: {ex.Message}");
+        return ExitCodes.Failed;
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Interop.Core.Model;
+using Interop.Core.Service;
+using Interop.Ctl.Output;
+
+namespace Interop.Ctl.Commands;
+
+/// <summary><c>interopctl list</c>: every registered container, sorted by manager then name.</summary>
+internal static class ListCommand
+{
+    public static Command Create(CliContext context, GlobalOptions globals)
+    {
+        var command = new Command("list", "List every container interopd knows (LXC and libvirt), sorted by manager then name.");
+        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => Task.FromResult(Run(context, service, json)), ct));
+        return command;
+    }
+
+    internal static int Run(CliContext context, IInteropService service, bool json)
+    {
+        var mappings = service.ListContainers().ToList();
+        mappings.Sort(static (a, b) =>
+        {
+            var byManager = string.CompareOrdinal(a.Manager.ToWire(), b.Manager.ToWire());
+            return byManager != 0 ? byManager : string.CompareOrdinal(a.Name, b.Name);
+        });
+
+        if (json)
+        {
+            Json.Write(context.Out, mappings.Select(Json.Summary).ToList(), CtlJsonContext.Default.ListContainerSummaryJson);
+            return ExitCodes.Ok;
+        }
+
+        var rows = mappings.Select(m => new[]
+        {
+            m.Manager.ToWire(),
+            m.Name,
+            m.State.ToWire(),
+            m.Leader == 0 ? "-" : m.Leader.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            m.CgroupPath.Length == 0 ? "-" : m.CgroupPath,
+        }).ToList();
+        Table.Write(context.Out, ["MANAGER", "NAME", "STATE", "LEADER", "CGROUP"], rows);
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Interop.Core;
+using Interop.Core.Model;
+using Interop.Core.Service;
+using Interop.Ctl.Output;
+
+namespace Interop.Ctl.Commands;
+
+/// <summary><c>interopctl show NAME [--manager M]</c>: every property of one mapping.</summary>
+internal static class ShowCommand
+{
+    public static Command Create(CliContext context, GlobalOptions globals)
+    {
+        var name = new Argument<string>("NAME") { Description = "The container (LXC) or domain (libvirt) name." };
+        var manager = GlobalOptions.ManagerOption();
+        var command = new Command("show", "Show everything interopd knows about one container: state, leader, cgroup, per-hierarchy dirs, since when.")
+        {
+            name,
+            manager,
+        };
+        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(
+            context,
+            globals,
+            parseResult,
+            (service, json) => Task.FromResult(Run(context, service, json, parseResult.GetValue(name)!, parseResult.GetValue(manager))),
+            ct,
+            () => Names.ValidateComponent(parseResult.GetValue(name), "name")));
+        return command;
+    }
+
+    internal static int Run(CliContext context, IInteropService service, bool json, string name, string? manager)
+    {
+        Names.ValidateComponent(name, "name");
+        var resolved = ServiceCommand.ResolveManager(service, name, manager);
+        var mapping = service.GetContainer(resolved, name);
+        Print(context, mapping, json);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Prints a full mapping ('show' and 'whois').</summary>
+    internal static void Print(CliContext context, Mapping m, bool json)
+    {
+        if (json)
+        {
+            Json.Write(context.Out, Json.Full(m), CtlJsonContext.Default.ContainerJson);
+            return;
+        }
+
+        var o = context.Out;
+        o.WriteLine($"Manager:          {m.Manager.ToWire()}");
+        o.WriteLine($"Name:             {m.Name}");
+        o.WriteLine($"Uuid:             {Dash(m.Uuid)}");
+        o.WriteLine($"State:            {m.State.ToWire()}");
+        o.WriteLine($"Leader:           {(m.Leader == 0 ? "-" : m.Leader.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        o.WriteLine($"CgroupPath:       {Dash(m.CgroupPath)}");
+        o.WriteLine($"Since:            {Time.Readable(m.Since)}");
+        o.WriteLine($"CgroupNamespace:  {Dash(m.CgroupNamespace)}");
+        o.WriteLine($"Source:           {Dash(m.Source)}");
+        o.WriteLine(m.Paths.Count == 0 ? "Paths:            -" : "Paths:");
+        foreach (var path in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            o.WriteLine($"  {path.Key}: {path.Value}");
+        }
+    }
+
+    private static string Dash(string value) => value.Length == 0 ? "-" : value;
+}

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using Interop.Core.Model;
+using Interop.Core.Service;
+using Interop.Ctl.Output;
+
+namespace Interop.Ctl.Commands;
+
+/// <summary>
+/// <c>interopctl tree</c>: the shared root as a tree of partition dirs and containers, built from the cgroup
+/// paths interopd reports (no cgroupfs walk).
+/// </summary>
+internal static class TreeCommand
+{
+    public static Command Create(CliContext context, GlobalOptions globals)
+    {
+        var command = new Command("tree", "Show the shared root as a tree: partition dirs and the containers of both managers below it.");
+        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => Task.FromResult(Run(context, service, json)), ct));
+        return command;
+    }
+
+    internal static int Run(CliContext context, IInteropService service, bool json)
+    {
+        var root = "/" + service.SharedRoot.Trim('/');
+        var top = new Node(root, root);
+        var notStarted = new List<Mapping>();
+        var outside = new List<Mapping>();
+        foreach (var m in service.ListContainers().OrderBy(m => m.Manager).ThenBy(m => m.Name, StringComparer.Ordinal))
+        {
+            if (m.CgroupPath.Length == 0)
+            {
+                notStarted.Add(m);
+                continue;
+            }
+
+            var path = "/" + m.CgroupPath.Trim('/');
+            if (!path.StartsWith(root + "/", StringComparison.Ordinal))
+            {
+                outside.Add(m);
+                continue;
+            }
+
+            var node = top;
+            foreach (var part in path[(root.Length + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!node.Children.TryGetValue(part, out var child))
+                {
+                    child = new Node(part, node.Path + "/" + part);
+                    node.Children.Add(part, child);
+                }
+
+                node = child;
+            }
+
+            node.Containers.Add(m);
+        }
+
+        if (json)
+        {
+            var tree = new TreeJson(root, top.Children.Values.Select(ToJson).ToList(), notStarted.Select(Json.Summary).ToList(), outside.Select(Json.Summary).ToList());
+            Json.Write(context.Out, tree, CtlJsonContext.Default.TreeJson);
+            return ExitCodes.Ok;
+        }
+
+        var o = context.Out;
+        o.WriteLine(root + "  (shared root)");
+        WriteChildren(o, top, string.Empty);
+        WriteGroup(o, "not started (prepared, no cgroup yet):", notStarted);
+        WriteGroup(o, "outside the shared root:", outside);
+        return ExitCodes.Ok;
+    }
+
+    private static void WriteChildren(TextWriter o, Node node, string indent)
+    {
+        var children = node.Children.Values.ToList();
+        for (var i = 0; i < children.Count; i++)
+        {
+            var last = i == children.Count - 1;
+            var child = children[i];
+            o.WriteLine($"{indent}{(last ? "└── " : "├── ")}{child.Name}{Label(child)}");
+            WriteChildren(o, child, indent + (last ? "    " : "│   "));
+        }
+    }
+
+    private static string Label(Node node) => node.Containers.Count == 0
+        ? (node.Children.Count > 0 ? "/" : string.Empty)
+        : "  [" + string.Join(", ", node.Containers.Select(Describe)) + "]";
+
+    private static string Describe(Mapping m)
+        => $"{m.Manager.ToWire()} {m.Name}, {m.State.ToWire()}" + (m.Leader == 0 ? string.Empty : $", pid {m.Leader}");
+
+    private static void WriteGroup(TextWriter o, string title, List<Mapping> mappings)
+    {
+        if (mappings.Count == 0)
+        {
+            return;
+        }
+
+        o.WriteLine(title);
+        foreach (var m in mappings)
+        {
+            o.WriteLine($"  {Describe(m)}{(m.CgroupPath.Length == 0 ? string.Empty : " at " + m.CgroupPath)}");
+        }
+    }
+
+    private static TreeNodeJson ToJson(Node node)
+    {
+        var container = node.Containers.Count > 0 ? node.Containers[0] : null;
+        return new TreeNodeJson(
+            node.Name,
+            node.Path,
+            container is null ? "partition" : "container",
+            container?.Manager.ToWire(),
+            container?.Name,
+            container?.State.ToWire(),
+            container?.Leader,
+            node.Children.Values.Select(ToJson).ToList());
+    }
+
+    private sealed class Node(string name, string path)
+    {
+        public string Name { get; } = name;
+
+        public string Path { get; } = path;
+
+        public SortedDictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
+
+        public List<Mapping> Containers { get; } = [];
+    }
+}

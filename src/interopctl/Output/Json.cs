@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Interop.Core.Model;
+
+namespace Interop.Ctl.Output;
+
+// --json output for scripts. Field names are snake_case (lower case, words joined by "_") and stable;
+// the records below are the schema. Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
+
+/// <summary>One row of 'list'.</summary>
+internal sealed record ContainerSummaryJson(string Manager, string Name, string State, int Leader, string CgroupPath);
+
+/// <summary>Every property of a mapping ('show', 'whois').</summary>
+internal sealed record ContainerJson(
+    string Manager,
+    string Name,
+    string Uuid,
+    string State,
+    int Leader,
+    string CgroupPath,
+    SortedDictionary<string, string> Paths,
+    ulong SinceUs,
+    string? Since,
+    string CgroupNamespace,
+    string Source);
+
+internal sealed record TreeNodeJson(string Name, string Path, string Kind, string? Manager, string? Container, string? State, int? Leader, List<TreeNodeJson> Children);
+
+internal sealed record TreeJson(string SharedRoot, List<TreeNodeJson> Children, List<ContainerSummaryJson> NotStarted, List<ContainerSummaryJson> OutsideSharedRoot);
+
+internal sealed record HierarchyJson(string Controllers, string MountPoint, string SharedDir);
+
+internal sealed record DaemonJson(bool Reachable, string Bus, string? Version, string? CgroupMode, string? SharedRoot, uint? ContainerCount, List<HierarchyJson> Hierarchies, string? Error);
+
+internal sealed record HierarchyHealthJson(string Key, string Dir, bool Exists, int? CloneChildren, bool? CpusEmpty, bool? MemsEmpty, List<string> Problems);
+
+internal sealed record LocalJson(string CgroupMode, string SharedRoot, List<HierarchyHealthJson> Hierarchies, List<string> Warnings, string? Error);
+
+internal sealed record StatusJson(bool Healthy, DaemonJson Daemon, LocalJson Local);
+
+internal sealed record ActionsJson(List<string> Actions);
+
+internal sealed record PruneJson(bool DryRun, List<string> Dirs);
+
+internal sealed record ValueJson(string Manager, string Name, string Key, string Value);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(List<ContainerSummaryJson>))]
+[JsonSerializable(typeof(ContainerJson))]
+[JsonSerializable(typeof(TreeJson))]
+[JsonSerializable(typeof(StatusJson))]
+[JsonSerializable(typeof(ActionsJson))]
+[JsonSerializable(typeof(PruneJson))]
+[JsonSerializable(typeof(ValueJson))]
+internal sealed partial class CtlJsonContext : JsonSerializerContext
+{
+}
+
+internal static class Json
+{
+    public static void Write<T>(TextWriter output, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        => output.WriteLine(JsonSerializer.Serialize(value, type));
+
+    public static ContainerSummaryJson Summary(Mapping m)
+        => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath);
+
+    public static ContainerJson Full(Mapping m)
+        => new(
+            m.Manager.ToWire(),
+            m.Name,
+            m.Uuid,
+            m.State.ToWire(),
+            m.Leader,
+            m.CgroupPath,
+            new SortedDictionary<string, string>(m.Paths.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
+            m.Since,
+            m.Since == 0 ? null : Time.Iso(m.Since),
+            m.CgroupNamespace,
+            m.Source);
+}
+
+/// <summary>Since is microseconds since the epoch; people read it as UTC.</summary>
+internal static class Time
+{
+    private static readonly ulong MaxMicroseconds = (ulong)((DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks) / 10);
+
+    public static DateTime FromMicroseconds(ulong us) => DateTime.UnixEpoch.AddTicks((long)Math.Min(us, MaxMicroseconds) * 10);
+
+    public static string Iso(ulong us) => FromMicroseconds(us).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Readable(ulong us) => us == 0 ? "-" : FromMicroseconds(us).ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+}

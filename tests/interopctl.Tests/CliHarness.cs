@@ -1,0 +1,66 @@
+using Interop.Core.Service;
+using Interop.Ctl;
+using NSubstitute;
+
+namespace Interop.Ctl.Tests;
+
+/// <summary>Runs interopctl in-process with a substitute service, a fake environment, stdin and files.</summary>
+internal sealed class CliHarness
+{
+    public IInteropService Service { get; } = Substitute.For<IInteropService>();
+
+    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string> LxcEnvironment { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string> Files { get; } = new(StringComparer.Ordinal);
+
+    public byte[] Stdin { get; set; } = [];
+
+    public Exception? ConnectFailure { get; set; }
+
+    public Func<string, LocalHealth> Probe { get; set; } = root => new LocalHealth("hybrid", root, [], [], null);
+
+    /// <summary>Every bus the CLI connected to, in order.</summary>
+    public List<string> Connections { get; } = [];
+
+    /// <summary>Every file the CLI tried to read.</summary>
+    public List<string> FilesRead { get; } = [];
+
+    public string ProcessPath { get; set; } = "/usr/local/bin/interopctl";
+
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var context = new CliContext
+        {
+            Out = stdout,
+            Error = stderr,
+            Connect = (bus, _) =>
+            {
+                Connections.Add(bus);
+                return ConnectFailure is null ? Task.FromResult(Service) : Task.FromException<IInteropService>(ConnectFailure);
+            },
+            GetVariable = name => Variables.GetValueOrDefault(name),
+            GetLxcEnvironment = () => LxcEnvironment,
+            ReadStdin = max => Stdin.Length > max ? Stdin[..max] : Stdin,
+            ReadFile = path =>
+            {
+                FilesRead.Add(path);
+                return Files.GetValueOrDefault(path);
+            },
+            ProbeLocal = root => Probe(root),
+            ProcessPath = ProcessPath,
+        };
+        var code = await Cli.RunAsync(args, context);
+        return new CliResult(code, stdout.ToString(), stderr.ToString());
+    }
+}
+
+internal sealed record CliResult(int Code, string Out, string Error)
+{
+    public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    public override string ToString() => $"exit {Code}\nstdout:\n{Out}\nstderr:\n{Error}";
+}

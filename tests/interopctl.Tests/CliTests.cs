@@ -1,0 +1,92 @@
+using Interop.Core.Adapters.Lxc;
+
+namespace Interop.Ctl.Tests;
+
+/// <summary>Help, version, lxc-config and the hook argument pass-through.</summary>
+public class CliTests
+{
+    [Test]
+    public async Task Help_lists_the_commands_and_the_exit_codes()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("--help");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        foreach (var command in new[] { "list", "show", "whois", "tree", "status", "setup", "prune", "get", "set", "lxc-config", "hook" })
+        {
+            Assert.That(r.Out, Does.Contain("  " + command), command);
+        }
+
+        Assert.That(r.Out, Does.Contain("Exit codes: 0 ok, 1 refused or failed, 2 usage error, 3 interopd unreachable, 4 no such container."));
+        Assert.That(h.Connections, Is.Empty);
+    }
+
+    [Test]
+    public async Task Subcommand_help_works_for_hooks_too()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("hook", "lxc", "--help");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("lxc.hook.version"));
+        Assert.That(h.Connections, Is.Empty);
+    }
+
+    [Test]
+    public async Task Version_prints_the_product_version()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("--version");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Match(@"^\d+\.\d+\.\d+"));
+    }
+
+    [Test]
+    public async Task Lxc_config_defaults_to_this_executable_and_the_configured_root()
+    {
+        var h = new CliHarness { ProcessPath = "/opt/interop/bin/interopctl" };
+        h.Files["/etc/interop/interop.yaml"] = "shared_root: /containers\n";
+        var r = await h.RunAsync("lxc-config");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Is.EqualTo(LxcConfig.IncludeFile("/containers", "/opt/interop/bin/interopctl")));
+        Assert.That(r.Out, Does.Contain("lxc.hook.pre-start = /opt/interop/bin/interopctl hook lxc"));
+        Assert.That(h.Connections, Is.Empty, "no daemon needed");
+    }
+
+    [Test]
+    public async Task Lxc_config_options_override_and_skip_the_config_file()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("lxc-config", "--interopctl", "/usr/bin/interopctl", "--shared-root", "/machine");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("lxc.cgroup.dir = machine\n"));
+        Assert.That(r.Out, Does.Contain("lxc.hook.post-stop = /usr/bin/interopctl hook lxc\n"));
+        Assert.That(h.FilesRead, Is.Empty);
+    }
+
+    [TestCase("relative/interopctl", "/machine")]
+    [TestCase("/usr/bin/interopctl", "/a/../b")]
+    public async Task Lxc_config_bad_input_exits_2(string ctl, string root)
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("lxc-config", "--interopctl", ctl, "--shared-root", root);
+
+        Assert.That(r.Code, Is.EqualTo(2), r.ToString());
+        Assert.That(r.ErrorLines, Has.Length.EqualTo(1));
+        Assert.That(r.Out, Is.Empty);
+    }
+
+    [TestCase(new[] { "hook", "lxc", "web", "lxc", "stop", "-x" }, new[] { "hook", "lxc", "--", "web", "lxc", "stop", "-x" })]
+    [TestCase(new[] { "--bus", "session", "hook", "libvirt", "a", "b" }, new[] { "--bus", "session", "hook", "libvirt", "--", "a", "b" })]
+    [TestCase(new[] { "--json", "--bus=system", "hook", "lxc", "--" }, new[] { "--json", "--bus=system", "hook", "lxc", "--", "--" })]
+    [TestCase(new[] { "hook", "lxc", "--help" }, new[] { "hook", "lxc", "--help" })]
+    [TestCase(new[] { "hook", "lxc" }, new[] { "hook", "lxc" })]
+    [TestCase(new[] { "show", "hook", "lxc" }, new[] { "show", "hook", "lxc" })]
+    public void Hook_arguments_are_protected_from_option_parsing(string[] args, string[] expected)
+    {
+        Assert.That(Cli.ProtectHookArgs(args), Is.EqualTo(expected));
+    }
+}

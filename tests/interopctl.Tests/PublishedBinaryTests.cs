@@ -1,0 +1,135 @@
+using System.Diagnostics;
+
+namespace Interop.Ctl.Tests;
+
+/// <summary>
+/// The published NativeAOT binary as a process (INTEROP_CTL points at it; 'make unit' sets it). Without
+/// INTEROP_CTL these tests are ignored. No daemon is needed: the bus given is one nobody listens on.
+/// </summary>
+[NonParallelizable]
+public class PublishedBinaryTests
+{
+    private static string Binary()
+    {
+        var path = Environment.GetEnvironmentVariable("INTEROP_CTL");
+        if (string.IsNullOrEmpty(path))
+        {
+            Assert.Ignore("INTEROP_CTL is not set: run 'make unit' (or set INTEROP_CTL to artifacts/interopctl/interopctl after 'make publish') to test the AOT binary");
+        }
+
+        Assert.That(File.Exists(path), Is.True, $"INTEROP_CTL={path} does not exist");
+        return path!;
+    }
+
+    [Test]
+    public void Version_prints_the_version()
+    {
+        using var run = CtlProcess.Run(Binary(), ["--version"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.Match(@"^\d+\.\d+\.\d+"));
+        Assert.That(run.Stderr, Is.Empty);
+    }
+
+    [Test]
+    public void Help_lists_commands_and_exit_codes()
+    {
+        using var run = CtlProcess.Run(Binary(), ["--help"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.Contain("lxc-config").And.Contain("whois").And.Contain("Exit codes: 0 ok"));
+    }
+
+    [Test]
+    public void Lxc_config_prints_the_include_file()
+    {
+        using var run = CtlProcess.Run(Binary(), ["lxc-config", "--interopctl", "/usr/local/bin/interopctl", "--shared-root", "/machine"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        Assert.That(run.Stdout, Does.Contain("lxc.cgroup.dir = machine\n").And.Contain("lxc.hook.start-host = /usr/local/bin/interopctl hook lxc\n"));
+    }
+
+    [Test]
+    public void Hook_lxc_with_a_bad_name_exits_1_with_one_line()
+    {
+        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "bad/name", "lxc", "pre-start"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1));
+        Assert.That(lines[0], Does.StartWith("interopctl: ").And.Contain("invalid name"));
+    }
+
+    [Test]
+    public void Hook_lxc_stop_with_no_daemon_exits_0_with_a_warning()
+    {
+        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "web", "lxc", "stop", "mnt:/proc/1/fd/3"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1));
+        Assert.That(lines[0], Does.StartWith("interopctl: warning: "));
+    }
+
+    [Test]
+    public void List_with_no_daemon_exits_3()
+    {
+        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "list"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(3), run.ToString());
+        Assert.That(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
+    }
+
+    /// <summary>One run of the binary: started, waited for (bounded), killed by its pid if it hangs.</summary>
+    private sealed class CtlProcess : IDisposable
+    {
+        private readonly Process _process;
+
+        private CtlProcess(Process process, string stdout, string stderr)
+        {
+            _process = process;
+            Stdout = stdout;
+            Stderr = stderr;
+        }
+
+        public string Stdout { get; }
+
+        public string Stderr { get; }
+
+        public int ExitCode => _process.ExitCode;
+
+        public static CtlProcess Run(string path, string[] args)
+        {
+            var info = new ProcessStartInfo(path)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in args)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment.Remove("INTEROP_BUS_ADDRESS");
+            info.Environment["INTEROP_CONFIG"] = "/nonexistent/interop-test.yaml";
+            var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {path}");
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                process.Kill();
+                process.WaitForExit();
+                Assert.Fail($"{path} {string.Join(' ', args)} did not exit within 30 s");
+            }
+
+            return new CtlProcess(process, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+        }
+
+        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+
+        public void Dispose() => _process.Dispose();
+    }
+}
