@@ -222,8 +222,17 @@ EOF
 daemon_up() {
   busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot
 }
+# The installed logging config must work: interopd's start-up banner must come through it
+# (checked on a bus address that does not exist, so this instance stops right after set-up).
+timeout 20 "$DAEMON" --config "$WORK/interop.yaml" --bus "unix:path=$WORK/no-bus" \
+  --log-config /etc/interop/nlog.config >"$WORK/nlog-check.log" 2>&1
+check "interopd logs through the installed /etc/interop/nlog.config" grep -q "shared root $SHARED_ROOT" "$WORK/nlog-check.log" ||
+  head -c 600 "$WORK/nlog-check.log" | diag
+
+# The suite's own interopd logs with the built-in default (stderr, Info) into the scratch dir,
+# whatever the admin's nlog.config says: a path that does not exist selects that default.
 start_interopd() {
-  "$DAEMON" --config "$WORK/interop.yaml" >>"$WORK/interopd.log" 2>&1 &
+  "$DAEMON" --config "$WORK/interop.yaml" --log-config "$WORK/no-nlog.config" >>"$WORK/interopd.log" 2>&1 &
   INTEROPD_PID=$!
   wait_until 20 daemon_up
 }
