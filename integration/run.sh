@@ -224,8 +224,8 @@ daemon_up() {
 }
 # The installed logging config must work: interopd's start-up banner must come through it
 # (checked on a bus address that does not exist, so this instance stops right after set-up).
-timeout 20 "$DAEMON" --config "$WORK/interop.yaml" --bus "unix:path=$WORK/no-bus" \
-  --log-config /etc/interop/nlog.config >"$WORK/nlog-check.log" 2>&1
+( timeout 20 "$DAEMON" --config "$WORK/interop.yaml" --bus "unix:path=$WORK/no-bus" \
+  --log-config /etc/interop/nlog.config >"$WORK/nlog-check.log" 2>&1 ) 2>/dev/null   # no "Aborted" job notice
 check "interopd logs through the installed /etc/interop/nlog.config" grep -q "shared root $SHARED_ROOT" "$WORK/nlog-check.log" ||
   head -c 600 "$WORK/nlog-check.log" | diag
 
@@ -478,7 +478,12 @@ for d in "${SLEEP_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done
   wait "$INTEROPD_PID"
 } 2>/dev/null   # no "Killed" job notice in the output
 check "interopd is gone after SIGKILL" pid_gone "$INTEROPD_PID"
-check "interopctl exits 3 while the daemon is unreachable" bash -c "timeout $CTL_TIMEOUT '$CTL' list >/dev/null 2>&1; [ \$? -eq 3 ]"
+name_released() {
+  [ "$(busctl --system --json=short call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$BUS_NAME" | jq -r '.data[0]')" = false ]
+}
+check "the bus released $BUS_NAME" wait_until 10 name_released
+check "interopctl exits 3 while the daemon is unreachable" \
+  bash -c "out=\$(timeout $CTL_TIMEOUT '$CTL' list 2>&1); rc=\$?; echo \"rc=\$rc \$out\"; [ \$rc -eq 3 ]"
 if start_interopd; then
   pass "interopd restarted (pid $INTEROPD_PID)"
 else
