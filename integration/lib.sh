@@ -171,7 +171,7 @@ json_one() {
 
 # bus_list_row MANAGER NAME: the same line from ListContainers over busctl.
 bus_list_row() {
-  busctl --system --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" ListContainers 2>/dev/null |
+  busctl --system --auto-start=no --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" ListContainers 2>/dev/null |
     jq -r --arg m "$1" --arg n "$2" '.data[0][] | select(.[0] == $m and .[1] == $n)
       | "\(.[0]) \(.[1]) \(.[2]) \(.[3]) \(.[4])"' | head -n 1
 }

@@ -220,12 +220,12 @@ allowed_groups: []
 EOF
 
 daemon_up() {
-  busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot
+  busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot
 }
 # The installed logging config must work: interopd's start-up banner must come through it
 # (checked on a bus address that does not exist, so this instance stops right after set-up).
 ( timeout 20 "$DAEMON" --config "$WORK/interop.yaml" --bus "unix:path=$WORK/no-bus" \
-  --log-config /etc/interop/nlog.config >"$WORK/nlog-check.log" 2>&1 ) 2>/dev/null   # no "Aborted" job notice
+  --log-config /etc/interop/nlog.config >"$WORK/nlog-check.log" 2>&1; true ) 2>/dev/null   # no "Aborted" job notice
 check "interopd logs through the installed /etc/interop/nlog.config" grep -q "shared root $SHARED_ROOT" "$WORK/nlog-check.log" ||
   head -c 600 "$WORK/nlog-check.log" | diag
 
@@ -242,7 +242,7 @@ else
   bail "interopd starts and owns $BUS_NAME: $(tail -n 3 "$WORK/interopd.log" | tr '\n' ' ')"
 fi
 expect_eq "busctl: SharedRoot property" "$SHARED_ROOT" \
-  "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot | jq -r .data)"
+  "$(busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot | jq -r .data)"
 check "interopctl status exits 0" ctl status
 MODE=legacy
 if [ -n "$(awk '$0 ~ / - cgroup2 / { print; exit }' /proc/self/mountinfo)" ]; then
@@ -250,7 +250,7 @@ if [ -n "$(awk '$0 ~ / - cgroup2 / { print; exit }' /proc/self/mountinfo)" ]; th
   [ -z "$(awk '$0 ~ / - cgroup / { print; exit }' /proc/self/mountinfo)" ] && MODE=unified
 fi
 expect_eq "busctl: CgroupMode property" "$MODE" \
-  "$(busctl --system --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
+  "$(busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
 check "interopctl status names the cgroup mode ($MODE)" bash -c "timeout $CTL_TIMEOUT '$CTL' status | grep -qw '$MODE'"
 if [ "$MODE" = hybrid ] && [ -s "$CGROOT/unified/cgroup.controllers" ]; then
   check "interopctl status warns that the cgroup2 mount's controllers ($(cat "$CGROOT/unified/cgroup.controllers")) break libvirt 9.0" \
@@ -403,9 +403,9 @@ verify_registered() {
   fi
   row=$(bus_list_row "$m" "$c")
   expect_eq "busctl ListContainers: $m $c" "$want" "$row"
-  row=$(busctl --system --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" GetContainerByPid u "${LEADER[$c]}" 2>&1 | jq -r '.data[0]' 2>/dev/null)
+  row=$(busctl --system --auto-start=no --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" GetContainerByPid u "${LEADER[$c]}" 2>&1 | jq -r '.data[0]' 2>/dev/null)
   expect_eq "busctl GetContainerByPid ${LEADER[$c]} -> Name" "$c" \
-    "$(busctl --system --json=short get-property "$BUS_NAME" "$row" org.interop.Interop1.Container Name 2>&1 | jq -r .data 2>/dev/null)"
+    "$(busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$row" org.interop.Interop1.Container Name 2>&1 | jq -r .data 2>/dev/null)"
 }
 for c in "${ALL[@]}"; do
   verify_registered "$c"
@@ -478,12 +478,12 @@ for d in "${SLEEP_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done
   wait "$INTEROPD_PID"
 } 2>/dev/null   # no "Killed" job notice in the output
 check "interopd is gone after SIGKILL" pid_gone "$INTEROPD_PID"
-name_released() {
-  [ "$(busctl --system --json=short call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$BUS_NAME" | jq -r '.data[0]')" = false ]
-}
-check "the bus released $BUS_NAME" wait_until 10 name_released
-check "interopctl exits 3 while the daemon is unreachable" \
-  bash -c "out=\$(timeout $CTL_TIMEOUT '$CTL' list 2>&1); rc=\$?; echo \"rc=\$rc \$out\"; [ \$rc -eq 3 ]"
+# No interopctl call against the system bus while interopd is down: `make install` put a
+# bus activation file in place, so the bus would start a second interopd (with the default
+# config and state file) that this suite did not start. Exit 3 is checked on an address
+# where no bus listens.
+check "interopctl exits 3 when the bus is unreachable" \
+  bash -c "out=\$(timeout $CTL_TIMEOUT '$CTL' --bus 'unix:path=$WORK/no-bus' list 2>&1); rc=\$?; echo \"rc=\$rc \$out\"; [ \$rc -eq 3 ]"
 if start_interopd; then
   pass "interopd restarted (pid $INTEROPD_PID)"
 else
