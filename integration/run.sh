@@ -298,7 +298,6 @@ lxc.net.0.type = empty
 lxc.include = /usr/share/interop/lxc.conf
 lxc.hook.version = $2
 EOF
-  CLEAN_LXC+=("$1")
   timeout 60 lxc-create -n "$1" -t busybox -f "$WORK/$1.conf" >"$WORK/$1.create.log" 2>&1
 }
 
@@ -320,13 +319,16 @@ virt_define() {
   <devices><console type='pty'/></devices>
 </domain>
 EOF
-  CLEAN_VIRSH+=("$1")
   timeout 30 virsh -q define "$WORK/$1.xml" >"$WORK/$1.define.log" 2>&1
 }
 
 lxc_leader() { lxc-info -n "$1" -p -H 2>/dev/null; }
 virt_leader() { cat "/run/libvirt/lxc/$1.pid" 2>/dev/null; }
 
+# Registered for cleanup here, not inside lxc_create/virt_define: check runs its command in
+# a subshell, where an append to the registry would be lost.
+CLEAN_LXC+=("$LXC0" "$LXC1" "$LXCX")
+CLEAN_VIRSH+=("$VIRT" "$VIRTP")
 check "lxc-create $LXC0 (busybox, no network, hook version 0)" lxc_create "$LXC0" 0
 check "lxc-create $LXC1 (busybox, no network, hook version 1)" lxc_create "$LXC1" 1
 check "lxc-create $LXCX (busybox, no network)" lxc_create "$LXCX" 0
