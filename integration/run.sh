@@ -84,6 +84,14 @@ cleanup() {
     fi
     rm -f "/var/log/libvirt/lxc/$name.log"
   done
+  # libvirt leaves each stopped domain's runtime dirs and socket behind; rmdir only (never a
+  # mount point, never a dir with something in it).
+  for name in "${CLEAN_VIRSH[@]}"; do
+    for d in "/run/libvirt/lxc/$name".{dev,devpts,fuse}; do
+      [ -d "$d" ] && ! mountpoint -q "$d" && rmdir -- "$d" 2>/dev/null
+    done
+    [ -S "/run/libvirt/lxc/$name.sock" ] && rm -f -- "/run/libvirt/lxc/$name.sock"
+  done
   stop_pid "$LIBVIRTD_PID" 10
   if [ -n "$LIBVIRTD_PID" ]; then
     # A libvirtd that died before undefine leaves the definitions behind.
