@@ -127,6 +127,27 @@ cleanup() {
       fi
     done
   fi
+  # The cleanup proves itself: nothing of this run's containers may be left.
+  local left=()
+  for name in "${CLEAN_LXC[@]}"; do
+    [ -e "/var/lib/lxc/$name" ] && left+=("/var/lib/lxc/$name")
+  done
+  for name in "${CLEAN_VIRSH[@]}"; do
+    for f in "/etc/libvirt/lxc/$name.xml" "/run/libvirt/lxc/$name".{dev,devpts,fuse,sock,pid,xml}; do
+      [ -e "$f" ] && left+=("$f")
+    done
+  done
+  if [ -n "$RUN" ]; then
+    while IFS= read -r d; do left+=("$d"); done < <(dirs_matching "*$RUN*")
+  fi
+  if ((${#CLEAN_LXC[@]} + ${#CLEAN_VIRSH[@]} > 0)); then
+    if ((${#left[@]} == 0)); then
+      pass "cleanup: no container, domain or cgroup dir of this run is left"
+    else
+      fail "cleanup: no container, domain or cgroup dir of this run is left"
+      printf '%s\n' "${left[@]}" | diag
+    fi
+  fi
   if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
     for f in interopd.log libvirtd.log; do
       if [ -s "$WORK/$f" ]; then
