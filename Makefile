@@ -62,8 +62,10 @@ integration: publish
 bench: publish
 	tools/bench.sh
 
+# The reliability suite's long variants (docs/reliability.md): only that project, with SOAK=1.
 soak: publish
-	SOAK=1 tools/run-tests.sh
+	SOAK=1 INTEROP_CTL=$(abspath $(CTL_OUT))/interopctl INTEROPD=$(abspath $(D_OUT))/interopd \
+	  $(DOTNET) test tests/Interop.ReliabilityTests -c $(CONFIGURATION) --logger "console;verbosity=normal"
 
 run: deps publish
 	tools/run-daemon.sh $(abspath $(D_OUT))/interopd $(abspath $(CTL_OUT))/interopctl

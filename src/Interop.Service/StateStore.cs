@@ -89,8 +89,10 @@ public sealed class StateStore
         Scalar(emitter, FormatVersion.ToString(CultureInfo.InvariantCulture));
         Scalar(emitter, "containers");
         emitter.Emit(new SequenceStart(null, null, false, SequenceStyle.Block));
+        var count = 0;
         foreach (var m in mappings)
         {
+            count++;
             emitter.Emit(new MappingStart());
             Pair(emitter, "manager", m.Manager.ToWire());
             Pair(emitter, "name", m.Name);
@@ -113,6 +115,10 @@ public sealed class StateStore
         }
 
         emitter.Emit(new SequenceEnd());
+
+        // Last, so that a file cut anywhere (even at a line boundary) is recognized as torn.
+        Scalar(emitter, "count");
+        Scalar(emitter, count.ToString(CultureInfo.InvariantCulture));
         emitter.Emit(new MappingEnd());
         emitter.Emit(new DocumentEnd(true));
         emitter.Emit(new StreamEnd());
@@ -137,6 +143,7 @@ public sealed class StateStore
         parser.Consume<MappingStart>();
         var result = new List<Mapping>();
         var version = -1;
+        var count = -1;
         while (!parser.TryConsume<MappingEnd>(out _))
         {
             var key = parser.Consume<Scalar>().Value;
@@ -158,6 +165,9 @@ public sealed class StateStore
                     }
 
                     break;
+                case "count":
+                    count = int.Parse(parser.Consume<Scalar>().Value, NumberStyles.None, CultureInfo.InvariantCulture);
+                    break;
                 default:
                     throw new FormatException($"unknown key '{Printable.Of(key)}'");
             }
@@ -166,6 +176,13 @@ public sealed class StateStore
         if (version < 0)
         {
             throw new FormatException("no version");
+        }
+
+        if (count != result.Count)
+        {
+            throw new FormatException(count < 0
+                ? "the file ends early (no trailing count: it was cut short)"
+                : $"the file lists {result.Count} containers but says {count} (it was cut short)");
         }
 
         return result;

@@ -49,15 +49,10 @@ internal sealed class CliContext
         ProcessPath = Environment.ProcessPath,
     };
 
-    private static async Task<IInteropService> ConnectAsync(string bus, CancellationToken cancellationToken)
-    {
-        var client = await InteropClient.ConnectAsync(bus, cancellationToken).ConfigureAwait(false);
-
-        // The connect completes on the connection's read loop; the client's sync members (ListContainers, ...)
-        // block until a reply that loop must read. Leave that thread first, or they wait forever (seen under AOT).
-        await Task.Yield();
-        return client;
-    }
+    // The client never resumes on its connection's read loop (InteropClient.OffReadLoop), so its
+    // synchronous members are safe to call right after connecting.
+    private static async Task<IInteropService> ConnectAsync(string bus, CancellationToken cancellationToken) =>
+        await InteropClient.ConnectAsync(bus, cancellationToken).ConfigureAwait(false);
 
     private static Dictionary<string, string> LxcEnvironment()
     {

@@ -65,6 +65,20 @@ public sealed class StateStoreTests
     }
 
     [Test]
+    public void A_file_cut_at_any_line_boundary_is_torn_not_a_shorter_registry()
+    {
+        var store = new StateStore(StatePath);
+        store.Save([Sample("a"), Sample("b"), Sample("c")]);
+        var lines = File.ReadAllLines(StatePath);
+
+        for (var keep = 1; keep < lines.Length; keep++)
+        {
+            File.WriteAllLines(StatePath, lines.Take(keep));
+            Assert.Throws<StateFileException>(() => store.Load(), $"cut after line {keep} of {lines.Length}");
+        }
+    }
+
+    [Test]
     public void A_missing_file_is_an_empty_registry()
     {
         Assert.That(new StateStore(Path.Combine(_dir, "none", "state.yaml")).Load(), Is.Empty);

@@ -122,7 +122,7 @@ public static partial class Names
         return key;
     }
 
-    /// <summary>Checks a value to write into a cgroup file: one line, no NUL or control characters except a trailing newline, at most 4096 bytes.</summary>
+    /// <summary>Checks a value to write into a cgroup file: one non-empty line, no NUL or control characters except a trailing newline, at most 4096 bytes.</summary>
     public static string ValidateValue(string? value)
     {
         if (value is null)
@@ -131,6 +131,12 @@ public static partial class Names
         }
 
         var body = value.EndsWith('\n') ? value[..^1] : value;
+        if (body.Length == 0)
+        {
+            // An empty write() is a silent no-op in cgroupfs: refuse it rather than report success.
+            throw new InvalidInputException("value", "must not be empty");
+        }
+
         foreach (var c in body)
         {
             if (char.IsControl(c))

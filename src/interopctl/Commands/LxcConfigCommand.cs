@@ -20,7 +20,7 @@ internal static class LxcConfigCommand
         };
         var command = new Command(
             "lxc-config",
-            $"Print the LXC include file (lxc.cgroup.dir and the three hooks). 'make install' writes it to {LxcConfig.IncludePath}; containers use it with 'lxc.include = {LxcConfig.IncludePath}'.")
+            $"Print the LXC include file (lxc.cgroup.dir and the pre-start, start-host, stop and post-stop hooks). 'make install' writes it to {LxcConfig.IncludePath}; containers use it with 'lxc.include = {LxcConfig.IncludePath}'.")
         {
             ctl,
             root,

@@ -130,6 +130,8 @@ public class NamesTests
     }
 
     [TestCase("1\n2")]
+    [TestCase("")]
+    [TestCase("\n")]
     [TestCase("a\0")]
     public void Multi_line_or_binary_values_are_refused(string value)
     {

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# make bench: how much Interop's hooks and daemon cost, measured on this host (DESIGN.md section 12).
+#   1. interopctl hook (the published NativeAOT binary) per lifecycle event, LXC and libvirt, against
+#      busctl call of the same D-Bus method on the same private bus and the same interopd (hyperfine).
+#   2. lxc-start to RUNNING of one busybox container: no hooks, two trivial /bin/sh hooks, Interop's
+#      include file (hyperfine, lxc-stop -k between runs).
+#   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
+#      each in its own cpuset cgroup): start-up reconcile, VmRSS, ListContainers and GetContainerByPid
+#      over the bus (hyperfine) and in process (BenchmarkDotNet, bench/Interop.Benchmarks).
+# Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
+# process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
+# Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
+# BENCH_LXC_RUNS (default 15), BENCH_SCALES (default "100 1000 10000"), INTEROP_CTL, INTEROPD.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+ctl=${INTEROP_CTL:-$repo/artifacts/interopctl/interopctl}
+interopd=${INTEROPD:-$repo/artifacts/interopd/interopd}
+runs=${BENCH_RUNS:-30}
+lxc_runs=${BENCH_LXC_RUNS:-15}
+scales=${BENCH_SCALES:-100 1000 10000}
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "run as root (it creates cgroups and starts containers)"
+for tool in hyperfine busctl dbus-daemon jq gcc lxc-create lxc-start lxc-wait lxc-stop python3 dotnet; do
+  command -v "$tool" >/dev/null || die "$tool is missing (make deps)"
+done
+[ -x "$ctl" ] && [ -x "$interopd" ] || die "run make publish first ($ctl, $interopd)"
+cpuset=$(findmnt -rn -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)cpuset(,|$)/ {print $1; exit}')
+[ -n "$cpuset" ] || die "needs the cgroup v1 cpuset hierarchy (one thread per cgroup); this host has none"
+
+tmp=$(mktemp -d /tmp/interop-bench.XXXXXX)
+scratch=interop-bench.$$          # the dot keeps libvirt from renaming the component (".partition")
+root=$scratch/machine.d           # the shared root of parts 1 and 2; its name has a dot for the same reason
+bus_path=$tmp/bus
+bus="unix:path=$bus_path"
+results=$tmp/results
+mapfile -t mounts < <(findmnt -rn -t cgroup,cgroup2 -o TARGET | grep '^/sys/fs/cgroup/')
+pids=()        # everything started here, stopped by pid at exit
+helpers=()
+lxc_path=$tmp/lxc
+containers=()
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  for c in "${containers[@]}"; do
+    lxc-stop -P "$lxc_path" -n "$c" -k >/dev/null 2>&1
+  done
+  for p in "${helpers[@]}" "${pids[@]}"; do
+    kill "$p" 2>/dev/null
+  done
+  for p in "${helpers[@]}" "${pids[@]}"; do
+    wait "$p" 2>/dev/null
+  done
+  # Children first; the tasks were all ours and are gone now. A cgroup may take a moment to empty.
+  for m in "${mounts[@]}"; do
+    [ -d "$m/$scratch" ] || continue
+    for _ in 1 2 3 4 5; do
+      find "$m/$scratch" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$m/$scratch" ] || break
+      sleep 0.2
+    done
+    [ -d "$m/$scratch" ] && echo "bench: could not remove $m/$scratch" >&2
+  done
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+note() { printf '\n== %s\n' "$*" >&2; }
+# record KEY VALUE: one result line, printed in the summary.
+record() { echo "$1 $2" >> "$results"; }
+get() { awk -v k="$1" '$1 == k {print $2}' "$results" | tail -n 1; }
+# hf NAME [hyperfine args...]: runs hyperfine, records NAME.<i> medians in ms (one per command).
+hf() {
+  local name=$1; shift
+  hyperfine --style basic --export-json "$tmp/$name.json" "$@" >&2
+  local i=0
+  while read -r median; do
+    record "$name.$i" "$median"
+    i=$((i + 1))
+  done < <(jq -r '.results[] | .median * 1000 | tostring' "$tmp/$name.json")
+}
+
+# --- scratch cgroups ----------------------------------------------------------------------------
+# The scratch root in every hierarchy (the boundary interopd may write below). cpuset needs cpus and
+# mems before anything can join, and clone_children so the dirs below inherit them.
+for m in "${mounts[@]}"; do
+  mkdir "$m/$scratch"
+done
+cat "$cpuset/cpuset.cpus" > "$cpuset/$scratch/cpuset.cpus"
+cat "$cpuset/cpuset.mems" > "$cpuset/$scratch/cpuset.mems"
+echo 1 > "$cpuset/$scratch/cgroup.clone_children"
+
+# --- private bus and interopd --------------------------------------------------------------------
+cat > "$tmp/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>$bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
+  </policy>
+  <include>$repo/config/dbus/org.interop.Interop1.conf</include>
+</busconfig>
+CONF
+dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$bus_path" ] && break; sleep 0.05; done
+[ -S "$bus_path" ] || die "the private bus did not come up"
+
+# NLog: ${processtime} stamps every line with the time since interopd started (start-up figures).
+cat > "$tmp/nlog.config" <<'XML'
+<nlog xmlns="http://www.nlog-project.org/schemas/NLog.xsd" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <targets><target xsi:type="Console" name="err" stderr="true" layout="${processtime} ${level:uppercase=true} ${logger:shortName=true}: ${message}"/></targets>
+  <rules><logger name="*" minlevel="Info" writeTo="err"/></rules>
+</nlog>
+XML
+
+# write_config FILE SHARED_ROOT STATE_FILE
+write_config() {
+  cat > "$1" <<YAML
+shared_root: /$2
+boundary: /$scratch
+bus: $bus
+state_file: $3
+policy: strict
+reaper_interval: 0
+YAML
+}
+
+has_name() {
+  busctl --address="$bus" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.interop.Interop1 2>/dev/null | grep -q true
+}
+
+# start_daemon CONFIG LOG: starts interopd, waits for its bus name; sets daemon_pid and startup_ms.
+start_daemon() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$interopd" --config "$1" --log-config "$tmp/nlog.config" 2> "$2" &
+  daemon_pid=$!
+  pids+=("$daemon_pid")
+  for _ in $(seq 3000); do
+    has_name && break
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$2" >&2; die "interopd exited"; }
+    sleep 0.005
+  done
+  has_name || die "interopd did not take its bus name: $(tail -n 3 "$2")"
+  t1=$(date +%s%N)
+  startup_ms=$(( (t1 - t0) / 1000000 ))
+}
+
+stop_daemon() {
+  kill "$daemon_pid" 2>/dev/null || true
+  wait "$daemon_pid" 2>/dev/null || true
+  while has_name; do sleep 0.01; done
+}
+
+# ms of "HH:mm:ss.fff" from ${processtime}
+log_ms() {
+  grep -m1 "$2" "$1" | awk '{split($1, t, ":"); printf "%d\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000}'
+}
+
+mkdir -p "$tmp/state"
+write_config "$tmp/interop.yaml" "$root" "$tmp/state/state.yaml"
+start_daemon "$tmp/interop.yaml" "$tmp/interopd.log"
+note "interopd pid $daemon_pid on $bus, shared root /$root (start-up $startup_ms ms)"
+
+# --- 1. hooks against busctl --------------------------------------------------------------------
+# Live leaders: a sleep per manager, moved into its container dir in every hierarchy but memory
+# (this shell's memory cgroup is the machine agent's; nothing leaves it) and the v2 one.
+leader_dirs() { # DIR: creates DIR below every non-memory v1 hierarchy and moves pid $2 there
+  local m
+  for m in "${mounts[@]}"; do
+    case $m in */memory|*/unified) continue ;; esac
+    mkdir -p "$m/$1"
+    echo "$2" > "$m/$1/cgroup.procs"
+  done
+}
+sleep 100000 &
+lxc_leader=$!
+pids+=("$lxc_leader")
+leader_dirs "$root/lxc.payload.bench-lxc" "$lxc_leader"
+sleep 100000 &
+virt_leader=$!
+pids+=("$virt_leader")
+leader_dirs "$root/lxc-$virt_leader-bench-lv.libvirt-lxc" "$virt_leader"
+
+uuid=0b8ae7a4-3f6c-4c1e-9d0a-6f1e2d3c4b5a
+virt_xml() { # NAME ID_ATTR
+  cat <<XML
+<domain type='lxc'$2>
+  <name>$1</name>
+  <uuid>$uuid</uuid>
+  <memory unit='KiB'>65536</memory>
+  <resource><partition>/$root</partition></resource>
+  <os><type arch='x86_64'>exe</type><init>/bin/sh</init></os>
+  <devices><emulator>/usr/lib/libvirt/libvirt_lxc</emulator></devices>
+</domain>
+XML
+}
+virt_xml bench-lvp "" > "$tmp/prepare.xml"
+virt_xml bench-lv " id='$virt_leader'" > "$tmp/started.xml"
+
+mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
+bc="busctl --address=$bus call $mgr"
+ic="$ctl --bus $bus"
+lxc_env="LXC_HOOK_VERSION=0 LXC_CGNS_AWARE=1 LXC_LOG_LEVEL=ERROR LXC_CONFIG_FILE=/var/lib/lxc/NAME/config LXC_ROOTFS_MOUNT=/usr/lib/x86_64-linux-gnu/lxc/rootfs LXC_ROOTFS_PATH=/var/lib/lxc/NAME/rootfs"
+lxc_facts_p="4 config_file /var/lib/lxc/bench-lxp/config rootfs_path /var/lib/lxc/bench-lxp/rootfs cgns_aware 1 hook pre-start"
+lxc_facts="4 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook"
+virt_facts="2 uuid $uuid partition /$root"
+register_lxc="$bc RegisterContainer ssua{ss} lxc bench-lxc $lxc_leader 0 >/dev/null"
+register_virt="$bc RegisterContainer ssua{ss} libvirt bench-lv $virt_leader $virt_facts >/dev/null"
+release_lxc="$bc ReleaseContainer ssa{ss} lxc bench-lxc 0 >/dev/null"
+release_virt="$bc ReleaseContainer ssa{ss} libvirt bench-lv $virt_facts >/dev/null"
+hfh=(--warmup 3 --runs "$runs")
+
+# Every measured command can run any number of times: prepare is for containers that are not running
+# and have no dir with tasks (bench-lxp, bench-lvp: a prepare of bench-lv would rightly refuse, as its
+# leader's dir is the one its next start would collide with); started and released get the opposite state
+# back from a --prepare command that hyperfine does not time.
+note "1. hooks: interopctl (NativeAOT) vs busctl call, $runs runs each"
+env_lxc() { echo "LXC_NAME=$1 ${lxc_env//NAME/$1}"; }
+hf lxc-prepare "${hfh[@]}" \
+  -n "interopctl hook lxc pre-start" "env $(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start" \
+  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} lxc bench-lxp $lxc_facts_p"
+hf lxc-started "${hfh[@]}" --prepare "$release_lxc" \
+  -n "interopctl hook lxc start-host" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader $ic hook lxc bench-lxc lxc start-host" \
+  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} lxc bench-lxc $lxc_leader $lxc_facts start-host"
+hf lxc-stopped "${hfh[@]}" --prepare "$register_lxc" \
+  -n "interopctl hook lxc stop" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc stop" \
+  -n "busctl StopContainer" "$bc StopContainer ssa{ss} lxc bench-lxc 6 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook stop target stop namespaces ''"
+hf lxc-released "${hfh[@]}" --prepare "$register_lxc" \
+  -n "interopctl hook lxc post-stop" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc post-stop" \
+  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} lxc bench-lxc $lxc_facts post-stop"
+hf virt-prepare "${hfh[@]}" \
+  -n "interopctl hook libvirt prepare" "$ic hook libvirt bench-lvp prepare begin - < $tmp/prepare.xml" \
+  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} libvirt bench-lvp $virt_facts"
+hf virt-started "${hfh[@]}" --prepare "$release_virt" \
+  -n "interopctl hook libvirt started" "$ic hook libvirt bench-lv started begin - < $tmp/started.xml" \
+  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} libvirt bench-lv $virt_leader $virt_facts"
+hf virt-stopped "${hfh[@]}" --prepare "$register_virt" \
+  -n "interopctl hook libvirt stopped" "$ic hook libvirt bench-lv stopped end - < $tmp/started.xml" \
+  -n "busctl StopContainer" "$bc StopContainer ssa{ss} libvirt bench-lv $virt_facts"
+hf virt-released "${hfh[@]}" --prepare "$register_virt" \
+  -n "interopctl hook libvirt release" "$ic hook libvirt bench-lv release end - < $tmp/started.xml" \
+  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} libvirt bench-lv $virt_facts"
+hf ping "${hfh[@]}" -n "busctl Peer.Ping (floor)" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping"
+eval "$release_lxc"; eval "$release_virt"
+for p in "$lxc_leader" "$virt_leader"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+
+# --- 2. lxc-start to RUNNING --------------------------------------------------------------------
+note "2. lxc-start to RUNNING, $lxc_runs runs each"
+mkdir -p "$lxc_path"
+printf '#!/bin/sh\nexit 0\n' > "$tmp/trivial-hook"
+chmod 0755 "$tmp/trivial-hook"
+"$ctl" lxc-config --interopctl "$ctl" --shared-root "/$root" > "$tmp/interop-lxc.conf"
+lxc_variant() { # NAME EXTRA_LINES
+  printf 'lxc.net.0.type = empty\nlxc.cgroup.dir = %s\n%s\n' "$root" "$2" > "$tmp/$1.conf"
+  containers+=("$1")
+  timeout 120 lxc-create -P "$lxc_path" -n "$1" -t busybox -f "$tmp/$1.conf" > "$tmp/$1.create.log" 2>&1 ||
+    die "lxc-create $1: $(tail -n 3 "$tmp/$1.create.log")"
+}
+lxc_variant bench-none ""
+lxc_variant bench-sh "$(printf 'lxc.hook.pre-start = %s\nlxc.hook.start-host = %s' "$tmp/trivial-hook" "$tmp/trivial-hook")"
+lxc_variant bench-interop "lxc.include = $tmp/interop-lxc.conf"
+export INTEROP_BUS_ADDRESS=$bus
+start_cmd() { echo "lxc-start -P $lxc_path -n $1 -d && lxc-wait -P $lxc_path -n $1 -s RUNNING -t 30"; }
+stop_cmd() { echo "lxc-stop -P $lxc_path -n $1 -k >/dev/null 2>&1; lxc-wait -P $lxc_path -n $1 -s STOPPED -t 30"; }
+for c in bench-none bench-sh bench-interop; do
+  hf "lxc-start-$c" --warmup 2 --runs "$lxc_runs" --prepare "$(stop_cmd "$c")" --cleanup "$(stop_cmd "$c")" \
+    -n "lxc-start $c" "$(start_cmd "$c")"
+done
+unset INTEROP_BUS_ADDRESS
+grep -q "started lxc bench-interop" "$tmp/interopd.log" || die "the Interop hooks did not register bench-interop (see interopd log)"
+stop_daemon
+
+# --- 3./4. interopd at scale --------------------------------------------------------------------
+gcc -O2 -Wall -pthread -o "$tmp/cgthreads" "$repo/bench/helpers/cgthreads.c"
+note "building bench/Interop.Benchmarks"
+dotnet build "$repo/bench/Interop.Benchmarks" -c Release -o "$tmp/bdn" -v q -nologo > "$tmp/bdn-build.log" 2>&1 ||
+  { cat "$tmp/bdn-build.log" >&2; die "building the benchmarks failed"; }
+
+for n in $scales; do
+  note "3. interopd with $n containers"
+  sroot=$scratch/s$n
+  mkdir -p "$cpuset/$sroot"
+  echo 1 > "$cpuset/$sroot/cgroup.clone_children"
+  # 100 leaders per helper process (see cgthreads.c for why not all in one).
+  first_helper=${#helpers[@]}
+  : > "$tmp/tids.$n"
+  for ((i = 0; i < n; i += 100)); do
+    k=$(( n - i < 100 ? n - i : 100 ))
+    : > "$tmp/tids.$n.part"
+    "$tmp/cgthreads" "$cpuset/$sroot" "$k" lxc.payload.c "$i" > "$tmp/tids.$n.part" &
+    helpers+=($!)
+    for _ in $(seq 600); do grep -q '^ready$' "$tmp/tids.$n.part" && break; kill -0 "${helpers[-1]}" || die "cgthreads failed"; sleep 0.01; done
+    grep -q '^ready$' "$tmp/tids.$n.part" || die "cgthreads did not get ready"
+    grep -v '^ready$' "$tmp/tids.$n.part" >> "$tmp/tids.$n"
+  done
+  # The state file interopd would have written for these registrations.
+  python3 - "$tmp/tids.$n" "$sroot" "$cpuset" > "$tmp/state.$n.yaml" <<'PY'
+import sys, time
+tids, root, cpuset = sys.argv[1], sys.argv[2], sys.argv[3]
+since = int(time.time() * 1_000_000)
+out = ["# interopd registry; rewritten after every change. Do not edit while interopd runs.", "version: 1", "containers:"]
+for line in open(tids):
+    parts = line.split()
+    if len(parts) != 2:
+        continue
+    name, tid = parts
+    out += [f"- manager: lxc", f"  name: {name.removeprefix('lxc.payload.')}", "  uuid: ''", "  state: running",
+            f"  leader: {tid}", f"  cgroup_path: /{root}/{name}", f"  since: {since}", "  cgroup_namespace: host",
+            "  source: hook", "  paths:", f"    cpuset: {cpuset}/{root}/{name}"]
+print("\n".join(out))
+PY
+  mkdir -p "$tmp/state$n"
+  cp "$tmp/state.$n.yaml" "$tmp/state$n/state.yaml"
+  write_config "$tmp/interop.$n.yaml" "$sroot" "$tmp/state$n/state.yaml"
+  start_daemon "$tmp/interop.$n.yaml" "$tmp/interopd.$n.log"
+  grep -q "reconcile: kept $n," "$tmp/interopd.$n.log" || die "reconcile did not keep $n: $(grep reconcile: "$tmp/interopd.$n.log" | tail -n 2)"
+  record "startup.$n" "$startup_ms"
+  record "reconcile_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'reconcile: kept')"
+  record "serving_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'serving org.interop.Interop1')"
+  mid=$(awk -v n="$n" 'NR == int(n / 2) + 1 {print $2}' "$tmp/tids.$n")
+  [ "$(wc -l < "$tmp/tids.$n")" -eq "$n" ] || die "expected $n leaders in $tmp/tids.$n"
+  hf "bus.$n" --warmup 2 --runs 15 \
+    -n "busctl ListContainers ($n)" "$bc ListContainers > /dev/null" \
+    -n "busctl GetContainerByPid ($n)" "$bc GetContainerByPid u $mid > /dev/null" \
+    -n "busctl Peer.Ping" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping"
+  record "rss.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
+  stop_daemon
+  cp "$tmp/state.$n.yaml" "$tmp/state$n/bdn.yaml"
+  (cd "$tmp" && INTEROP_BENCH_SHARED_ROOT=/$sroot INTEROP_BENCH_BOUNDARY=/$scratch INTEROP_BENCH_STATE=$tmp/state$n/bdn.yaml \
+    INTEROP_BENCH_PID=$mid dotnet "$tmp/bdn/Interop.Benchmarks.dll" > "$tmp/bdn.$n.log" 2>&1) ||
+    { tail -n 30 "$tmp/bdn.$n.log" >&2; die "BenchmarkDotNet failed"; }
+  record "bdn_bypid.$n" "$(awk '$1 == "RESULT" && $2 == "GetContainerByPid" {print $3}' "$tmp/bdn.$n.log")"
+  record "bdn_list.$n" "$(awk '$1 == "RESULT" && $2 == "ListContainers" {print $3}' "$tmp/bdn.$n.log")"
+  for p in "${helpers[@]:first_helper}"; do kill "$p"; done
+  for p in "${helpers[@]:first_helper}"; do wait "$p" 2>/dev/null || true; done
+  helpers=("${helpers[@]:0:first_helper}")
+  find "$cpuset/$sroot" -mindepth 1 -depth -type d -exec rmdir {} +
+done
+
+# --- summary -----------------------------------------------------------------------------------
+r() { get "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a }'; }
+ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "MISSED" }'; }
+{
+  echo
+  echo "Interop benchmark: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r), .NET $(dotnet --version), $(date -u +%Y-%m-%d)"
+  echo
+  echo "1. Hook wall time, median ms (hyperfine, $runs runs; target: interopctl <= 1.5x busctl)"
+  printf '  %-10s %-10s %11s %9s %7s %s\n' manager event interopctl busctl ratio target
+  for row in "lxc prepare lxc-prepare" "lxc started lxc-started" "lxc stopped lxc-stopped" "lxc released lxc-released" \
+             "libvirt prepare virt-prepare" "libvirt started virt-started" "libvirt stopped virt-stopped" "libvirt released virt-released"; do
+    set -- $row
+    a=$(r "$3.0"); b=$(r "$3.1"); q=$(ratio "$a" "$b")
+    printf '  %-10s %-10s %11s %9s %7s %s\n' "$1" "$2" "$(ms "$a")" "$(ms "$b")" "$q" "$(ok "$q" 1.5)"
+  done
+  echo "  (busctl Peer.Ping, the floor of any bus round trip: $(ms "$(r ping.0)") ms)"
+  echo
+  echo "2. lxc-start -d + lxc-wait RUNNING, busybox, median ms (hyperfine, $lxc_runs runs; target: Interop <= 1.5x trivial hooks)"
+  none=$(r lxc-start-bench-none.0); sh=$(r lxc-start-bench-sh.0); it=$(r lxc-start-bench-interop.0)
+  printf '  %-28s %8s %s\n' "no hooks" "$(ms "$none")" ""
+  printf '  %-28s %8s %s\n' "two trivial /bin/sh hooks" "$(ms "$sh")" "$(ratio "$sh" "$none")x no hooks"
+  q=$(ratio "$it" "$sh")
+  printf '  %-28s %8s %s\n' "Interop's hooks" "$(ms "$it")" "${q}x trivial hooks, $(ratio "$it" "$none")x no hooks: $(ok "$q" 1.5)"
+  echo
+  echo "3./4. interopd with N containers (targets at 10,000: ListContainers < 50 ms, GetContainerByPid < 1 ms server time,"
+  echo "      start-up reconcile < 2 s, VmRSS < 100 MB)"
+  printf '  %-44s' "containers"; for n in $scales; do printf ' %10s' "$n"; done; echo
+  line() { # LABEL KEY SCALE_FN
+    printf '  %-44s' "$1"
+    for n in $scales; do printf ' %10s' "$($3 "$(r "$2.$n")")"; done
+    echo
+  }
+  us() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
+  id() { echo "$1"; }
+  bus_line() { # LABEL INDEX
+    printf '  %-44s' "$1"
+    for n in $scales; do printf ' %10s' "$(ms "$(r "bus.$n.$2")")"; done
+    echo
+  }
+  line "start-up to bus name, ms (wall)" startup id
+  line "  reconcile done, ms since process start" reconcile_log id
+  line "  serving, ms since process start" serving_log id
+  line "VmRSS after the calls, MB" rss id
+  bus_line "busctl ListContainers, ms (client wall)" 0
+  bus_line "busctl GetContainerByPid, ms (client wall)" 1
+  bus_line "busctl Peer.Ping, ms (client wall floor)" 2
+  line "GetContainerByPid in process, us (BDN)" bdn_bypid us
+  line "ListContainers in process, us (BDN)" bdn_list us
+} | tee "$tmp/summary.txt"
+if [ -n "${BENCH_SUMMARY:-}" ]; then cp "$tmp/summary.txt" "$BENCH_SUMMARY"; fi
