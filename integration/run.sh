@@ -281,7 +281,7 @@ fi
 expect_eq "busctl: CgroupMode property" "$MODE" \
   "$(busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" CgroupMode | jq -r .data)"
 check "interopctl status names the cgroup mode ($MODE)" bash -c "timeout $CTL_TIMEOUT '$CTL' status | grep -qw '$MODE'"
-if [ "$MODE" = hybrid ] && [ -s "$CGROOT/unified/cgroup.controllers" ]; then
+if [ "$MODE" = hybrid ] && [ -n "$(cat "$CGROOT/unified/cgroup.controllers" 2>/dev/null)" ]; then   # cgroupfs sizes are 0: not -s
   check "interopctl status warns that the cgroup2 mount's controllers ($(cat "$CGROOT/unified/cgroup.controllers")) break libvirt 9.0" \
     bash -c "timeout $CTL_TIMEOUT '$CTL' status | grep -i warning | grep -q libvirt"
 fi
