@@ -82,6 +82,13 @@ cleanup() {
       timeout 30 virsh -q destroy "$name" >/dev/null 2>&1
       timeout 30 virsh -q undefine "$name" >/dev/null 2>&1
     fi
+    # A domain whose libvirtd is gone: stop its controller (libvirt_lxc) by the pid libvirt
+    # recorded for it; the container's init goes with it.
+    pid=$(cat "/run/libvirt/lxc/$name.pid" 2>/dev/null)
+    if [ -n "$pid" ] && pid_alive "$pid" && grep -q libvirt_lxc "/proc/$pid/cmdline" 2>/dev/null; then
+      stop_pid "$pid" 10
+      rm -f "/run/libvirt/lxc/$name.pid" "/run/libvirt/lxc/$name.xml"
+    fi
     rm -f "/var/log/libvirt/lxc/$name.log"
   done
   # libvirt leaves each stopped domain's runtime dirs and socket behind; rmdir only (never a
