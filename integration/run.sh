@@ -66,8 +66,13 @@ INSTALL_FILES=(
   /usr/share/interop /etc/interop /var/lib/interop /etc/libvirt/hooks/lxc.d /etc/libvirt/hooks
 )
 
+# The suite's own stdout/stderr, for the cleanup: a signal that lands while a redirected
+# command runs (e.g. `ctl ... >"$WORK/list.json"`) would run the traps with that redirection.
+exec 3>&1 4>&2
+
 cleanup() {
   local rc=$? name pid m d
+  exec 1>&3 2>&4
   set +e
   echo "# cleaning up"
   for pid in "${CONFLICT_PIDS[@]}"; do stop_pid "$pid" 2; done
