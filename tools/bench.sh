@@ -322,6 +322,7 @@ import sys, time
 tids, root, cpuset = sys.argv[1], sys.argv[2], sys.argv[3]
 since = int(time.time() * 1_000_000)
 out = ["# interopd registry; rewritten after every change. Do not edit while interopd runs.", "version: 1", "containers:"]
+count = 0
 for line in open(tids):
     parts = line.split()
     if len(parts) != 2:
@@ -330,6 +331,8 @@ for line in open(tids):
     out += [f"- manager: lxc", f"  name: {name.removeprefix('lxc.payload.')}", "  uuid: ''", "  state: running",
             f"  leader: {tid}", f"  cgroup_path: /{root}/{name}", f"  since: {since}", "  cgroup_namespace: host",
             "  source: hook", "  paths:", f"    cpuset: {cpuset}/{root}/{name}"]
+    count += 1
+out.append(f"count: {count}")
 print("\n".join(out))
 PY
   mkdir -p "$tmp/state$n"

@@ -95,7 +95,11 @@ public sealed class InteropService : IInteropService, IDisposable
                 }
             }
 
-            Persist();
+            if (report.Dropped.Count > 0 || report.Adopted.Count > 0 || report.CorruptStateKeptAt is not null)
+            {
+                Persist();
+            }
+
             return report;
         });
 

@@ -99,7 +99,10 @@ internal sealed class Reconciler
             return now - DateTimeOffset.FromUnixTimeMilliseconds((long)(m.Since / 1000)) < PreparedTimeout;
         }
 
-        if (m.Leader <= 1 || !_host.IsAlive(m.Leader))
+        // One read per mapping (this runs 10,000 times at start-up on a big host): a pid that is gone has no
+        // cgroup file, and a reused pid is elsewhere. A zombie leader still shows its cgroup until it is
+        // reaped; its container is being stopped and the manager's release drops it.
+        if (m.Leader <= 1)
         {
             return false;
         }

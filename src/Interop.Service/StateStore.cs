@@ -7,14 +7,25 @@ using YamlDotNet.Core.Events;
 namespace Interop.Service;
 
 /// <summary>
-/// The registry on disk (/var/lib/interop/state.yaml). Written atomically: a temp file in the same
-/// directory, fsync, rename over the old one, fsync of the directory. Read back strictly: anything
-/// malformed is a <see cref="StateFileException"/>, and the caller keeps the bad file aside and rebuilds
-/// from cgroupfs. YamlDotNet's event API keeps it free of reflection (NativeAOT-safe).
+/// The registry on disk (/var/lib/interop/state.yaml). Read back strictly: anything malformed (including
+/// a file cut short: it ends with the entry count) is a <see cref="StateFileException"/>, and the caller keeps
+/// the bad file aside and rebuilds from cgroupfs. YamlDotNet's event API keeps it free of reflection.
 /// </summary>
+/// <remarks>
+/// Implementation notes. <see cref="Save"/> writes a temp file in the same directory and renames it over the
+/// old one before it returns: the new content is then what any later reader sees, even if interopd is
+/// killed (kill -9) the next instant, because the page cache outlives the process. Forcing it to the disk
+/// (fsync of the file and the directory) only matters for a power loss or kernel crash, after which no
+/// container is alive and reconcile rebuilds from cgroupfs anyway; an fsync costs ~7 ms on this kind of
+/// host and would be paid by every hook, so it runs off the caller's path, coalesced
+/// (<see cref="FlushPending"/>), and <see cref="Flush"/> forces it (interopd calls it on SIGTERM).
+/// </remarks>
 public sealed class StateStore
 {
     private const int FormatVersion = 1;
+
+    private readonly Lock _flushLock = new();
+    private int _flushQueued;
 
     public StateStore(string path)
     {
@@ -23,23 +34,37 @@ public sealed class StateStore
 
     public string Path { get; }
 
+    /// <summary>True while a background fsync of the last save is queued.</summary>
+    public bool FlushPending => Volatile.Read(ref _flushQueued) != 0;
+
+    /// <summary>Replaces the file with <paramref name="mappings"/> (temp file, rename) and queues its fsync.</summary>
     public void Save(IEnumerable<Mapping> mappings)
     {
         var dir = System.IO.Path.GetDirectoryName(Path) ?? "/";
         Directory.CreateDirectory(dir);
         var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(Path)}.{Environment.ProcessId}.tmp");
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+        using (var writer = new StreamWriter(stream))
         {
-            using (var writer = new StreamWriter(stream, leaveOpen: true))
-            {
-                Write(writer, mappings);
-            }
-
-            stream.Flush(flushToDisk: true);
+            Write(writer, mappings);
         }
 
         File.Move(temp, Path, overwrite: true);
-        FsyncDirectory(dir);
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static store => store.FlushQueued(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Forces the current file and its directory entry to the disk.</summary>
+    public void Flush()
+    {
+        lock (_flushLock)
+        {
+            Volatile.Write(ref _flushQueued, 0);
+            Fsync(Path, directory: false);
+            Fsync(System.IO.Path.GetDirectoryName(Path) ?? "/", directory: true);
+        }
     }
 
     /// <summary>Reads the state file; an absent file is an empty registry.</summary>
@@ -235,16 +260,27 @@ public sealed class StateStore
         Scalar(emitter, value);
     }
 
-    private static void FsyncDirectory(string dir)
+    private static void Fsync(string path, bool directory)
+    {
+        var fd = Native.Open(path, Native.ORdOnly | Native.OCloExec | (directory ? Native.ODirectory : 0));
+        if (fd < 0)
+        {
+            return;
+        }
+
+        _ = Native.Fsync(fd);
+        _ = Native.Close(fd);
+    }
+
+    private void FlushQueued()
     {
         try
         {
-            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-            RandomAccess.FlushToDisk(handle);
+            Flush();
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Opening a directory as a file is not possible everywhere; the rename is still atomic.
+            // Durability is best effort here; the rename already made the content visible.
         }
     }
 }

@@ -97,7 +97,8 @@ public static class Program
             [Manager.Libvirt] = new LibvirtLayout(LibvirtNames.ControllerTokens(File.ReadAllText("/proc/cgroups"))),
         };
 
-        using var service = new InteropService(host, config, new StateStore(config.StateFile), layouts);
+        var store = new StateStore(config.StateFile);
+        using var service = new InteropService(host, config, store, layouts);
         try
         {
             await service.SetupAsync().ConfigureAwait(false);
@@ -134,6 +135,7 @@ public static class Program
         }
 
         await reaper.ConfigureAwait(false);
+        store.Flush();
         return 0;
 
         void Stop(PosixSignalContext context)

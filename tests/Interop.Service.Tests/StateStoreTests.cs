@@ -79,6 +79,23 @@ public sealed class StateStoreTests
     }
 
     [Test]
+    public void Save_makes_the_content_visible_at_once_and_Flush_settles_the_queued_fsync()
+    {
+        var store = new StateStore(StatePath);
+
+        store.Save([Sample("a")]);
+        var visible = new StateStore(StatePath).Load();
+        store.Flush();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(visible.Select(m => m.Name), Is.EqualTo(new[] { "a" }), "readable before any fsync");
+            Assert.That(store.FlushPending, Is.False);
+            Assert.That(store.Load().Select(m => m.Name), Is.EqualTo(new[] { "a" }));
+        });
+    }
+
+    [Test]
     public void A_missing_file_is_an_empty_registry()
     {
         Assert.That(new StateStore(Path.Combine(_dir, "none", "state.yaml")).Load(), Is.Empty);
