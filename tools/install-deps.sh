@@ -12,6 +12,7 @@ packages=(
   lxc busybox-static          # the real LXC 5.0 the integration suite drives
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients  # the real libvirt 9.0
   hyperfine                   # make bench
+  jq                          # integration/run.sh reads --json answers
 )
 
 missing=()

@@ -1,0 +1,184 @@
+# integration/lib.sh: helpers for integration/run.sh (sourced, not run).
+# TAP-like reporting, a cleanup registry that the EXIT trap drains, and small readers for
+# /proc/<pid>/cgroup, cgroupfs, interopctl --json and busctl --json.
+
+N=0
+PASSED=0
+FAILED=0
+
+# ok/not ok lines ------------------------------------------------------------------------
+
+pass() {
+  N=$((N + 1)); PASSED=$((PASSED + 1))
+  echo "ok $N - $*"
+}
+
+fail() {
+  N=$((N + 1)); FAILED=$((FAILED + 1))
+  echo "not ok $N - $*"
+}
+
+diag() {
+  local line
+  while IFS= read -r line; do
+    echo "#   $line"
+  done
+}
+
+# check DESC CMD ARGS...: runs CMD; ok when it exits 0. Its output is shown only on failure.
+check() {
+  local desc=$1; shift
+  local out
+  if out=$("$@" 2>&1); then
+    pass "$desc"
+    return 0
+  fi
+  fail "$desc"
+  printf '%s\n' "$out" | tail -n 15 | diag
+  return 1
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" = "$3" ]; then
+    pass "$1"
+    return 0
+  fi
+  fail "$1"
+  printf 'expected: %s\n     got: %s\n' "$2" "$3" | diag
+  return 1
+}
+
+# bail REASON: one failed check, then stop (the EXIT trap cleans up and prints the totals).
+bail() {
+  fail "$*"
+  echo "# bailing out: $*"
+  exit 1
+}
+
+# Waiting ------------------------------------------------------------------------------------
+
+# wait_until SECONDS CMD ARGS...: polls CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+  local limit=$(( $1 * 10 )); shift
+  local i
+  for ((i = 0; i < limit; i++)); do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+pid_alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
+}
+
+pid_gone() {
+  ! pid_alive "$1"
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, wait, then SIGKILL. Only ever a pid this suite started.
+stop_pid() {
+  local pid=$1 grace=${2:-5}
+  pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null
+  if ! wait_until "$grace" pid_gone "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+    wait_until 5 pid_gone "$pid"
+  fi
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+# cgroupfs -----------------------------------------------------------------------------------
+
+CGROOT=${CGROOT:-/sys/fs/cgroup}
+
+# Every mounted cgroup hierarchy's mount point, from mountinfo (not from directory names).
+hierarchy_mounts() {
+  awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+         if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo | sort -u
+}
+
+# The v1 hierarchy that carries controller C (e.g. cpuset, memory, freezer).
+controller_mount() {
+  awk -v c="$1" '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+         if ($(i + 1) != "cgroup") next
+         n = split($(i + 3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+
+# cgroup_lines PID: "controllers|path" per line of /proc/PID/cgroup ("" for the v2 line).
+# Not a tab: read would fold the empty controllers field of the v2 line away.
+cgroup_lines() {
+  awk '{ i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":");
+         printf "%s|%s\n", substr(rest, 1, j - 1), substr(rest, j + 1) }' "/proc/$1/cgroup"
+}
+
+# cgroup_mismatches PID EXPECTED SKIP_REGEX: prints every line of /proc/PID/cgroup whose
+# path is not EXPECTED, skipping controller fields that match SKIP_REGEX; prints nothing when
+# all match. Also fails (prints) when no line was compared.
+cgroup_mismatches() {
+  local pid=$1 expected=$2 skip=$3 compared=0 ctl path
+  while IFS='|' read -r ctl path; do
+    if [ -n "$skip" ] && [[ "$ctl" =~ $skip ]]; then
+      continue
+    fi
+    compared=$((compared + 1))
+    if [ "$path" != "$expected" ]; then
+      echo "${ctl:-(v2)}: $path"
+    fi
+  done < <(cgroup_lines "$pid")
+  if [ "$compared" -eq 0 ]; then
+    echo "no hierarchy compared for pid $pid"
+  fi
+}
+
+# Dirs named like NAME anywhere under the shared root of every hierarchy.
+dirs_matching() {
+  local m pattern=$1
+  for m in $(hierarchy_mounts); do
+    [ -d "$m$SHARED_ROOT" ] || continue
+    find "$m$SHARED_ROOT" -mindepth 1 -type d -name "$pattern" 2>/dev/null
+  done
+}
+
+# interopctl --json and busctl --json readers ----------------------------------------------
+# The CLI's JSON field names are read leniently (snake_case, camelCase or PascalCase) so a
+# naming change in interopctl shows up as a clear value mismatch, not a jq error.
+
+JQ_NORM='def norm: {
+  manager: (.manager // .Manager // ""),
+  name: (.name // .Name // ""),
+  state: (.state // .State // ""),
+  leader: ((.leader // .Leader // .leader_pid // .leaderPid // 0) | tostring),
+  cgroup: (.cgroup_path // .cgroupPath // .CgroupPath // .cgroup // "")
+};
+def rows: if type == "array" then .[] elif (.containers // .Containers) != null then (.containers // .Containers)[] else . end;'
+
+# json_row FILE MANAGER NAME: "manager name state leader cgroup" of that container, or nothing.
+json_row() {
+  jq -r --arg m "$2" --arg n "$3" "$JQ_NORM"' rows | norm | select(.manager == $m and .name == $n)
+    | "\(.manager) \(.name) \(.state) \(.leader) \(.cgroup)"' "$1" 2>/dev/null | head -n 1
+}
+
+# json_one FILE: the same line for a single-object answer (show, whois).
+json_one() {
+  jq -r "$JQ_NORM"' (if type == "array" then .[0] else (.container // .Container // .) end) | norm
+    | "\(.manager) \(.name) \(.state) \(.leader) \(.cgroup)"' "$1" 2>/dev/null
+}
+
+# bus_list_row MANAGER NAME: the same line from ListContainers over busctl.
+bus_list_row() {
+  busctl --system --auto-start=no --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" ListContainers 2>/dev/null |
+    jq -r --arg m "$1" --arg n "$2" '.data[0][] | select(.[0] == $m and .[1] == $n)
+      | "\(.[0]) \(.[1]) \(.[2]) \(.[3]) \(.[4])"' | head -n 1
+}
+
+# bus_signalled FILE MEMBER MANAGER NAME: the monitor capture holds that signal.
+bus_signalled() {
+  jq -e -s --arg s "$2" --arg m "$3" --arg n "$4" \
+    'map(select(.member == $s and .payload.data[0] == $m and .payload.data[1] == $n)) | length > 0' \
+    "$1" >/dev/null 2>&1
+}
