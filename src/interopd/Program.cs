@@ -170,7 +170,8 @@ public static class Program
     {
         if (File.Exists(path))
         {
-            LogManager.Setup().LoadConfigurationFromFile(path);
+            // NLog resolves a relative path against the app's base directory, not the working directory.
+            LogManager.Setup().LoadConfigurationFromFile(Path.GetFullPath(path));
             return;
         }
 
