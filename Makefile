@@ -3,6 +3,7 @@
 #   make run    builds and starts interopd (system bus, or a private bus when the host has none)
 # See README.md and docs/.
 
+SHELL         := /bin/bash
 PREFIX        ?= /usr/local
 DESTDIR       ?=
 CONFIGURATION ?= Release
@@ -52,9 +53,15 @@ unit: build publish
 	INTEROP_CTL=$(abspath $(CTL_OUT))/interopctl INTEROPD=$(abspath $(D_OUT))/interopd \
 	  CONFIGURATION=$(CONFIGURATION) tools/run-tests.sh
 
+# Unit, functional and reliability tests, then the real-manager suite; one closing total for CI.
 test: deps
-	$(MAKE) unit
-	$(MAKE) integration
+	@set -o pipefail; rm -f $(OUT)/test.log; mkdir -p $(OUT); \
+	$(MAKE) unit 2>&1 | tee -a $(OUT)/test.log && \
+	$(MAKE) integration 2>&1 | tee -a $(OUT)/test.log; rc=$$?; \
+	awk '/^(unit and functional tests|integration): [0-9]+ passed, [0-9]+ failed/ { \
+	       for (i = 1; i < NF; i++) { if ($$(i+1) ~ /^passed,?$$/) p += $$i; if ($$(i+1) ~ /^failed,?$$/) f += $$i } } \
+	     END { printf "make test: %d passed, %d failed\n", p, f }' $(OUT)/test.log; \
+	exit $$rc
 
 integration: publish
 	integration/run.sh
