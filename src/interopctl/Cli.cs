@@ -54,6 +54,11 @@ internal static class Cli
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
+        if (DirectHook(args, context, cancellationToken) is { } hook)
+        {
+            return await hook.ConfigureAwait(false);
+        }
+
         RootCommand root;
         ParseResult parseResult;
         try
@@ -97,6 +102,27 @@ internal static class Cli
     /// when they look like options ("--x", "-h" as a container name, "@file"). Only the global options may precede
     /// "hook". A lone --help after the hook name still shows help.
     /// </summary>
+    /// <summary>
+    /// The managers' hooks run "interopctl hook lxc|libvirt ARGS..." on every container start: that exact shape
+    /// goes straight to the hook, without building the whole command tree (a measurable share of the start-up).
+    /// Anything else (global options first, a help request) takes the normal parser.
+    /// </summary>
+    internal static Task<int>? DirectHook(string[] args, CliContext context, CancellationToken cancellationToken)
+    {
+        if (args.Length < 2 || args[0] != "hook" || (args.Length == 3 && HelpTokens.Contains(args[2])))
+        {
+            return null;
+        }
+
+        var rest = args.Length > 2 && args[2] == "--" ? args[3..] : args[2..];
+        return args[1] switch
+        {
+            "lxc" => HookLxcCommand.RunAsync(context, rest, null, cancellationToken),
+            "libvirt" => HookLibvirtCommand.RunAsync(context, rest, null, cancellationToken),
+            _ => null,
+        };
+    }
+
     internal static string[] ProtectHookArgs(string[] args)
     {
         var i = 0;
