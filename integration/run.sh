@@ -131,7 +131,7 @@ cleanup() {
     for d in "${INSTALLED_NEW[@]}"; do
       if [ -d "$d" ] && [ ! -L "$d" ]; then
         case $d in
-          "$PREFIX/lib/interop" | "$PREFIX/share/doc/interop") rm -rf -- "$d" ;;
+          "$PREFIX/lib/interop" | "$PREFIX/share/doc/interop" | /var/lib/interop) rm -rf -- "$d" ;;
           *) rmdir -- "$d" 2>/dev/null ;;
         esac
       else

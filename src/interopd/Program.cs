@@ -125,18 +125,24 @@ public static class Program
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
+        var signalled = Task.Delay(Timeout.Infinite, stop.Token);
+        var exitCode = 0;
+        if (await Task.WhenAny(signalled, busService.Disconnected).ConfigureAwait(false) == signalled)
         {
             log.Info("stopping");
         }
+        else
+        {
+            // Without the bus nobody can reach the registry: exit, so the service manager (or bus
+            // activation) starts a fresh instance on the bus that is there now, instead of lingering.
+            log.Error("lost the bus connection; exiting");
+            exitCode = 1;
+        }
 
+        await stop.CancelAsync().ConfigureAwait(false);
         await reaper.ConfigureAwait(false);
         store.Flush();
-        return 0;
+        return exitCode;
 
         void Stop(PosixSignalContext context)
         {

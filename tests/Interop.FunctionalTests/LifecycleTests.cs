@@ -160,4 +160,20 @@ public class LifecycleTests
         Assert.That(rig.Daemon.Stop(), Is.EqualTo(0), rig.Daemon.Log);
         Assert.That(InteropdRunner.NameHasOwner(rig.Address, "org.interop.Interop1"), Is.False);
     }
+
+    [Test]
+    public void LosingTheBus_MakesTheDaemonExit_InsteadOfLingering()
+    {
+        using var rig = Rig.Start();
+        Assert.That(rig.Client.ListContainers(), Is.Empty);
+
+        Posix.Kill(rig.Bus.Pid, Posix.SIGKILL);
+
+        Assert.That(Poll.Until(() => rig.Daemon.HasExited), Is.True, "interopd still runs without its bus\n" + rig.Daemon.Log);
+        Assert.Multiple(() =>
+        {
+            Assert.That(rig.Daemon.ExitCode, Is.EqualTo(1));
+            Assert.That(rig.Daemon.Log, Does.Contain("lost the bus connection"));
+        });
+    }
 }
