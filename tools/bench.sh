@@ -96,32 +96,7 @@ cat "$cpuset/cpuset.mems" > "$cpuset/$scratch/cpuset.mems"
 echo 1 > "$cpuset/$scratch/cgroup.clone_children"
 
 # --- private bus and interopd --------------------------------------------------------------------
-cat > "$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>$bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
-  </policy>
-  <include>$repo/config/dbus/org.interop.Interop1.conf</include>
-</busconfig>
-CONF
+sed "s|@LISTEN@|$bus|; s|@POLICY@|$repo/config/dbus/org.interop.Interop1.conf|" "$repo/tools/private-system-bus.conf.in" > "$tmp/bus.conf"
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$bus_path" ] && break; sleep 0.05; done

@@ -34,32 +34,7 @@ else
   dir=/run/interop
   mkdir -p "$dir"
   rm -f "$dir/bus"
-  cat > "$dir/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$dir/bus</listen>
-  <auth>EXTERNAL</auth>
-  <!-- The stock system bus defaults: anyone may connect, nobody may own or call by default. -->
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>$policy</include>
-</busconfig>
-CONF
+  sed "s|@LISTEN@|unix:path=$dir/bus|; s|@POLICY@|$policy|" "$repo/tools/private-system-bus.conf.in" > "$dir/bus.conf"
   dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile &
   bus_pid=$!
   for _ in $(seq 50); do [ -S "$dir/bus" ] && break; sleep 0.1; done

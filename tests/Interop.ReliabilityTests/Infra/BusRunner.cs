@@ -6,7 +6,7 @@ namespace Interop.ReliabilityTests.Infra;
 /// A private dbus-daemon listening on a socket in the scratch dir, stopped by its pid.
 /// Open: anyone may connect, own and call (so only interopd's own uid check stands between a caller and a
 /// mutation). SystemPolicy: the stock system bus defaults (deny own, deny method calls) plus the shipped
-/// config/dbus/org.interop.Interop1.conf, as tools/run-daemon.sh builds it.
+/// config/dbus/org.interop.Interop1.conf: tools/private-system-bus.conf.in, which make run and make bench use too.
 /// </summary>
 internal sealed class BusRunner : IDisposable
 {
@@ -35,26 +35,6 @@ internal sealed class BusRunner : IDisposable
         </busconfig>
         """;
 
-    private const string SystemDefaults = """
-          <policy context="default">
-            <allow user="*"/>
-            <deny own="*"/>
-            <deny send_type="method_call"/>
-            <allow send_type="signal"/>
-            <allow send_requested_reply="true" send_type="method_return"/>
-            <allow send_requested_reply="true" send_type="error"/>
-            <allow receive_type="method_call"/>
-            <allow receive_type="method_return"/>
-            <allow receive_type="error"/>
-            <allow receive_type="signal"/>
-            <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-            <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-            <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-          </policy>
-          <include>POLICY</include>
-        </busconfig>
-        """;
-
     private readonly Process _process;
 
     public BusRunner(string dir, bool systemPolicy)
@@ -62,7 +42,11 @@ internal sealed class BusRunner : IDisposable
         var socket = Path.Combine(dir, systemPolicy ? "policy-bus" : "bus");
         var config = Path.Combine(dir, systemPolicy ? "policy-bus.conf" : "bus.conf");
         var policy = Path.Combine(Tools.RepoRoot, "config", "dbus", "org.interop.Interop1.conf");
-        File.WriteAllText(config, (Header + "\n" + (systemPolicy ? SystemDefaults : OpenPolicy)).Replace("SOCKET", socket, StringComparison.Ordinal).Replace("POLICY", policy, StringComparison.Ordinal));
+        var text = systemPolicy
+            ? File.ReadAllText(Path.Combine(Tools.RepoRoot, "tools", "private-system-bus.conf.in"))
+                .Replace("@LISTEN@", "unix:path=" + socket, StringComparison.Ordinal).Replace("@POLICY@", policy, StringComparison.Ordinal)
+            : (Header + "\n" + OpenPolicy).Replace("SOCKET", socket, StringComparison.Ordinal);
+        File.WriteAllText(config, text);
         var psi = new ProcessStartInfo("dbus-daemon") { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add($"--config-file={config}");
         psi.ArgumentList.Add("--nofork");
