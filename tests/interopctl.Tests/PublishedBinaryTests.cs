@@ -50,6 +50,22 @@ public class PublishedBinaryTests
     }
 
     [Test]
+    public void Hook_libvirt_with_malformed_xml_says_where_in_words_not_a_resource_key()
+    {
+        const string Xml = "<domain type='lxc'>\n  <name>web</name>\n  <uuid>c5833ee2-cac8-401e-bcf6-862a1cf9ef5e</uuid>\n  <os>]]></os>\n</domain>\n";
+
+        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "libvirt", "web", "prepare", "begin", "-"], Xml);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+            Assert.That(run.Stderr.TrimEnd().Split('\n'), Has.Length.EqualTo(1), run.ToString());
+            Assert.That(run.Stderr, Does.Contain("the domain XML is malformed").And.Contain("at line 4, column"), run.ToString());
+            Assert.That(run.Stderr, Does.Not.Match("Xml_[A-Za-z]+"), "a stripped resource key instead of a message");
+        });
+    }
+
+    [Test]
     public void Hook_lxc_with_a_bad_name_exits_1_with_one_line()
     {
         using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "bad/name", "lxc", "pre-start"]);
@@ -98,7 +114,7 @@ public class PublishedBinaryTests
 
         public int ExitCode => _process.ExitCode;
 
-        public static CtlProcess Run(string path, string[] args)
+        public static CtlProcess Run(string path, string[] args, string stdin = "")
         {
             var info = new ProcessStartInfo(path)
             {
@@ -115,6 +131,7 @@ public class PublishedBinaryTests
             info.Environment.Remove("INTEROP_BUS_ADDRESS");
             info.Environment["INTEROP_CONFIG"] = "/nonexistent/interop-test.yaml";
             var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {path}");
+            process.StandardInput.Write(stdin);
             process.StandardInput.Close();
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();

@@ -168,7 +168,9 @@ public static class LibvirtHook
         }
         catch (XmlException ex)
         {
-            throw new InvalidInputException(XmlField, $"the domain XML is malformed or not allowed (DTDs and entities are refused): {ex.Message}");
+            // Line and column from the exception itself: under NativeAOT (UseSystemResourceKeys) its Message
+            // is only a resource key, which would tell the admin nothing.
+            throw new InvalidInputException(XmlField, $"the domain XML is malformed or not allowed (DTDs and entities are refused) at line {ex.LineNumber}, column {ex.LinePosition}");
         }
     }
 
