@@ -125,4 +125,65 @@ public sealed class StateStoreTests
             Assert.That(aside, Does.StartWith(StatePath + ".corrupt-"));
         });
     }
+
+    [TestCase("web.01-a")]
+    [TestCase("db: \"q\" #x")]
+    [TestCase("null")]
+    [TestCase("it's")]
+    [TestCase("-x")]
+    [TestCase("ü-ñ")]
+    [TestCase("a,b")]
+    [TestCase("'quoted'")]
+    [TestCase("#hash")]
+    [TestCase("tail ")]
+    [TestCase(" lead")]
+    [TestCase("colon:")]
+    [TestCase("[x]")]
+    public void The_fast_reader_and_the_YAML_parser_agree_on_what_Write_writes(string name)
+    {
+        var mappings = new[] { Sample(name), Sample("plain", Manager.Libvirt) with { Paths = new Dictionary<string, string>() } };
+        var writer = new StringWriter();
+        StateStore.Write(writer, mappings);
+        var text = writer.ToString();
+
+        var fast = StateStore.ParseOwnFormat(text);
+        var full = StateStore.Parse(text);
+
+        Assert.That(full.Select(Comparable), Is.EqualTo(mappings.Select(Comparable)));
+        if (fast is not null)
+        {
+            Assert.That(fast.Select(Comparable), Is.EqualTo(full.Select(Comparable)));
+        }
+    }
+
+    private static readonly Dictionary<string, string> NoPaths = [];
+
+    // Records compare dictionaries by reference: compare the paths as text instead.
+    private static (Mapping, string) Comparable(Mapping m) =>
+        (m with { Paths = NoPaths }, string.Join(";", m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal)));
+
+    [Test]
+    public void Ordinary_registries_take_the_fast_reader()
+    {
+        var writer = new StringWriter();
+        StateStore.Write(writer, Enumerable.Range(0, 50).Select(i => Sample($"c{i}")));
+
+        Assert.That(StateStore.ParseOwnFormat(writer.ToString()), Has.Count.EqualTo(50));
+    }
+
+    [TestCase("name: web # a note", "web")]
+    [TestCase("name: \"web\"", "web")]
+    [TestCase("name:   web", "web")]
+    public void Hand_edits_the_fast_reader_does_not_know_fall_back_to_the_YAML_parser(string nameLine, string expected)
+    {
+        var writer = new StringWriter();
+        StateStore.Write(writer, [Sample("orig")]);
+        var text = writer.ToString().Replace("  name: orig", "  " + nameLine, StringComparison.Ordinal);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(StateStore.ParseOwnFormat(text), Is.Null);
+            Assert.That(StateStore.Parse(text).Single().Name, Is.EqualTo(expected));
+        });
+    }
 }
