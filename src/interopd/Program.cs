@@ -115,6 +115,10 @@ public static class Program
             log.Warn("the state file was unreadable and is kept at {0}; the registry was rebuilt from cgroupfs", aside);
         }
 
+        // Reconcile of a big registry reads the whole state file and /proc once: hand that transient memory
+        // back to the system now rather than carry it for the daemon's lifetime.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
         var authorizer = new Authorizer(config);
         using var stop = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
