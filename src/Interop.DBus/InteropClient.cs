@@ -130,49 +130,22 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
 
     public Mapping GetContainer(Manager manager, string name) => Wait(() => GetContainerAsync(manager, name));
 
-    public async Task<Mapping> GetContainerAsync(Manager manager, string name)
-    {
-        var path = await CallAsync(
-            ObjectPaths.ManagerPath,
-            ObjectPaths.ManagerInterface,
-            "GetContainer",
-            "ss",
-            (ref MessageWriter w) =>
-            {
-                w.WriteString(manager.ToWire());
-                w.WriteString(name);
-            },
-            ReadObjectPath).ConfigureAwait(false);
-        return await GetMappingAsync(path).ConfigureAwait(false);
-    }
+    public Task<Mapping> GetContainerAsync(Manager manager, string name) =>
+        LookupAsync("GetContainer", "ss", (ref MessageWriter w) =>
+        {
+            w.WriteString(manager.ToWire());
+            w.WriteString(name);
+        });
 
     public Mapping GetContainerByPid(uint pid) => Wait(() => GetContainerByPidAsync(pid));
 
-    public async Task<Mapping> GetContainerByPidAsync(uint pid)
-    {
-        var path = await CallAsync(
-            ObjectPaths.ManagerPath,
-            ObjectPaths.ManagerInterface,
-            "GetContainerByPid",
-            "u",
-            (ref MessageWriter w) => w.WriteUInt32(pid),
-            ReadObjectPath).ConfigureAwait(false);
-        return await GetMappingAsync(path).ConfigureAwait(false);
-    }
+    public Task<Mapping> GetContainerByPidAsync(uint pid) =>
+        LookupAsync("GetContainerByPid", "u", (ref MessageWriter w) => w.WriteUInt32(pid));
 
     public Mapping GetContainerByCgroup(string path) => Wait(() => GetContainerByCgroupAsync(path));
 
-    public async Task<Mapping> GetContainerByCgroupAsync(string path)
-    {
-        var objectPath = await CallAsync(
-            ObjectPaths.ManagerPath,
-            ObjectPaths.ManagerInterface,
-            "GetContainerByCgroup",
-            "s",
-            (ref MessageWriter w) => w.WriteString(path),
-            ReadObjectPath).ConfigureAwait(false);
-        return await GetMappingAsync(objectPath).ConfigureAwait(false);
-    }
+    public Task<Mapping> GetContainerByCgroupAsync(string path) =>
+        LookupAsync("GetContainerByCgroup", "s", (ref MessageWriter w) => w.WriteString(path));
 
     /// <summary>All properties of a container object (one GetAll call).</summary>
     public Task<Mapping> GetMappingAsync(string objectPath) => CallAsync(
@@ -401,6 +374,13 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
         {
             throw new DaemonUnreachableException(_bus, $"the bus connection closed: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>A Manager lookup that answers an object path, then that object's properties.</summary>
+    private async Task<Mapping> LookupAsync(string member, string signature, BodyWriter body)
+    {
+        var path = await CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, member, signature, body, ReadObjectPath).ConfigureAwait(false);
+        return await GetMappingAsync(path).ConfigureAwait(false);
     }
 
     /// <summary>
