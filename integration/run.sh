@@ -55,6 +55,7 @@ LIBVIRTD_PID=
 DBUS_PID=
 INSTALLED_NEW=()
 PREEXISTING_DIRS=$WORK/preexisting-dirs
+SUBTREE_BEFORE=   # the v2 root's cgroup.subtree_control before the run (setup may enable controllers there)
 
 INSTALL_FILES=(
   "$PREFIX/bin/interopctl" "$PREFIX/sbin/interopd" "$PREFIX/lib/interop" "$PREFIX/share/doc/interop"
@@ -124,6 +125,13 @@ cleanup() {
       find "$m$SHARED_ROOT" -depth -type d 2>/dev/null | while IFS= read -r d; do
         grep -qxF -- "$d" "$PREEXISTING_DIRS" || rmdir -- "$d" 2>/dev/null || echo "# left behind (busy): $d"
       done
+    done
+  fi
+  # interopd's setup hands v2 controllers down from the hierarchy root (boundary /): take back the
+  # ones this run enabled there, once the dirs below are gone.
+  if [ -n "$SUBTREE_BEFORE" ]; then
+    for c in $(cat "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null); do
+      case " ${SUBTREE_BEFORE#= } " in *" $c "*) ;; *) echo "-$c" > "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null || echo "# left enabled: $c" ;; esac
     done
   fi
   # Installed files: what `make install` added in this run is removed, what was there stays.
@@ -200,6 +208,7 @@ done
 for m in $(hierarchy_mounts); do
   [ -d "$m$SHARED_ROOT" ] && find "$m$SHARED_ROOT" -type d
 done > "$PREEXISTING_DIRS" 2>/dev/null
+[ -f "$CGROOT/unified/cgroup.subtree_control" ] && SUBTREE_BEFORE="= $(cat "$CGROOT/unified/cgroup.subtree_control")"
 
 # The product must be built: interopctl --version proves the CLI is real (not a stub).
 ARTIFACT_CTL=$ROOT/artifacts/interopctl/interopctl
