@@ -324,7 +324,7 @@ public sealed class InteropService : IInteropService, IDisposable
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default) =>
         WithGate(() =>
         {
-            var removed = _host.Prune(RootDir, dryRun, IsOwned);
+            var removed = _host.Prune(RootDir, dryRun, OwnershipSnapshot());
             foreach (var r in removed)
             {
                 Log.Info(dryRun ? "prune (dry run): would remove {0}" : "prune: removed {0}", r);
@@ -479,15 +479,50 @@ public sealed class InteropService : IInteropService, IDisposable
         }
     }
 
-    /// <summary>What the reaper must leave alone: a registered container's cgroup and its ancestors, and LXC's pivot while LXC runs anything.</summary>
-    private bool IsOwned(string relPath)
+    /// <summary>
+    /// What the reaper must leave alone: a registered container's cgroup, its ancestors and what lies below it,
+    /// LXC's pivot while LXC runs anything, and the dirs a prepared container's manager is about to fill.
+    /// Taken once per prune (which runs under the gate, so the registry cannot change meanwhile): each check is
+    /// then O(depth of the path), not a scan of every mapping for every dir.
+    /// </summary>
+    private Func<string, bool> OwnershipSnapshot()
     {
-        var path = "/" + relPath.Trim('/');
+        var mine = new HashSet<string>(StringComparer.Ordinal);
+        var ancestors = new HashSet<string>(StringComparer.Ordinal);
+        var managers = new HashSet<Manager>();
+        var prepared = new List<Mapping>();
         lock (_sync)
         {
             foreach (var m in _registry.All)
             {
-                if (m.CgroupPath.Length > 0 && (m.CgroupPath == path || m.CgroupPath.StartsWith(path + "/", StringComparison.Ordinal) || path.StartsWith(m.CgroupPath + "/", StringComparison.Ordinal)))
+                managers.Add(m.Manager);
+                if (m.State == ContainerState.Prepared)
+                {
+                    prepared.Add(m);
+                }
+
+                if (m.CgroupPath.Length > 1)
+                {
+                    mine.Add(m.CgroupPath);
+                    for (var cut = m.CgroupPath.LastIndexOf('/'); cut > 0; cut = m.CgroupPath.LastIndexOf('/', cut - 1))
+                    {
+                        ancestors.Add(m.CgroupPath[..cut]);
+                    }
+                }
+            }
+        }
+
+        return relPath =>
+        {
+            var path = "/" + relPath.Trim('/');
+            if (ancestors.Contains(path))
+            {
+                return true;
+            }
+
+            for (var p = path; p.Length > 0; p = p[..Math.Max(0, p.LastIndexOf('/'))])
+            {
+                if (mine.Contains(p))
                 {
                     return true;
                 }
@@ -496,15 +531,14 @@ public sealed class InteropService : IInteropService, IDisposable
             var name = path[(path.LastIndexOf('/') + 1)..];
             foreach (var layout in _layouts.Values)
             {
-                if (layout.Classify(name) is { Role: DirRole.Pivot } && _registry.All.Any(m => m.Manager == layout.Manager))
+                if (managers.Contains(layout.Manager) && layout.Classify(name) is { Role: DirRole.Pivot })
                 {
                     return true;
                 }
             }
 
-            // A container between prepare and started owns the dirs its manager is about to fill.
-            return _registry.All.Any(m => m.State == ContainerState.Prepared && _layouts[m.Manager].IsStaleDirOf(name, m.Name));
-        }
+            return prepared.Any(m => _layouts[m.Manager].IsStaleDirOf(name, m.Name));
+        };
     }
 
     private (string Hierarchy, string Dir) Locate(Manager manager, string name, string key)

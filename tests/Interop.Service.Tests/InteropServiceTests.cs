@@ -211,7 +211,14 @@ public sealed class InteropServiceTests
             Assert.That(owned!(Payload), Is.True);
             Assert.That(owned("machine/lxc.payload.other"), Is.False);
             Assert.That(owned("machine/lxc.pivot"), Is.True, "LXC still runs a container");
+            Assert.That(owned(Payload + "/init.scope"), Is.True, "below a container");
+            Assert.That(owned("machine"), Is.True, "above a container");
+            Assert.That(owned("machine/lxc.payload.webx"), Is.False, "a sibling that only shares a prefix");
         });
+
+        await _service.PrepareContainerAsync(Manager.Lxc, "next", NoFacts);
+        await _service.PruneAsync(dryRun: true);
+        Assert.That(owned!("machine/lxc.payload.next"), Is.True, "a prepared container's manager is about to fill it");
     }
 
     [Test]
