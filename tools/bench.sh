@@ -215,16 +215,16 @@ hfh=(--warmup 3 --runs "$runs")
 note "1. hooks: interopctl (NativeAOT) vs busctl call, $runs runs each"
 env_lxc() { echo "LXC_NAME=$1 ${lxc_env//NAME/$1}"; }
 hf lxc-prepare "${hfh[@]}" \
-  -n "interopctl hook lxc pre-start" "env $(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start" \
+  -n "interopctl hook lxc pre-start" "$(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start" \
   -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} lxc bench-lxp $lxc_facts_p"
 hf lxc-started "${hfh[@]}" --prepare "$release_lxc" \
-  -n "interopctl hook lxc start-host" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader $ic hook lxc bench-lxc lxc start-host" \
+  -n "interopctl hook lxc start-host" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader $ic hook lxc bench-lxc lxc start-host" \
   -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} lxc bench-lxc $lxc_leader $lxc_facts start-host"
 hf lxc-stopped "${hfh[@]}" --prepare "$register_lxc" \
-  -n "interopctl hook lxc stop" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc stop" \
+  -n "interopctl hook lxc stop" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc stop" \
   -n "busctl StopContainer" "$bc StopContainer ssa{ss} lxc bench-lxc 6 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook stop target stop namespaces ''"
 hf lxc-released "${hfh[@]}" --prepare "$register_lxc" \
-  -n "interopctl hook lxc post-stop" "env $(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc post-stop" \
+  -n "interopctl hook lxc post-stop" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc post-stop" \
   -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} lxc bench-lxc $lxc_facts post-stop"
 hf virt-prepare "${hfh[@]}" \
   -n "interopctl hook libvirt prepare" "$ic hook libvirt bench-lvp prepare begin - < $tmp/prepare.xml" \
