@@ -280,7 +280,7 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     private static NotSupportedException EventsNotSupported()
         => new("InteropClient does not raise events; watch the ContainerAdded/ContainerRemoved/PropertiesChanged signals with a match rule (e.g. busctl monitor org.interop.Interop1)");
 
-    private static Mapping Partial(Manager manager, string name, string uuid, ContainerState state, uint leader, string cgroupPath)
+    internal static Mapping Partial(Manager manager, string name, string uuid, ContainerState state, uint leader, string cgroupPath)
         => new(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, new Dictionary<string, string>(), 0, string.Empty, string.Empty);
 
     private static BodyWriter ManagerNameFacts(Manager manager, string name, IReadOnlyDictionary<string, string> facts)

@@ -1,6 +1,7 @@
 using System.Collections;
 using Interop.Core.Service;
 using Interop.DBus;
+using Interop.DBus.Direct;
 
 namespace Interop.Ctl;
 
@@ -17,6 +18,12 @@ internal sealed class CliContext
 
     /// <summary>Connects to the daemon on a bus ("system", "session" or an address).</summary>
     public required Func<string, CancellationToken, Task<IInteropService>> Connect { get; init; }
+
+    /// <summary>
+    /// Connects the hooks' lifecycle calls (DirectClient: one process per hook, so start-up is what counts).
+    /// When null (tests), hooks use <see cref="Connect"/>.
+    /// </summary>
+    public Func<string, ILifecycleService>? ConnectLifecycle { get; init; }
 
     /// <summary>One environment variable, or null when unset.</summary>
     public required Func<string, string?> GetVariable { get; init; }
@@ -41,6 +48,7 @@ internal sealed class CliContext
         Out = Console.Out,
         Error = Console.Error,
         Connect = ConnectAsync,
+        ConnectLifecycle = bus => DirectClient.Connect(bus),
         GetVariable = Environment.GetEnvironmentVariable,
         GetLxcEnvironment = LxcEnvironment,
         ReadStdin = ReadConsoleInput,

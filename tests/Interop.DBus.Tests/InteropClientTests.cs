@@ -50,4 +50,12 @@ public sealed class InteropClientTests
             Assert.ThrowsAsync<DaemonUnreachableException>(async () => await call);
         }
     }
+
+    [Test]
+    public void The_direct_client_reports_the_daemon_unreachable_when_nobody_owns_the_name()
+    {
+        using var client = Direct.DirectClient.Connect(_daemon.Address);
+        var ex = Assert.Throws<DaemonUnreachableException>(() => client.PrepareContainerAsync(Core.Model.Manager.Lxc, "web", new Dictionary<string, string>()));
+        Assert.That(ex!.Message, Does.Contain("nobody owns org.interop.Interop1"));
+    }
 }

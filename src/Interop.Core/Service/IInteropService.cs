@@ -10,7 +10,7 @@ namespace Interop.Core.Service;
 /// Authorization is not part of this contract: the D-Bus layer checks the caller's uid with the bus
 /// before it calls a mutating method.
 /// </summary>
-public interface IInteropService
+public interface IInteropService : ILifecycleService
 {
     string Version { get; }
 
@@ -37,16 +37,6 @@ public interface IInteropService
     /// <exception cref="NoSuchContainerException"/>
     Mapping GetContainerByCgroup(string path);
 
-    Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
-
-    Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
-
-    /// <returns>true when a mapping was dropped, false when there was none.</returns>
-    Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
-
-    /// <summary>Marks a container as stopping (the manager's stop hook). Never fails for an unknown container.</summary>
-    Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
-
     /// <returns>The actions taken, one line each ("cpuset: created /machine", ...); empty when nothing changed.</returns>
     Task<IReadOnlyList<string>> SetupAsync(CancellationToken cancellationToken = default);
 
@@ -65,6 +55,23 @@ public interface IInteropService
 
     /// <summary>A mapping's properties changed (state, leader, paths): drives PropertiesChanged.</summary>
     event EventHandler<ContainerEventArgs>? ContainerChanged;
+}
+
+/// <summary>
+/// The four calls the managers' hooks make (DESIGN.md section 7). A hook needs nothing else, so interopctl's
+/// hook path talks to the daemon through a client that implements only these (Interop.DBus.Direct).
+/// </summary>
+public interface ILifecycleService
+{
+    Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
+
+    Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
+
+    /// <returns>true when a mapping was dropped, false when there was none.</returns>
+    Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks a container as stopping (the manager's stop hook). Never fails for an unknown container.</summary>
+    Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default);
 }
 
 public sealed class ContainerEventArgs : EventArgs

@@ -1,5 +1,6 @@
 using Interop.Core;
 using Interop.Core.Model;
+using Interop.Core.Service;
 
 namespace Interop.Ctl.Commands;
 
@@ -24,7 +25,9 @@ internal static class HookRunner
         try
         {
             var bus = BusResolver.Resolve(context, busOption);
-            var service = await context.Connect(bus, cancellationToken).ConfigureAwait(false);
+            ILifecycleService service = context.ConnectLifecycle is { } connect
+                ? connect(bus)
+                : await context.Connect(bus, cancellationToken).ConfigureAwait(false);
             try
             {
                 switch (call.Event)

@@ -37,7 +37,7 @@ internal static class ServiceCommand
         }
     }
 
-    public static async ValueTask DisposeAsync(IInteropService service)
+    public static async ValueTask DisposeAsync(ILifecycleService service)
     {
         if (service is IAsyncDisposable asyncDisposable)
         {

@@ -1,0 +1,263 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using Interop.Core.Model;
+using Interop.DBus.Direct;
+
+namespace Interop.DBus.Tests;
+
+/// <summary>
+/// DirectClient against a scripted peer on a unix socket: what a real bus does not do on demand (refuse
+/// authentication, answer big-endian, go silent, hang up, send garbage).
+/// </summary>
+public sealed class DirectClientProtocolTests
+{
+    private static readonly Dictionary<string, string> NoFacts = new(StringComparer.Ordinal);
+
+    [Test]
+    public async Task It_sends_authentication_Hello_and_the_call_in_one_go()
+    {
+        await using var peer = new ScriptedPeer(Ok, BigEndianReturn(replySerial: 2, value: 1));
+        using (var client = DirectClient.Connect(peer.Address))
+        {
+            Assert.That(await client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts), Is.True);
+        }
+
+        var sent = await peer.ReceivedAsync();
+        var uid = Convert.ToHexStringLower(Encoding.ASCII.GetBytes(UnixSocket.EffectiveUid().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var auth = Encoding.ASCII.GetBytes($"\0AUTH EXTERNAL {uid}\r\nBEGIN\r\n");
+        Assert.That(sent[..auth.Length], Is.EqualTo(auth));
+        var hello = MessageReader.MessageLength(sent.AsSpan(auth.Length));
+        var call = sent[(auth.Length + hello)..];
+        Assert.Multiple(() =>
+        {
+            Assert.That(hello, Is.GreaterThan(16));
+            Assert.That(Encoding.ASCII.GetString(sent, auth.Length, hello), Does.Contain("Hello").And.Contain("org.freedesktop.DBus"));
+            Assert.That(MessageReader.MessageLength(call), Is.EqualTo(call.Length), "exactly one call follows Hello");
+            Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(call.AsSpan(8)), Is.EqualTo(2u), "the call's serial");
+            Assert.That(Encoding.UTF8.GetString(call), Does.Contain("ReleaseContainer").And.Contain("ssa{ss}").And.Contain("web"));
+        });
+    }
+
+    [Test]
+    public async Task It_skips_signals_and_reads_a_big_endian_reply()
+    {
+        await using var peer = new ScriptedPeer(Ok, Signal(), BigEndianReturn(replySerial: 1, value: 7), BigEndianReturn(replySerial: 2, value: 0));
+        using var client = DirectClient.Connect(peer.Address);
+        Assert.That(await client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts), Is.False);
+    }
+
+    [Test]
+    public async Task A_refused_authentication_is_reported_in_one_line()
+    {
+        await using var peer = new ScriptedPeer("REJECTED ANONYMOUS\r\n"u8.ToArray());
+        using var client = DirectClient.Connect(peer.Address);
+        var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        Assert.That(ex!.Message, Does.Contain("refused AUTH EXTERNAL").And.Contain("REJECTED ANONYMOUS").And.Not.Contain("\n"));
+    }
+
+    [Test]
+    public async Task A_silent_peer_times_out()
+    {
+        await using var peer = new ScriptedPeer(Ok);
+        using var client = DirectClient.Connect(peer.Address, TimeSpan.FromMilliseconds(300));
+        var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        Assert.That(ex!.Message, Does.Contain("timed out"));
+    }
+
+    [Test]
+    public async Task A_peer_that_hangs_up_is_unreachable()
+    {
+        await using var peer = new ScriptedPeer(Ok) { HangUp = true };
+        using var client = DirectClient.Connect(peer.Address);
+        var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        Assert.That(ex!.Message, Does.Contain("closed the connection"));
+    }
+
+    [TestCase(new byte[] { (byte)'x', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, "byte-order mark", TestName = "Not a D-Bus message")]
+    [TestCase(new byte[] { (byte)'l', 2, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, "protocol version 2", TestName = "Another protocol version")]
+    [TestCase(new byte[] { (byte)'l', 2, 0, 1, 0, 0, 0, 0x10, 1, 0, 0, 0, 0, 0, 0, 0 }, "more than D-Bus allows", TestName = "A message over the 128 MiB limit")]
+    [TestCase(new byte[] { (byte)'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 5, 1, (byte)'x', 0, 0, 0, 0, 0 }, "has type 'x'", TestName = "A header field of an unknown type")]
+    [TestCase(new byte[] { (byte)'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 4, 1, (byte)'s', 0, 0xff, 0, 0, 0 }, "past the end", TestName = "A string longer than its message")]
+    public async Task A_malformed_reply_is_refused_with_what_is_wrong(byte[] reply, string expected)
+    {
+        await using var peer = new ScriptedPeer(Ok, reply);
+        using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(2));
+        var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        Assert.That(ex!.Message, Does.Contain("malformed").And.Contain(expected));
+    }
+
+    [TestCase("unix:path=/run/dbus/system_bus_socket", "/run/dbus/system_bus_socket", false)]
+    [TestCase("unix:path=/tmp/a%2cb%20c,guid=0123", "/tmp/a,b c", false)]
+    [TestCase("unix:guid=0123,abstract=/tmp/dbus-XYZ", "/tmp/dbus-XYZ", true)]
+    public void Unix_address_entries_become_socket_addresses(string entry, string path, bool isAbstract)
+    {
+        var sockaddr = UnixSocket.ParseEntry(entry)!;
+        var expected = new List<byte> { 1, 0 };
+        if (isAbstract)
+        {
+            expected.Add(0);
+        }
+
+        expected.AddRange(Encoding.UTF8.GetBytes(path));
+        if (!isAbstract)
+        {
+            expected.Add(0);
+        }
+
+        Assert.That(sockaddr, Is.EqualTo(expected.ToArray()));
+    }
+
+    [TestCase("tcp:host=localhost,port=1234")]
+    [TestCase("unix:path=/tmp/bad%zz")]
+    [TestCase("unix:tmpdir=/tmp")]
+    [TestCase("unix:path")]
+    public void Other_address_entries_are_not_sockets(string entry) => Assert.That(UnixSocket.ParseEntry(entry), Is.Null);
+
+    [Test]
+    public void The_first_reachable_entry_of_an_address_list_wins()
+    {
+        var ex = Assert.Throws<DaemonUnreachableException>(() => DirectClient.Connect("tcp:host=x,port=1;unix:path=/nonexistent/bus"));
+        Assert.That(ex!.Message, Does.Contain("No such file or directory"));
+    }
+
+    private static byte[] Ok => "OK 0123456789abcdef0123456789abcdef\r\n"u8.ToArray();
+
+    /// <summary>A METHOD_RETURN in big-endian order answering <paramref name="replySerial"/> with one 'b'.</summary>
+    private static byte[] BigEndianReturn(uint replySerial, uint value)
+    {
+        var m = new byte[36];
+        m[0] = (byte)'B';
+        m[1] = 2;
+        m[3] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(4), 4);
+        BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(8), 9);
+        BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(12), 15);
+        m[16] = 5;
+        m[17] = 1;
+        m[18] = (byte)'u';
+        BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(20), replySerial);
+        m[24] = 8;
+        m[25] = 1;
+        m[26] = (byte)'g';
+        m[28] = 1;
+        m[29] = (byte)'b';
+        BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(32), value);
+        return m;
+    }
+
+    /// <summary>A little-endian SIGNAL with a member field and no body.</summary>
+    private static byte[] Signal()
+    {
+        var m = new byte[32];
+        m[0] = (byte)'l';
+        m[1] = 4;
+        m[3] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(8), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(12), 13);
+        m[16] = 3;
+        m[17] = 1;
+        m[18] = (byte)'s';
+        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(20), 4);
+        "Ping"u8.CopyTo(m.AsSpan(24));
+        return m;
+    }
+
+    /// <summary>Accepts one connection, reads what the client sends, answers with the scripted chunks.</summary>
+    private sealed class ScriptedPeer : IAsyncDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("interop-direct-test-").FullName;
+        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        private readonly Task<byte[]> _session;
+
+        public ScriptedPeer(params byte[][] replies)
+        {
+            var path = Path.Combine(_dir, "bus");
+            _listener.Bind(new UnixDomainSocketEndPoint(path));
+            _listener.Listen(1);
+            Address = "unix:path=" + path;
+            _session = Task.Run(() => Serve(replies));
+        }
+
+        public string Address { get; }
+
+        public bool HangUp { get; init; }
+
+        public async Task<byte[]> ReceivedAsync() => await _session.WaitAsync(TimeSpan.FromSeconds(10));
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Dispose();
+            try
+            {
+                await _session.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The test ended before its client connected.
+            }
+
+            Directory.Delete(_dir, recursive: true);
+        }
+
+        private async Task<byte[]> Serve(byte[][] replies)
+        {
+            using var peer = await _listener.AcceptAsync();
+            var received = new List<byte>();
+            var buffer = new byte[4096];
+            // Auth, Hello and the call arrive together; wait until the call's header is complete.
+            while (!Complete(received))
+            {
+                var n = await peer.ReceiveAsync(buffer);
+                if (n == 0)
+                {
+                    return [.. received];
+                }
+
+                received.AddRange(buffer.AsSpan(0, n));
+            }
+
+            if (HangUp)
+            {
+                peer.Shutdown(SocketShutdown.Both);
+                return [.. received];
+            }
+
+            foreach (var reply in replies)
+            {
+                await peer.SendAsync(reply);
+            }
+
+            // Hold the connection until the client closes it (a silent peer says nothing more).
+            while (await peer.ReceiveAsync(buffer) > 0)
+            {
+            }
+
+            return [.. received];
+        }
+
+        private static bool Complete(List<byte> received)
+        {
+            var data = received.ToArray().AsSpan();
+            var begin = data.IndexOf("BEGIN\r\n"u8);
+            if (begin < 0)
+            {
+                return false;
+            }
+
+            var rest = data[(begin + 7)..];
+            for (var i = 0; i < 2; i++)
+            {
+                var length = MessageReader.MessageLength(rest);
+                if (length == 0 || length > rest.Length)
+                {
+                    return false;
+                }
+
+                rest = rest[length..];
+            }
+
+            return true;
+        }
+    }
+}
