@@ -9,7 +9,8 @@ namespace Interop.Service;
 /// <summary>
 /// The registry on disk (/var/lib/interop/state.yaml). Read back strictly: anything malformed (including
 /// a file cut short: it ends with the entry count) is a <see cref="StateFileException"/>, and the caller keeps
-/// the bad file aside and rebuilds from cgroupfs. YamlDotNet's event API keeps it free of reflection.
+/// the bad file aside and rebuilds from cgroupfs. Written and read line by line in the usual case, through
+/// YamlDotNet's event API (no reflection) otherwise.
 /// </summary>
 /// <remarks>
 /// Implementation notes. <see cref="Save"/> writes a temp file in the same directory and renames it over the
@@ -23,6 +24,7 @@ namespace Interop.Service;
 public sealed class StateStore
 {
     private const int FormatVersion = 1;
+    private const string Header = "# interopd registry; rewritten after every change. Do not edit while interopd runs.";
 
     private readonly Lock _flushLock = new();
     private int _flushQueued;
@@ -103,9 +105,119 @@ public sealed class StateStore
         return aside;
     }
 
+    /// <summary>
+    /// Writes the registry. Every hook that changes it pays for this, so the usual case (no value needs a YAML
+    /// escape) is written line by line, in the layout <see cref="ParseOwnFormat"/> reads; a registry with a value
+    /// that does (a control character) goes through YamlDotNet's emitter. Both are the same YAML document.
+    /// </summary>
     internal static void Write(TextWriter writer, IEnumerable<Mapping> mappings)
     {
-        writer.WriteLine("# interopd registry; rewritten after every change. Do not edit while interopd runs.");
+        var list = mappings as IReadOnlyCollection<Mapping> ?? [.. mappings];
+        if (list.Any(NeedsEscapes))
+        {
+            WriteYaml(writer, list);
+            return;
+        }
+
+        writer.WriteLine(Header);
+        writer.Write("version: ");
+        writer.WriteLine(FormatVersion.ToString(CultureInfo.InvariantCulture));
+        writer.WriteLine(list.Count == 0 ? "containers: []" : "containers:");
+        foreach (var m in list)
+        {
+            Line(writer, "- manager: ", m.Manager.ToWire());
+            Line(writer, "  name: ", m.Name);
+            Line(writer, "  uuid: ", m.Uuid);
+            Line(writer, "  state: ", m.State.ToWire());
+            Line(writer, "  leader: ", m.Leader.ToString(CultureInfo.InvariantCulture));
+            Line(writer, "  cgroup_path: ", m.CgroupPath);
+            Line(writer, "  since: ", m.Since.ToString(CultureInfo.InvariantCulture));
+            Line(writer, "  cgroup_namespace: ", m.CgroupNamespace);
+            Line(writer, "  source: ", m.Source);
+            if (m.Paths.Count == 0)
+            {
+                writer.WriteLine("  paths: {}");
+                continue;
+            }
+
+            writer.WriteLine("  paths:");
+            foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.Write("    ");
+                Scalar(writer, key);
+                writer.Write(": ");
+                Scalar(writer, dir);
+                writer.WriteLine();
+            }
+        }
+
+        writer.Write("count: ");
+        writer.WriteLine(list.Count.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void Line(TextWriter writer, string prefix, string value)
+    {
+        writer.Write(prefix);
+        Scalar(writer, value);
+        writer.WriteLine();
+    }
+
+    /// <summary>Plain when nothing in it means anything to YAML, else single-quoted ('' for a quote).</summary>
+    private static void Scalar(TextWriter writer, string value)
+    {
+        if (IsPlain(value))
+        {
+            writer.Write(value);
+            return;
+        }
+
+        writer.Write('\'');
+        writer.Write(value.Replace("'", "''", StringComparison.Ordinal));
+        writer.Write('\'');
+    }
+
+    private static bool IsPlain(string value)
+    {
+        if (value.Length == 0 || !(char.IsAsciiLetterOrDigit(value[0]) || value[0] is '/' or '_' or '.'))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '/' or '_' or '.' or '-' or '@' or '+' or '=' or '\\'))
+            {
+                return false;
+            }
+        }
+
+        // YAML 1.1 readers take these as booleans or null; quote them so that every reader sees a string.
+        return value.ToLowerInvariant() is not ("null" or "true" or "false" or "yes" or "no" or "on" or "off" or "y" or "n");
+    }
+
+    // Single quotes carry any printable text; a control or format character (only possible in a value read from
+    // /proc or a hook fact, never in a validated name) needs the emitter's double-quoted escapes.
+    private static bool NeedsEscapes(Mapping m)
+        => HasUnprintable(m.Uuid) || HasUnprintable(m.CgroupPath) || m.Paths.Any(p => HasUnprintable(p.Key) || HasUnprintable(p.Value));
+
+    private static bool HasUnprintable(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator
+                or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned or UnicodeCategory.PrivateUse)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The same document through YamlDotNet's emitter: for values that need escapes.</summary>
+    internal static void WriteYaml(TextWriter writer, IEnumerable<Mapping> mappings)
+    {
+        writer.WriteLine(Header);
         var emitter = new Emitter(writer);
         emitter.Emit(new StreamStart());
         emitter.Emit(new DocumentStart());
@@ -157,11 +269,12 @@ public sealed class StateStore
             throw new FormatException("the file contains NUL bytes");
         }
 
-        if (ParseOwnFormat(text) is { } fast)
-        {
-            return fast;
-        }
+        return ParseOwnFormat(text) ?? ParseYaml(text);
+    }
 
+    /// <summary>The full YAML parser: for what <see cref="ParseOwnFormat"/> declines (hand edits, escapes).</summary>
+    internal static IReadOnlyList<Mapping> ParseYaml(string text)
+    {
         var parser = new Parser(new StringReader(text));
         parser.Consume<StreamStart>();
         if (parser.Accept<StreamEnd>(out _))
@@ -262,6 +375,12 @@ public sealed class StateStore
                 continue;
             }
 
+            if (fields is not null && line.SequenceEqual("  paths: {}"))
+            {
+                inPaths = false;
+                continue;
+            }
+
             if (fields is not null && line.StartsWith("  "))
             {
                 if (!TryKeyValue(line[2..], out var key, out var value) || line[2] == ' ')
@@ -270,11 +389,6 @@ public sealed class StateStore
                 }
 
                 inPaths = key == "paths" && value is null;
-                if (key == "paths" && value == "{}")
-                {
-                    continue;
-                }
-
                 if (value is null && !inPaths)
                 {
                     return null;

@@ -139,6 +139,14 @@ public sealed class StateStoreTests
     [TestCase(" lead")]
     [TestCase("colon:")]
     [TestCase("[x]")]
+    [TestCase("true")]
+    [TestCase("No")]
+    [TestCase("~")]
+    [TestCase("a: b")]
+    [TestCase("@x")]
+    [TestCase("x@y=z+1")]
+    [TestCase("%x")]
+    [TestCase("ë")]
     public void The_fast_reader_and_the_YAML_parser_agree_on_what_Write_writes(string name)
     {
         var mappings = new[] { Sample(name), Sample("plain", Manager.Libvirt) with { Paths = new Dictionary<string, string>() } };
@@ -147,13 +155,66 @@ public sealed class StateStoreTests
         var text = writer.ToString();
 
         var fast = StateStore.ParseOwnFormat(text);
-        var full = StateStore.Parse(text);
+        var full = StateStore.ParseYaml(text);
 
-        Assert.That(full.Select(Comparable), Is.EqualTo(mappings.Select(Comparable)));
-        if (fast is not null)
+        Assert.Multiple(() =>
         {
-            Assert.That(fast.Select(Comparable), Is.EqualTo(full.Select(Comparable)));
-        }
+            Assert.That(full.Select(Comparable), Is.EqualTo(mappings.Select(Comparable)));
+            Assert.That(fast, Is.Not.Null, "the reader takes everything the writer writes without escapes");
+            Assert.That(fast!.Select(Comparable), Is.EqualTo(full.Select(Comparable)));
+        });
+    }
+
+    [Test]
+    public void Ordinary_registries_are_written_exactly_as_the_YAML_emitter_writes_them()
+    {
+        var mappings = Enumerable.Range(0, 20).Select(i => Sample($"c{i}", i % 2 == 0 ? Manager.Lxc : Manager.Libvirt))
+            .Append(Sample("prepared") with { State = ContainerState.Prepared, Leader = 0, CgroupPath = "", Paths = new Dictionary<string, string>() })
+            .Append(Sample(@"lxc\x2dweb") with { CgroupPath = @"/machine.slice/machine-lxc\x2d42\x2dweb.scope" })
+            .ToList();
+        var fast = new StringWriter();
+        var yaml = new StringWriter();
+        StateStore.Write(fast, mappings);
+        StateStore.WriteYaml(yaml, mappings);
+
+        Assert.That(fast.ToString(), Is.EqualTo(yaml.ToString()));
+    }
+
+    [Test]
+    public void An_empty_registry_is_written_as_the_emitter_writes_it_and_reads_back_empty()
+    {
+        var fast = new StringWriter();
+        var yaml = new StringWriter();
+        StateStore.Write(fast, []);
+        StateStore.WriteYaml(yaml, []);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fast.ToString(), Is.EqualTo(yaml.ToString()));
+            Assert.That(StateStore.ParseOwnFormat(fast.ToString()), Is.Empty);
+        });
+    }
+
+    [TestCase("/machine/a\tb")]
+    [TestCase("/machine/a\nb")]
+    [TestCase("/machine/a\u2028b")]
+    [TestCase("/machine/a\u200bb")]
+    public void Values_that_need_escapes_go_through_the_emitter_and_read_back_intact(string cgroupPath)
+    {
+        var mapping = Sample("web") with { CgroupPath = cgroupPath };
+        var writer = new StringWriter();
+        StateStore.Write(writer, [mapping]);
+
+        Assert.That(StateStore.Parse(writer.ToString()).Select(Comparable), Is.EqualTo(new[] { Comparable(mapping) }));
+    }
+
+    [Test]
+    public void Prepared_containers_without_paths_take_the_fast_reader()
+    {
+        var writer = new StringWriter();
+        StateStore.Write(writer, [Sample("p") with { State = ContainerState.Prepared, Paths = new Dictionary<string, string>() }]);
+
+        Assert.That(StateStore.ParseOwnFormat(writer.ToString()), Has.Count.EqualTo(1));
     }
 
     private static readonly Dictionary<string, string> NoPaths = [];
