@@ -320,10 +320,14 @@ PY
   record "serving_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'serving org.interop.Interop1')"
   mid=$(awk -v n="$n" 'NR == int(n / 2) + 1 {print $2}' "$tmp/tids.$n")
   [ "$(wc -l < "$tmp/tids.$n")" -eq "$n" ] || die "expected $n leaders in $tmp/tids.$n"
+  midname=$(awk -v n="$n" 'NR == int(n / 2) + 1 {sub(/^lxc\.payload\./, "", $1); print $1}' "$tmp/tids.$n")
+  # A hook that changes the registry at this size (stop: repeatable, and it persists the state each time).
   hf "bus.$n" --warmup 2 --runs 15 \
     -n "busctl ListContainers ($n)" "$bc ListContainers > /dev/null" \
     -n "busctl GetContainerByPid ($n)" "$bc GetContainerByPid u $mid > /dev/null" \
-    -n "busctl Peer.Ping" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping"
+    -n "busctl Peer.Ping" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping" \
+    -n "interopctl hook lxc stop ($n)" "LXC_NAME=$midname LXC_HOOK_VERSION=0 $ic hook lxc $midname lxc stop" \
+    -n "busctl StopContainer ($n)" "$bc StopContainer ssa{ss} lxc $midname 0"
   record "rss.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
   stop_daemon
   cp "$tmp/state.$n.yaml" "$tmp/state$n/bdn.yaml"
@@ -386,6 +390,8 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   bus_line "busctl ListContainers, ms (client wall)" 0
   bus_line "busctl GetContainerByPid, ms (client wall)" 1
   bus_line "busctl Peer.Ping, ms (client wall floor)" 2
+  bus_line "interopctl hook lxc stop, ms (wall)" 3
+  bus_line "busctl StopContainer, ms (client wall)" 4
   line "GetContainerByPid in process, us (BDN)" bdn_bypid us
   line "ListContainers in process, us (BDN)" bdn_list us
 } | tee "$tmp/summary.txt"
