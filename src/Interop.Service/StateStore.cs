@@ -125,15 +125,17 @@ public sealed class StateStore
         writer.WriteLine(list.Count == 0 ? "containers: []" : "containers:");
         foreach (var m in list)
         {
-            Line(writer, "- manager: ", m.Manager.ToWire());
-            Line(writer, "  name: ", m.Name);
-            Line(writer, "  uuid: ", m.Uuid);
-            Line(writer, "  state: ", m.State.ToWire());
-            Line(writer, "  leader: ", m.Leader.ToString(CultureInfo.InvariantCulture));
-            Line(writer, "  cgroup_path: ", m.CgroupPath);
-            Line(writer, "  since: ", m.Since.ToString(CultureInfo.InvariantCulture));
-            Line(writer, "  cgroup_namespace: ", m.CgroupNamespace);
-            Line(writer, "  source: ", m.Source);
+            var first = true;
+            foreach (var (key, value) in Fields(m))
+            {
+                writer.Write(first ? "- " : "  ");
+                writer.Write(key);
+                writer.Write(": ");
+                Scalar(writer, value);
+                writer.WriteLine();
+                first = false;
+            }
+
             if (m.Paths.Count == 0)
             {
                 writer.WriteLine("  paths: {}");
@@ -155,12 +157,19 @@ public sealed class StateStore
         writer.WriteLine(list.Count.ToString(CultureInfo.InvariantCulture));
     }
 
-    private static void Line(TextWriter writer, string prefix, string value)
-    {
-        writer.Write(prefix);
-        Scalar(writer, value);
-        writer.WriteLine();
-    }
+    /// <summary>A container entry's fields, in file order (both writers; the readers take any order).</summary>
+    private static (string Key, string Value)[] Fields(Mapping m) =>
+    [
+        ("manager", m.Manager.ToWire()),
+        ("name", m.Name),
+        ("uuid", m.Uuid),
+        ("state", m.State.ToWire()),
+        ("leader", m.Leader.ToString(CultureInfo.InvariantCulture)),
+        ("cgroup_path", m.CgroupPath),
+        ("since", m.Since.ToString(CultureInfo.InvariantCulture)),
+        ("cgroup_namespace", m.CgroupNamespace),
+        ("source", m.Source),
+    ];
 
     /// <summary>Plain when nothing in it means anything to YAML, else single-quoted ('' for a quote).</summary>
     private static void Scalar(TextWriter writer, string value)
@@ -231,15 +240,11 @@ public sealed class StateStore
         {
             count++;
             emitter.Emit(new MappingStart());
-            Pair(emitter, "manager", m.Manager.ToWire());
-            Pair(emitter, "name", m.Name);
-            Pair(emitter, "uuid", m.Uuid);
-            Pair(emitter, "state", m.State.ToWire());
-            Pair(emitter, "leader", m.Leader.ToString(CultureInfo.InvariantCulture));
-            Pair(emitter, "cgroup_path", m.CgroupPath);
-            Pair(emitter, "since", m.Since.ToString(CultureInfo.InvariantCulture));
-            Pair(emitter, "cgroup_namespace", m.CgroupNamespace);
-            Pair(emitter, "source", m.Source);
+            foreach (var (key, value) in Fields(m))
+            {
+                Pair(emitter, key, value);
+            }
+
             Scalar(emitter, "paths");
             emitter.Emit(new MappingStart());
             foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
