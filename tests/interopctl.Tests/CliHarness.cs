@@ -25,6 +25,12 @@ internal sealed class CliHarness
 
     public Exception? ConnectFailure { get; set; }
 
+    /// <summary>When set, hooks connect through ConnectLifecycle (as the real process does) and get this.</summary>
+    public ILifecycleService? Lifecycle { get; set; }
+
+    /// <summary>Every bus a hook connected to through ConnectLifecycle, in order.</summary>
+    public List<string> LifecycleConnections { get; } = [];
+
     public Func<string, LocalHealth> Probe { get; set; } = root => new LocalHealth("hybrid", root, [], [], null);
 
     /// <summary>Every bus the CLI connected to, in order.</summary>
@@ -47,6 +53,11 @@ internal sealed class CliHarness
             {
                 Connections.Add(bus);
                 return ConnectFailure is null ? Task.FromResult(Service) : Task.FromException<IInteropService>(ConnectFailure);
+            },
+            ConnectLifecycle = Lifecycle is null ? null : bus =>
+            {
+                LifecycleConnections.Add(bus);
+                return Lifecycle;
             },
             GetVariable = name => Variables.GetValueOrDefault(name),
             GetLxcEnvironment = () => LxcEnvironment,

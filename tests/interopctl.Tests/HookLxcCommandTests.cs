@@ -1,5 +1,6 @@
 using Interop.Core;
 using Interop.Core.Model;
+using Interop.Core.Service;
 using Interop.DBus;
 using NSubstitute;
 using NSubstitute.ExceptionExtensions;
@@ -235,5 +236,27 @@ public class HookLxcCommandTests
             Assert.That(r.ErrorLines, Has.Length.EqualTo(1));
             Assert.That(r.Error, Does.StartWith("interopctl: warning: lxc post-stop hook for 'web': interopd had no mapping for it"));
         });
+    }
+
+    [Test]
+    public async Task Hooks_take_the_lifecycle_connection_when_there_is_one_and_admin_commands_do_not()
+    {
+        var lifecycle = Substitute.For<ILifecycleService, IDisposable>();
+        var h = new CliHarness { Lifecycle = lifecycle };
+        h.LxcEnvironment["LXC_NAME"] = "web";
+        h.Variables["INTEROP_BUS_ADDRESS"] = "unix:path=/run/test-bus";
+
+        var hook = await h.RunAsync("hook", "lxc", "web", "lxc", "pre-start");
+        var list = await h.RunAsync("list");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((hook.Code, list.Code), Is.EqualTo((0, 0)), hook.ToString() + list);
+            Assert.That(h.LifecycleConnections, Is.EqualTo(new[] { "unix:path=/run/test-bus" }));
+            Assert.That(h.Connections, Is.EqualTo(new[] { "unix:path=/run/test-bus" }), "only 'list' took the general client");
+        });
+        await lifecycle.Received(1).PrepareContainerAsync(Manager.Lxc, "web", Arg.Any<IReadOnlyDictionary<string, string>>(), Arg.Any<CancellationToken>());
+        ((IDisposable)lifecycle).Received(1).Dispose();
+        await h.Service.DidNotReceiveWithAnyArgs().PrepareContainerAsync(default, default!, default!, default);
     }
 }
