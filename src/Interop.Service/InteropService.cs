@@ -97,7 +97,7 @@ public sealed class InteropService : IInteropService, IDisposable
 
             if (report.Dropped.Count > 0 || report.Adopted.Count > 0 || report.CorruptStateKeptAt is not null)
             {
-                Persist();
+                Persist(null);
             }
 
             return report;
@@ -189,7 +189,7 @@ public sealed class InteropService : IInteropService, IDisposable
                 _registry.Put(mapping);
             }
 
-            Persist();
+            Persist(new StateChange.Put(mapping));
             Log.Info("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
             ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
         });
@@ -220,7 +220,7 @@ public sealed class InteropService : IInteropService, IDisposable
                 _registry.Put(mapping);
             }
 
-            Persist();
+            Persist(new StateChange.Put(mapping));
             Log.Info("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
             if (old is not { State: ContainerState.Running })
             {
@@ -249,7 +249,7 @@ public sealed class InteropService : IInteropService, IDisposable
 
             if (changed is not null)
             {
-                Persist();
+                Persist(new StateChange.Put(changed));
                 Log.Info("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
                 ContainerChanged?.Invoke(this, new ContainerEventArgs(changed));
             }
@@ -295,7 +295,7 @@ public sealed class InteropService : IInteropService, IDisposable
 
             if (existed)
             {
-                Persist();
+                Persist(new StateChange.Removed(id));
             }
 
             Log.Info("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
@@ -602,28 +602,38 @@ public sealed class InteropService : IInteropService, IDisposable
 
     private ulong Now() => (ulong)(_clock().ToUnixTimeMilliseconds() * 1000);
 
-    private void Persist()
+    /// <summary>Writes one change (a journal record), or the whole registry when <paramref name="change"/> is null.</summary>
+    private void Persist(StateChange? change)
     {
-        List<Mapping> snapshot;
-        lock (_sync)
-        {
-            snapshot = [.. _registry.All];
-        }
-
         var sw = Stopwatch.StartNew();
         try
         {
-            _store.Save(snapshot);
+            if (change is null)
+            {
+                _store.Save(Snapshot());
+            }
+            else
+            {
+                _store.Apply(change, Snapshot);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The registry in memory stays right and keeps answering; the next change retries the write.
+            // The registry in memory stays right and keeps answering; the next change writes all of it.
             Log.Error("cannot write {0}: {1}", _store.Path, e.Message);
         }
 
         if (sw.ElapsedMilliseconds > 100)
         {
-            Log.Debug("state file written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, snapshot.Count);
+            Log.Debug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
+        }
+    }
+
+    private List<Mapping> Snapshot()
+    {
+        lock (_sync)
+        {
+            return [.. _registry.All];
         }
     }
 

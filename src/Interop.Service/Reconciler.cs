@@ -58,6 +58,10 @@ internal sealed class Reconciler
         try
         {
             saved = _store.Load();
+            if (_store.LoadWarning is { } warning)
+            {
+                Log.Warn(warning);
+            }
         }
         catch (StateFileException e)
         {

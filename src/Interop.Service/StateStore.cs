@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Interop.Core;
 using Interop.Core.Model;
 using YamlDotNet.Core;
@@ -7,55 +8,114 @@ using YamlDotNet.Core.Events;
 namespace Interop.Service;
 
 /// <summary>
-/// The registry on disk (/var/lib/interop/state.yaml). Read back strictly: anything malformed (including
-/// a file cut short: it ends with the entry count) is a <see cref="StateFileException"/>, and the caller keeps
-/// the bad file aside and rebuilds from cgroupfs. Written and read line by line in the usual case, through
-/// YamlDotNet's event API (no reflection) otherwise.
+/// The registry on disk: a snapshot (/var/lib/interop/state.yaml) and a journal of the changes made since it was
+/// written (state.yaml.journal, <see cref="StateJournal"/>). Read back strictly: anything malformed (a snapshot
+/// cut short: it ends with the entry count; a journal record that fails its checksum before the last one) is a
+/// <see cref="StateFileException"/>, and the caller keeps the bad files aside and rebuilds from cgroupfs.
 /// </summary>
 /// <remarks>
-/// Implementation notes. <see cref="Save"/> writes a temp file in the same directory and renames it over the
-/// old one before it returns: the new content is then what any later reader sees, even if interopd is
-/// killed (kill -9) the next instant, because the page cache outlives the process. Forcing it to the disk
-/// (fsync of the file and the directory) only matters for a power loss or kernel crash, after which no
-/// container is alive and reconcile rebuilds from cgroupfs anyway; an fsync costs ~7 ms on this kind of
-/// host and would be paid by every hook, so it runs off the caller's path, coalesced
-/// (<see cref="FlushPending"/>), and <see cref="Flush"/> forces it (interopd calls it on SIGTERM).
+/// Implementation notes. A change appends one record to the journal (<see cref="Apply"/>), so what a hook pays
+/// does not grow with the registry; when the journal has grown past the snapshot (and past
+/// <see cref="MinJournalBytes"/>), the change rewrites the snapshot instead and the journal starts over. So do
+/// the first change after start-up and the first after a failed write, which never leaves a record half-written
+/// in the middle of the journal. The snapshot is written to a temp file in the same directory and renamed over
+/// the old one; then the journal is removed. A crash between the two replays changes the snapshot already holds,
+/// which gives the same registry (each container ends as its last record says, which is what the snapshot holds).
+/// Both are written before the call returns: the page cache outlives the process, so a kill -9 the next
+/// instant loses nothing. Forcing them to the disk (fsync) only matters for a power loss, after which no
+/// container is alive and reconcile rebuilds from cgroupfs anyway; an fsync costs ~7 ms on this kind of host
+/// and would be paid by every hook, so it runs off the caller's path, coalesced (<see cref="FlushPending"/>),
+/// and <see cref="Flush"/> forces it (interopd calls it on SIGTERM). A record cut short at the very end of the
+/// journal (an append a power loss interrupted) is dropped and reported in <see cref="LoadWarning"/>.
+/// One writer at a time: interopd calls <see cref="Apply"/> and <see cref="Save"/> under its gate.
 /// </remarks>
 public sealed class StateStore
 {
     private const int FormatVersion = 1;
-    private const string Header = "# interopd registry; rewritten after every change. Do not edit while interopd runs.";
+    private const string Header = "# interopd registry: this snapshot, then the changes in the .journal file next to it. Do not edit while interopd runs.";
 
     private readonly Lock _flushLock = new();
     private int _flushQueued;
 
+    /// <summary>The journal may always grow to this size before a change rewrites the snapshot.</summary>
+    internal const long MinJournalBytes = 64 * 1024;
+
+    private long _journalBytes;
+    private long _snapshotBytes;
+    private bool _needsSnapshot = true;
+
     public StateStore(string path)
     {
         Path = path;
+        JournalPath = path + ".journal";
     }
 
     public string Path { get; }
 
+    public string JournalPath { get; }
+
+    /// <summary>What <see cref="Load"/> passed over (a torn last journal record), or null.</summary>
+    public string? LoadWarning { get; private set; }
+
+    /// <summary>
+    /// Records one change: a record appended to the journal, or, when the journal has outgrown the snapshot (or
+    /// this is the first change since start-up or since a failed write), a new snapshot of <paramref name="registry"/>.
+    /// </summary>
+    /// <param name="registry">the whole registry after the change (asked for only when a snapshot is due).</param>
+    public void Apply(StateChange change, Func<IReadOnlyCollection<Mapping>> registry)
+    {
+        var record = Encoding.UTF8.GetBytes(StateJournal.Encode(change));
+        if (_needsSnapshot || _journalBytes + record.Length > Math.Max(MinJournalBytes, _snapshotBytes))
+        {
+            Save(registry());
+            return;
+        }
+
+        try
+        {
+            // Opened for each record: interopd holds no file open for writing between changes (the state dir
+            // can be remounted read-only under it, for one).
+            using var journal = new FileStream(JournalPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            journal.Write(record);
+            _journalBytes += record.Length;
+        }
+        catch
+        {
+            // A record may be half-written: nothing more is appended until a snapshot has replaced the journal.
+            _needsSnapshot = true;
+            throw;
+        }
+
+        QueueFlush();
+    }
+
     /// <summary>True while a background fsync of the last save is queued.</summary>
     public bool FlushPending => Volatile.Read(ref _flushQueued) != 0;
 
-    /// <summary>Replaces the file with <paramref name="mappings"/> (temp file, rename) and queues its fsync.</summary>
+    /// <summary>Replaces the snapshot with <paramref name="mappings"/> (temp file, rename), empties the journal, queues the fsync.</summary>
     public void Save(IEnumerable<Mapping> mappings)
     {
+        _needsSnapshot = true;
         var dir = System.IO.Path.GetDirectoryName(Path) ?? "/";
         Directory.CreateDirectory(dir);
         var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(Path)}.{Environment.ProcessId}.tmp");
+        long length;
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
-        using (var writer = new StreamWriter(stream))
         {
-            Write(writer, mappings);
+            using (var writer = new StreamWriter(stream, leaveOpen: true))
+            {
+                Write(writer, mappings);
+            }
+
+            length = stream.Length;
         }
 
         File.Move(temp, Path, overwrite: true);
-        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static store => store.FlushQueued(), this, preferLocal: false);
-        }
+        File.Delete(JournalPath);
+        _journalBytes = 0;
+        _snapshotBytes = length;
+        _needsSnapshot = false;
+        QueueFlush();
     }
 
     /// <summary>Forces the current file and its directory entry to the disk.</summary>
@@ -65,44 +125,105 @@ public sealed class StateStore
         {
             Volatile.Write(ref _flushQueued, 0);
             Fsync(Path, directory: false);
+            Fsync(JournalPath, directory: false);
             Fsync(System.IO.Path.GetDirectoryName(Path) ?? "/", directory: true);
         }
     }
 
-    /// <summary>Reads the state file; an absent file is an empty registry.</summary>
-    /// <exception cref="StateFileException">The file exists but is not a valid state file.</exception>
+    /// <summary>Reads the snapshot and replays the journal; absent files are an empty registry.</summary>
+    /// <exception cref="StateFileException">A file exists but is not valid.</exception>
     public IReadOnlyList<Mapping> Load()
     {
-        string text;
+        LoadWarning = null;
+        var snapshot = ReadOrNull(Path);
+        IReadOnlyList<Mapping> mappings;
         try
         {
-            text = File.ReadAllText(Path);
-        }
-        catch (FileNotFoundException)
-        {
-            return [];
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return [];
-        }
-
-        try
-        {
-            return Parse(text);
+            mappings = snapshot is null ? [] : Parse(snapshot);
         }
         catch (Exception e) when (e is YamlException or InteropException or FormatException or OverflowException or InvalidOperationException)
         {
             throw new StateFileException($"{Path}: {e.Message}", e);
         }
+
+        _snapshotBytes = snapshot is null ? 0 : Encoding.UTF8.GetByteCount(snapshot);
+        var journal = ReadOrNull(JournalPath);
+        if (string.IsNullOrEmpty(journal))
+        {
+            return mappings;
+        }
+
+        var registry = mappings.ToDictionary(m => m.Id);
+        var lines = journal.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            // The text after the last newline is empty, unless the last append was cut short.
+            var complete = i < lines.Length - 1;
+            if (complete || lines[i].Length > 0)
+            {
+                try
+                {
+                    Replay(registry, complete ? lines[i] : throw new FormatException("the last record has no end of line"));
+                }
+                catch (Exception e) when (e is FormatException or InteropException or OverflowException)
+                {
+                    if (i < lines.Length - 2 || (i == lines.Length - 2 && lines[^1].Length > 0))
+                    {
+                        throw new StateFileException($"{JournalPath}: record {i + 1} of {lines.Length - 1}: {e.Message}", e);
+                    }
+
+                    LoadWarning = $"{JournalPath}: dropped a torn last record ({e.Message}); the change it recorded was not written whole";
+                }
+            }
+        }
+
+        return [.. registry.Values];
     }
 
-    /// <summary>Moves a bad state file aside (state.yaml.corrupt-TIMESTAMP) and returns its new path.</summary>
+    private static void Replay(Dictionary<ContainerId, Mapping> registry, string line)
+    {
+        switch (StateJournal.Decode(line))
+        {
+            case StateChange.Put(var m):
+                registry[m.Id] = m;
+                break;
+            case StateChange.Removed(var id):
+                registry.Remove(id);
+                break;
+        }
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Moves a bad snapshot and its journal aside (state.yaml.corrupt-TIME, state.yaml.journal.corrupt-TIME) and
+    /// returns where the first of them went.
+    /// </summary>
     public string KeepAside()
     {
-        var aside = $"{Path}.corrupt-{DateTime.UtcNow:yyyyMMddTHHmmssfffZ}";
-        File.Move(Path, aside, overwrite: true);
-        return aside;
+        _needsSnapshot = true;
+        var stamp = $".corrupt-{DateTime.UtcNow:yyyyMMddTHHmmssfffZ}";
+        string? first = null;
+        foreach (var path in new[] { Path, JournalPath })
+        {
+            if (File.Exists(path))
+            {
+                File.Move(path, path + stamp, overwrite: true);
+                first ??= path + stamp;
+            }
+        }
+
+        return first ?? Path + stamp;
     }
 
     /// <summary>
@@ -574,6 +695,14 @@ public sealed class StateStore
     {
         Scalar(emitter, key);
         Scalar(emitter, value);
+    }
+
+    private void QueueFlush()
+    {
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static store => store.FlushQueued(), this, preferLocal: false);
+        }
     }
 
     private static void Fsync(string path, bool directory)

@@ -5,6 +5,7 @@ using Interop.Core.Model;
 using Interop.Core.Service;
 using Interop.DBus;
 using Interop.ReliabilityTests.Infra;
+using Interop.Service;
 
 namespace Interop.ReliabilityTests;
 
@@ -129,11 +130,11 @@ public sealed class FaultTests
     }
 
     /// <remarks>
-    /// A file cut at a line boundary can still be valid YAML with fewer entries: StateStore cannot tell it from a
-    /// shorter registry (there is no end marker), so it is not kept aside; the scan of cgroupfs still brings every
-    /// live container back. That row asserts the no-loss half only and says so in the figures.
+    /// A file cut at a line boundary can still be valid YAML with fewer entries; the snapshot's trailing entry count
+    /// is what tells it from a shorter registry, so every damage below is detected and kept aside. The journal of
+    /// the changes after that snapshot is kept aside with it (it would apply to a snapshot that is gone).
     /// </remarks>
-    [TestCase("truncated-at-a-line", false)]
+    [TestCase("truncated-at-a-line", true)]
     [TestCase("garbage", true)]
     [TestCase("cut-inside-a-mapping", true)]
     public async Task A_bad_state_file_is_kept_aside_and_the_registry_rebuilt_from_cgroupfs(string damage, bool detectable)
@@ -235,14 +236,25 @@ public sealed class FaultTests
             await life.ReleaseAsync(client, first);
             var afterRelease = life.Compare(await client.ListContainersAsync());
             var logged = daemon.Log.Split('\n').Count(l => l.Contains("cannot write", StringComparison.Ordinal));
-            Figures.Report("faults", $"state dir {how}: 3 mutating calls answered, {logged} write failures logged, registry differences {whileBroken.Count}/{afterRelease.Count}, state file unchanged: {await File.ReadAllTextAsync(daemon.StateFile) == saved}, daemon up: {daemon.Running}");
+            var registry = await client.ListContainersAsync();
+
+            // What a restart would read back now: never a torn file. A journal record can still fit in the last
+            // page of a full file system (no new block needed): then it is there and the files say all of it.
+            var onDisk = new StateStore(daemon.StateFile).Load();
+            var onDiskIsCurrent = Same(onDisk, registry);
+            Figures.Report("faults", $"state dir {how}: 3 mutating calls answered, {logged} write failures logged, registry differences {whileBroken.Count}/{afterRelease.Count}, snapshot unchanged: {await File.ReadAllTextAsync(daemon.StateFile) == saved}, files on disk current: {onDiskIsCurrent}, daemon up: {daemon.Running}");
             Assert.Multiple(() =>
             {
                 Assert.That(whileBroken, Is.Empty);
                 Assert.That(afterRelease, Is.Empty);
                 Assert.That(byPid.Name, Is.EqualTo(second.Name));
-                Assert.That(logged, Is.GreaterThanOrEqualTo(2), daemon.Log);
-                Assert.That(File.ReadAllText(daemon.StateFile), Is.EqualTo(saved), "the old state file stays whole");
+                Assert.That(logged > 0 || onDiskIsCurrent, Is.True, "either the failures are logged or nothing failed: " + daemon.Log);
+                if (how == "read-only")
+                {
+                    Assert.That(logged, Is.GreaterThanOrEqualTo(2), daemon.Log);
+                }
+
+                Assert.That(File.ReadAllText(daemon.StateFile), Is.EqualTo(saved), "the snapshot stays whole");
                 Assert.That(daemon.Running, Is.True);
             });
 
@@ -258,7 +270,7 @@ public sealed class FaultTests
             }
 
             await life.ReleaseAsync(client, second);
-            Assert.That(await File.ReadAllTextAsync(daemon.StateFile), Does.Not.Contain(second.Name));
+            Assert.That(Same(new StateStore(daemon.StateFile).Load(), await client.ListContainersAsync()), Is.True, "the files on disk caught up");
         }
         finally
         {
@@ -315,6 +327,10 @@ public sealed class FaultTests
         var r = Tools.Run("umount", [dir]);
         Assert.That(r.Exit, Is.Zero, $"umount {dir} ({how}): {r.Stderr}");
     }
+
+    private static bool Same(IEnumerable<Mapping> a, IEnumerable<Mapping> b)
+        => a.Select(m => $"{m.Manager.ToWire()}/{m.Name}/{m.State.ToWire()}").Order(StringComparer.Ordinal)
+            .SequenceEqual(b.Select(m => $"{m.Manager.ToWire()}/{m.Name}/{m.State.ToWire()}").Order(StringComparer.Ordinal));
 
     private static void Fill(string file)
     {

@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text;
+using Interop.Core.Model;
 using Interop.DBus;
+using Interop.Service;
 
 namespace Interop.FunctionalTests.Support;
 
@@ -120,7 +123,24 @@ public sealed class Rig : IDisposable
     public IReadOnlyList<string> DirsMentioning(string needle)
         => Scratch.Listing().Where(d => d.Contains(needle, StringComparison.Ordinal)).ToList();
 
-    public string State => File.Exists(StatePath) ? File.ReadAllText(StatePath) : string.Empty;
+    /// <summary>
+    /// The registry as a restarted interopd would read it back (the snapshot and its journal), one
+    /// "key: value" line per field as in the snapshot; empty when there is none.
+    /// </summary>
+    public string State
+    {
+        get
+        {
+            var text = new StringBuilder();
+            foreach (var m in new StateStore(StatePath).Load())
+            {
+                text.Append(CultureInfo.InvariantCulture, $"- manager: {m.Manager.ToWire()}\n  name: {m.Name}\n  uuid: {m.Uuid}\n  state: {m.State.ToWire()}\n")
+                    .Append(CultureInfo.InvariantCulture, $"  leader: {m.Leader}\n  cgroup_path: {m.CgroupPath}\n  source: {m.Source}\n");
+            }
+
+            return text.ToString();
+        }
+    }
 
     /// <summary>busctl against this rig's bus.</summary>
     public CmdResult Busctl(params string[] args) => Cmd.Run("busctl", new[] { "--address=" + Address }.Concat(args));

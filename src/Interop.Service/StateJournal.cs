@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text;
+using Interop.Core;
+using Interop.Core.Model;
+
+namespace Interop.Service;
+
+/// <summary>One change to the registry: a mapping put (added or replaced) or a container removed.</summary>
+public abstract record StateChange
+{
+    public sealed record Put(Mapping Mapping) : StateChange;
+
+    public sealed record Removed(ContainerId Id) : StateChange;
+}
+
+/// <summary>
+/// The journal's record format: one line a change, tab-separated fields, each escaped (%XX for '%', tab, and
+/// every control character), ending with the CRC-32 of the rest of the line. A line that is cut short, filled
+/// with NULs (what an interrupted append can leave after a power loss) or altered fails its check.
+/// </summary>
+/// <remarks>
+/// <c>P manager name uuid state leader cgroup_path since cgroup_namespace source [key dir]... crc</c> for a put,
+/// <c>R manager name crc</c> for a removal. The file is interopd's alone: it is not meant to be read or edited
+/// by hand (the snapshot, state.yaml, is).
+/// </remarks>
+internal static class StateJournal
+{
+    private static readonly uint[] CrcTable = MakeCrcTable();
+
+    public static string Encode(StateChange change)
+    {
+        var fields = change switch
+        {
+            StateChange.Put(var m) => PutFields(m),
+            StateChange.Removed(var id) => ["R", id.Manager.ToWire(), id.Name],
+            _ => throw new ArgumentOutOfRangeException(nameof(change)),
+        };
+        var body = string.Join('\t', fields.Select(Escape));
+        return $"{body}\t{Crc32(body):x8}\n";
+    }
+
+    /// <summary>The change one line (without its newline) records.</summary>
+    /// <exception cref="FormatException">the line fails its check or does not parse.</exception>
+    public static StateChange Decode(string line)
+    {
+        var tab = line.LastIndexOf('\t');
+        if (tab < 0 || !uint.TryParse(line.AsSpan(tab + 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
+            || line.Length - tab - 1 != 8 || Crc32(line[..tab]) != crc)
+        {
+            throw new FormatException("a journal record fails its checksum");
+        }
+
+        var f = line[..tab].Split('\t').Select(Unescape).ToArray();
+        switch (f[0])
+        {
+            case "R" when f.Length == 3:
+                return new StateChange.Removed(new ContainerId(ManagerNames.Parse(f[1]), Names.ValidateComponent(f[2], "name")));
+            case "P" when f.Length >= 10 && f.Length % 2 == 0:
+                var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+                for (var i = 10; i < f.Length; i += 2)
+                {
+                    paths[f[i]] = f[i + 1];
+                }
+
+                return new StateChange.Put(new Mapping(
+                    ManagerNames.Parse(f[1]),
+                    Names.ValidateComponent(f[2], "name"),
+                    f[3],
+                    ContainerStateNames.Parse(f[4]),
+                    int.Parse(f[5], NumberStyles.None, CultureInfo.InvariantCulture),
+                    f[6],
+                    paths,
+                    ulong.Parse(f[7], NumberStyles.None, CultureInfo.InvariantCulture),
+                    f[8] is Mapping.NamespacePrivate or Mapping.NamespaceHost ? f[8] : throw new FormatException("bad cgroup_namespace"),
+                    f[9] is Mapping.SourceHook or Mapping.SourceAdopted ? f[9] : throw new FormatException("bad source")));
+            default:
+                throw new FormatException($"a journal record of kind '{Printable.Of(f[0])}' with {f.Length} fields");
+        }
+    }
+
+    private static string[] PutFields(Mapping m)
+    {
+        var fields = new List<string>
+        {
+            "P", m.Manager.ToWire(), m.Name, m.Uuid, m.State.ToWire(), m.Leader.ToString(CultureInfo.InvariantCulture),
+            m.CgroupPath, m.Since.ToString(CultureInfo.InvariantCulture), m.CgroupNamespace, m.Source,
+        };
+        foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            fields.Add(key);
+            fields.Add(dir);
+        }
+
+        return [.. fields];
+    }
+
+    private static string Escape(string value)
+    {
+        if (!value.Any(c => c == '%' || char.IsControl(c)))
+        {
+            return value;
+        }
+
+        var sb = new StringBuilder(value.Length + 8);
+        foreach (var c in value)
+        {
+            if (c == '%' || char.IsControl(c))
+            {
+                foreach (var b in Encoding.UTF8.GetBytes(c.ToString()))
+                {
+                    sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+                }
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Unescape(string value)
+    {
+        if (!value.Contains('%', StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        var bytes = new List<byte>(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (value[i] == '%')
+            {
+                if (i + 2 >= value.Length || !byte.TryParse(value.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
+                {
+                    throw new FormatException("a bad escape in a journal record");
+                }
+
+                bytes.Add(b);
+                i += 2;
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(value[i].ToString()));
+            }
+        }
+
+        return Encoding.UTF8.GetString([.. bytes]);
+    }
+
+    // CRC-32 (IEEE 802.3, as zlib) of the text's UTF-8 bytes.
+    internal static uint Crc32(string text)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in Encoding.UTF8.GetBytes(text))
+        {
+            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        }
+
+        return ~crc;
+    }
+
+    private static uint[] MakeCrcTable()
+    {
+        var table = new uint[256];
+        for (var n = 0u; n < 256; n++)
+        {
+            var c = n;
+            for (var k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+
+            table[n] = c;
+        }
+
+        return table;
+    }
+}
