@@ -129,6 +129,8 @@ public static class Program
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
+        var trim = IdleTrim.RunAsync(TimeSpan.FromSeconds(2), (before, after) =>
+            log.Debug("idle: committed memory {0:F1} -> {1:F1} MB", before / 1048576.0, after / 1048576.0), stop.Token);
         var signalled = Task.Delay(Timeout.Infinite, stop.Token);
         var exitCode = 0;
         if (await Task.WhenAny(signalled, busService.Disconnected).ConfigureAwait(false) == signalled)
@@ -145,6 +147,7 @@ public static class Program
 
         await stop.CancelAsync().ConfigureAwait(false);
         await reaper.ConfigureAwait(false);
+        await trim.ConfigureAwait(false);
         store.Flush();
         return exitCode;
 
