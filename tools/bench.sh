@@ -318,6 +318,7 @@ PY
   record "startup.$n" "$startup_ms"
   record "reconcile_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'reconcile: kept')"
   record "serving_log.$n" "$(log_ms "$tmp/interopd.$n.log" 'serving org.interop.Interop1')"
+  record "rss0.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
   mid=$(awk -v n="$n" 'NR == int(n / 2) + 1 {print $2}' "$tmp/tids.$n")
   [ "$(wc -l < "$tmp/tids.$n")" -eq "$n" ] || die "expected $n leaders in $tmp/tids.$n"
   midname=$(awk -v n="$n" 'NR == int(n / 2) + 1 {sub(/^lxc\.payload\./, "", $1); print $1}' "$tmp/tids.$n")
@@ -329,6 +330,9 @@ PY
     -n "interopctl hook lxc stop ($n)" "LXC_NAME=$midname LXC_HOOK_VERSION=0 $ic hook lxc $midname lxc stop" \
     -n "busctl StopContainer ($n)" "$bc StopContainer ssa{ss} lxc $midname 0"
   record "rss.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
+  # interopd hands memory back once it has been idle for a period (IdleTrim: 2 s periods).
+  sleep 5
+  record "rss_idle.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
   stop_daemon
   cp "$tmp/state.$n.yaml" "$tmp/state$n/bdn.yaml"
   (cd "$tmp" && INTEROP_BENCH_SHARED_ROOT=/$sroot INTEROP_BENCH_BOUNDARY=/$scratch INTEROP_BENCH_STATE=$tmp/state$n/bdn.yaml \
@@ -386,7 +390,9 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   line "start-up to bus name, ms (wall)" startup id
   line "  reconcile done, ms since process start" reconcile_log id
   line "  serving, ms since process start" serving_log id
-  line "VmRSS after the calls, MB" rss id
+  line "VmRSS once serving, MB" rss0 id
+  line "VmRSS right after the calls, MB" rss id
+  line "VmRSS 5 s later (idle), MB" rss_idle id
   bus_line "busctl ListContainers, ms (client wall)" 0
   bus_line "busctl GetContainerByPid, ms (client wall)" 1
   bus_line "busctl Peer.Ping, ms (client wall floor)" 2
