@@ -8,9 +8,18 @@ namespace Interop.Service;
 /// <summary>One change to the registry: a mapping put (added or replaced) or a container removed.</summary>
 public abstract record StateChange
 {
-    public sealed record Put(Mapping Mapping) : StateChange;
+    /// <summary>Makes the change to a registry keyed by container.</summary>
+    public abstract void ApplyTo(IDictionary<ContainerId, Mapping> registry);
 
-    public sealed record Removed(ContainerId Id) : StateChange;
+    public sealed record Put(Mapping Mapping) : StateChange
+    {
+        public override void ApplyTo(IDictionary<ContainerId, Mapping> registry) => registry[Mapping.Id] = Mapping;
+    }
+
+    public sealed record Removed(ContainerId Id) : StateChange
+    {
+        public override void ApplyTo(IDictionary<ContainerId, Mapping> registry) => registry.Remove(Id);
+    }
 }
 
 /// <summary>

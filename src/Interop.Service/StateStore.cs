@@ -163,7 +163,7 @@ public sealed class StateStore
             {
                 try
                 {
-                    Replay(registry, complete ? lines[i] : throw new FormatException("the last record has no end of line"));
+                    StateJournal.Decode(complete ? lines[i] : throw new FormatException("the last record has no end of line")).ApplyTo(registry);
                 }
                 catch (Exception e) when (e is FormatException or InteropException or OverflowException)
                 {
@@ -178,19 +178,6 @@ public sealed class StateStore
         }
 
         return [.. registry.Values];
-    }
-
-    private static void Replay(Dictionary<ContainerId, Mapping> registry, string line)
-    {
-        switch (StateJournal.Decode(line))
-        {
-            case StateChange.Put(var m):
-                registry[m.Id] = m;
-                break;
-            case StateChange.Removed(var id):
-                registry.Remove(id);
-                break;
-        }
     }
 
     private static string? ReadOrNull(string path)

@@ -28,16 +28,7 @@ public sealed class StateJournalTests
 
     private static void Change(StateStore store, Dictionary<ContainerId, Mapping> registry, StateChange change)
     {
-        switch (change)
-        {
-            case StateChange.Put(var m):
-                registry[m.Id] = m;
-                break;
-            case StateChange.Removed(var id):
-                registry.Remove(id);
-                break;
-        }
-
+        change.ApplyTo(registry);
         store.Apply(change, () => registry.Values.ToList());
     }
 
