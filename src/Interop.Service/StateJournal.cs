@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Interop.Core;
 using Interop.Core.Model;
+using Interop.Core.Text;
 
 namespace Interop.Service;
 
@@ -103,60 +104,10 @@ internal static class StateJournal
         return [.. fields];
     }
 
-    private static string Escape(string value)
-    {
-        if (!value.Any(c => c == '%' || char.IsControl(c)))
-        {
-            return value;
-        }
-
-        var sb = new StringBuilder(value.Length + 8);
-        foreach (var c in value)
-        {
-            if (c == '%' || char.IsControl(c))
-            {
-                foreach (var b in Encoding.UTF8.GetBytes(c.ToString()))
-                {
-                    sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-                }
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        return sb.ToString();
-    }
+    private static string Escape(string value) => PercentEscape.Escape(value, static r => Rune.IsControl(r));
 
     private static string Unescape(string value)
-    {
-        if (!value.Contains('%', StringComparison.Ordinal))
-        {
-            return value;
-        }
-
-        var bytes = new List<byte>(value.Length);
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (value[i] == '%')
-            {
-                if (i + 2 >= value.Length || !byte.TryParse(value.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
-                {
-                    throw new FormatException("a bad escape in a journal record");
-                }
-
-                bytes.Add(b);
-                i += 2;
-            }
-            else
-            {
-                bytes.AddRange(Encoding.UTF8.GetBytes(value[i].ToString()));
-            }
-        }
-
-        return Encoding.UTF8.GetString([.. bytes]);
-    }
+        => Encoding.UTF8.GetString(PercentEscape.UnescapeToBytes(value) ?? throw new FormatException("a bad escape in a journal record"));
 
     // CRC-32 (IEEE 802.3, as zlib) of the text's UTF-8 bytes.
     internal static uint Crc32(string text)

@@ -90,6 +90,7 @@ public sealed class DirectClientProtocolTests
     [TestCase("unix:path=/run/dbus/system_bus_socket", "/run/dbus/system_bus_socket", false)]
     [TestCase("unix:path=/tmp/a%2cb%20c,guid=0123", "/tmp/a,b c", false)]
     [TestCase("unix:guid=0123,abstract=/tmp/dbus-XYZ", "/tmp/dbus-XYZ", true)]
+    [TestCase("unix:path=/run/😀%2fbus", "/run/😀/bus", false)]
     public void Unix_address_entries_become_socket_addresses(string entry, string path, bool isAbstract)
     {
         var sockaddr = UnixSocket.ParseEntry(entry)!;

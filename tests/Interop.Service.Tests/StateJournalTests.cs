@@ -177,6 +177,7 @@ public sealed class StateJournalTests
     [TestCase("new\nline")]
     [TestCase("per%cent %41")]
     [TestCase("ünï ✓ \u2028")]
+    [TestCase("50% 😀 \t 𝄞")]
     public void Records_carry_any_text_intact(string text)
     {
         var mapping = Sample("web") with

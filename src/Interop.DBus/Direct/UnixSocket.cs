@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text;
+using Interop.Core.Text;
 
 namespace Interop.DBus.Direct;
 
@@ -87,7 +87,7 @@ internal sealed partial class UnixSocket : IDisposable
             }
 
             var key = pair[..eq];
-            if (key is not ("path" or "abstract") || Unescape(pair[(eq + 1)..]) is not { Length: > 0 } value)
+            if (key is not ("path" or "abstract") || PercentEscape.UnescapeToBytes(pair[(eq + 1)..]) is not { Length: > 0 } value)
             {
                 continue;
             }
@@ -107,29 +107,6 @@ internal sealed partial class UnixSocket : IDisposable
         }
 
         return null;
-    }
-
-    private static byte[]? Unescape(string value)
-    {
-        var bytes = new List<byte>(value.Length);
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (value[i] != '%')
-            {
-                bytes.AddRange(Encoding.UTF8.GetBytes(value[i].ToString()));
-                continue;
-            }
-
-            if (i + 2 >= value.Length || !byte.TryParse(value.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
-            {
-                return null;
-            }
-
-            bytes.Add(b);
-            i += 2;
-        }
-
-        return [.. bytes];
     }
 
     /// <summary>Sends and receives give up after <paramref name="timeout"/> (EAGAIN, reported as a timeout).</summary>
