@@ -16,6 +16,13 @@
 # Everything it starts is stopped by pid, everything it creates is removed, even on failure.
 set -uo pipefail
 
+# One real-manager run at a time on a machine: every run installs into the same system paths,
+# talks to the one system bus and starts libvirtd. A second run waits here for the first.
+INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
+mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
+exec 8>"$INTEROP_IT_LOCK"
+flock 8
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=integration/lib.sh
 . "$ROOT/integration/lib.sh"
