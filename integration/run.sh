@@ -21,7 +21,7 @@ set -uo pipefail
 INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
 mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
 exec 8>"$INTEROP_IT_LOCK"
-flock 8
+flock -w 1800 8 || { echo "integration: another run holds $INTEROP_IT_LOCK for 30 min; giving up" >&2; exit 1; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=integration/lib.sh
