@@ -476,6 +476,8 @@ expect_eq "purge: dpkg knows no interop" "" "$(dpkg-query -W -f='${Status}' inte
 for f in "${PACKAGE_PATHS[@]}"; do
   check "purge: $f is gone" bash -c "[ ! -e '$f' ] && [ ! -L '$f' ]"
 done
+expect_eq "purge: nothing named *interop* under /etc/systemd, /var/lib/systemd, /etc/libvirt, /usr/share/dbus-1, /usr/share/man" "" \
+  "$(find /etc/systemd /var/lib/systemd /etc/libvirt /usr/share/dbus-1 /usr/share/man -iname '*interop*' 2>/dev/null)"
 # What the purge's warning says, and the admin's way out.
 if timeout 30 lxc-start -n "$LXC" -l INFO -o "$WORK/$LXC.after-purge.log" >/dev/null 2>&1; then
   fail "after the purge, $LXC (config still includes $INCLUDE) does not start, as the warning said"
