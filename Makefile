@@ -14,6 +14,7 @@ BINDIR     := $(PREFIX)/bin
 SBINDIR    := $(PREFIX)/sbin
 LIBDIR     := $(PREFIX)/lib/interop
 DOCDIR     := $(PREFIX)/share/doc/interop
+MANDIR     := $(PREFIX)/share/man
 SYSCONFDIR := /etc/interop
 # Where the bus, systemd, libvirt and LXC look, whatever PREFIX is.
 DBUS_POLICY_DIR  := /usr/share/dbus-1/system.d
@@ -22,16 +23,21 @@ SYSTEMD_UNIT_DIR := /usr/lib/systemd/system
 LIBVIRT_HOOK_DIR := /etc/libvirt/hooks/lxc.d
 LXC_INCLUDE_DIR  := /usr/share/interop
 STATE_DIR        := /var/lib/interop
+BASH_COMPLETION_DIR := /usr/share/bash-completion/completions
 
 OUT      := artifacts
 CTL_OUT  := $(OUT)/interopctl
 D_OUT    := $(OUT)/interopd
+DOCS_OUT := $(OUT)/man
+DEB_OUT  := $(OUT)/deb
+# interopd with the .NET runtime inside (the Debian package: Debian 12 has no .NET 10 runtime package).
+SELF_CONTAINED ?= false
 
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all deps restore build publish test unit integration bench soak run install uninstall clean
+.PHONY: all deps restore build publish test unit integration bench soak run install uninstall clean deb
 
 all: build
 
@@ -48,7 +54,7 @@ build: restore
 # precompiled ReadyToRun (its start-up and reconcile skip most JIT work: ~0.2 s less to serving).
 publish: restore
 	$(DOTNET) publish src/interopctl/interopctl.csproj -c $(CONFIGURATION) -r $(RID) -o $(CTL_OUT)
-	$(DOTNET) publish src/interopd/interopd.csproj -c $(CONFIGURATION) -r $(RID) --self-contained false \
+	$(DOTNET) publish src/interopd/interopd.csproj -c $(CONFIGURATION) -r $(RID) --self-contained $(SELF_CONTAINED) \
 	  -p:PublishReadyToRun=true -o $(D_OUT)
 
 unit: build publish
@@ -65,8 +71,10 @@ test: deps
 	     END { printf "make test: %d passed, %d failed\n", p, f }' $(OUT)/test.log; \
 	exit $$rc
 
+# The real-manager suite from the source tree, then the Debian package's (integration/package.sh):
+# each prints its own "integration: N passed, N failed" line, and the closing total adds them up.
 integration: publish
-	integration/run.sh
+	@rc=0; integration/run.sh || rc=1; integration/package.sh || rc=1; exit $$rc
 
 bench: publish
 	tools/bench.sh
@@ -96,12 +104,28 @@ install: publish
 	chmod 0755 $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	$(CTL_OUT)/interopctl lxc-config --interopctl $(BINDIR)/interopctl > $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	tools/gen-docs.sh $(DOCS_OUT) $(CTL_OUT)/interopctl $(D_OUT)/interopd
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASH_COMPLETION_DIR)
+	install -m 0644 $(DOCS_OUT)/interopctl.1 $(DESTDIR)$(MANDIR)/man1/interopctl.1
+	install -m 0644 $(DOCS_OUT)/interop.yaml.5 $(DESTDIR)$(MANDIR)/man5/interop.yaml.5
+	install -m 0644 $(DOCS_OUT)/interopd.8 $(DESTDIR)$(MANDIR)/man8/interopd.8
+	install -m 0644 $(DOCS_OUT)/interopctl.bash $(DESTDIR)$(BASH_COMPLETION_DIR)/interopctl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/interopctl $(DESTDIR)$(SBINDIR)/interopd
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(DBUS_POLICY_DIR)/org.interop.Interop1.conf $(DESTDIR)$(DBUS_SERVICE_DIR)/org.interop.Interop1.service
 	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+	rm -f $(DESTDIR)$(MANDIR)/man1/interopctl.1 $(DESTDIR)$(MANDIR)/man5/interop.yaml.5 $(DESTDIR)$(MANDIR)/man8/interopd.8
+	rm -f $(DESTDIR)$(BASH_COMPLETION_DIR)/interopctl
+
+# The Debian package (docs/packaging.md), built with debhelper from a clean copy of this tree
+# (no artifacts, bin or obj) in artifacts/deb/src: artifacts/deb/interop_VERSION_amd64.deb.
+deb:
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	tar -cf - --exclude=./artifacts --exclude=./.git --exclude=bin --exclude=obj --exclude=TestResults . | tar -xf - -C $(DEB_OUT)/src
+	cd $(DEB_OUT)/src && dpkg-buildpackage -b -us -uc
+	@ls $(DEB_OUT)/*.deb
 
 clean:
 	$(DOTNET) clean Interop.sln -c $(CONFIGURATION) >/dev/null

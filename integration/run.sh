@@ -71,6 +71,9 @@ INSTALL_FILES=(
   /usr/share/dbus-1/system-services/org.interop.Interop1.service
   /usr/lib/systemd/system/interopd.service
   /etc/libvirt/hooks/lxc.d/interop /usr/share/interop/lxc.conf
+  "$PREFIX/share/man/man1/interopctl.1" "$PREFIX/share/man/man5/interop.yaml.5" "$PREFIX/share/man/man8/interopd.8"
+  /usr/share/bash-completion/completions/interopctl
+  "$PREFIX/share/man/man1" "$PREFIX/share/man/man5" "$PREFIX/share/man/man8"
   /usr/share/interop /etc/interop /var/lib/interop /etc/libvirt/hooks/lxc.d /etc/libvirt/hooks
 )
 

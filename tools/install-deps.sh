@@ -13,6 +13,8 @@ packages=(
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients  # the real libvirt 9.0
   hyperfine                   # make bench
   jq                          # integration/run.sh reads --json answers
+  debhelper dpkg-dev fakeroot lintian  # make deb, integration/package.sh
+  bash-completion man-db bsdextrautils # package.sh: the completion's loader, man, col
 )
 
 missing=()

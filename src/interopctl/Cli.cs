@@ -39,6 +39,7 @@ internal static class Cli
             SetCommand.Create(context, globals),
             LxcConfigCommand.Create(context),
             hook,
+            GenerateCommand.Create(context),
         };
 
         foreach (var option in root.Options)

@@ -5,6 +5,12 @@ namespace Interop.Ctl;
 /// <summary>Options every command accepts (--bus, --json); --help and --version come with the root command.</summary>
 internal sealed class GlobalOptions
 {
+    public GlobalOptions()
+    {
+        // What the bash completion offers after --bus (an address is typed out).
+        Bus.CompletionSources.Add("system", "session");
+    }
+
     public Option<string> Bus { get; } = new("--bus")
     {
         Description = "The bus interopd is on: 'system', 'session' or a D-Bus address (unix:path=...). " +
