@@ -432,18 +432,17 @@ public sealed class InteropService : IInteropService, IDisposable
     /// <summary>Removes the empty dirs that would make <paramref name="id"/> lose its canonical name; a populated one is a conflict.</summary>
     private void RemoveStaleDirs(ContainerId id, string parent)
     {
-        var layout = _layouts[id.Manager];
-        var stale = _host.ListChildren(parent).Where(c => layout.IsStaleDirOf(c, id.Name)).ToList();
-        foreach (var child in stale)
+        var stale = LeftoversOf(id, parent);
+        foreach (var (child, exact) in stale)
         {
             var dir = parent + "/" + child;
-            if (_host.HasTasks(dir))
+            if (exact && _host.HasTasks(dir))
             {
                 throw new ConflictException($"/{dir} still holds tasks; {id} cannot start under its own name until they are gone");
             }
         }
 
-        foreach (var child in stale)
+        foreach (var (child, _) in stale)
         {
             foreach (var gone in _host.RemoveIfEmpty(parent + "/" + child))
             {
@@ -457,10 +456,11 @@ public sealed class InteropService : IInteropService, IDisposable
     {
         var layout = _layouts[id.Manager];
         var removed = new List<string>();
+        var leftovers = LeftoversOf(id, parent).Select(l => l.Child).ToHashSet(StringComparer.Ordinal);
         foreach (var child in _host.ListChildren(parent))
         {
             var dir = parent + "/" + child;
-            var mine = layout.IsStaleDirOf(child, id.Name);
+            var mine = leftovers.Contains(child);
             var pivot = layout.Classify(child) is { Role: DirRole.Pivot } && !AnyOtherLive(id);
             if ((mine || pivot) && !_host.HasTasks(dir))
             {
@@ -470,6 +470,10 @@ public sealed class InteropService : IInteropService, IDisposable
 
         return removed;
     }
+
+    /// <summary>The dirs under <paramref name="parent"/> that are <paramref name="id"/>'s own leftovers, not another container's (<see cref="StaleDirs"/>).</summary>
+    private List<StaleDirs.Leftover> LeftoversOf(ContainerId id, string parent) =>
+        StaleDirs.Of(_layouts[id.Manager], id, parent, _host.ListChildren(parent), Snapshot(), _host.HasTasks, _host.IsAlive);
 
     private bool AnyOtherLive(ContainerId id)
     {

@@ -115,6 +115,83 @@ public sealed class ContainerContentTests
         }
     }
 
+    [Test]
+    public async Task A_container_whose_name_reads_like_another_ones_leftover_never_loses_its_dirs()
+    {
+        using var scratch = new ScratchRoot();
+        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
+        using var daemon = new DaemonRunner(scratch, bus.Address);
+        daemon.Start();
+        var life = new Lifecycles(scratch);
+        await using var client = await InteropClient.ConnectAsync(bus.Address);
+
+        // Running web-7; prepared web-3 whose payload LXC has made and not filled yet; running libvirt a_b
+        // (machine name filtered to "ab"); and one real leftover of web: an empty retry dir no container claims.
+        var web7 = new SimContainer(Manager.Lxc, "web-7");
+        await life.PrepareAsync(client, web7);
+        life.Spawn(web7);
+        await life.RegisterAsync(client, web7);
+        var web3 = new SimContainer(Manager.Lxc, "web-3") { Child = "lxc.payload.web-3" };
+        await life.PrepareAsync(client, web3);
+        var aUnderB = new SimContainer(Manager.Libvirt, "a_b");
+        await life.PrepareAsync(client, aUnderB);
+        SpawnAs(scratch, aUnderB, pid => $"lxc-{pid}-ab.libvirt-lxc");
+        await life.RegisterAsync(client, aUnderB);
+        foreach (var h in scratch.LeaderHierarchies)
+        {
+            Directory.CreateDirectory(scratch.Dir(h, web3.Child));
+            Directory.CreateDirectory(scratch.Dir(h, "lxc.payload.web-1"));
+        }
+
+        var others = new[] { web7.Child, web3.Child, aUnderB.Child };
+        var web = new SimContainer(Manager.Lxc, "web");
+        var ab = new SimContainer(Manager.Libvirt, "ab");
+        var refused = new List<string>();
+        foreach (var c in new[] { web, ab })
+        {
+            try
+            {
+                await life.PrepareAsync(client, c);
+            }
+            catch (Exception e) when (e is Interop.Core.InteropException)
+            {
+                refused.Add($"{c.Name}: {e.Message}");
+            }
+        }
+
+        var afterPrepare = others.Where(o => scratch.LeaderHierarchies.All(h => Directory.Exists(scratch.Dir(h, o)))).ToList();
+        var leftoverGone = scratch.LeaderHierarchies.All(h => !Directory.Exists(scratch.Dir(h, "lxc.payload.web-1")));
+        if (refused.Count == 0)
+        {
+            life.Spawn(web);
+            await life.RegisterAsync(client, web);
+            SpawnAs(scratch, ab, pid => $"lxc-{pid}-ab.libvirt-lxc");
+            await life.RegisterAsync(client, ab);
+            await life.ReleaseAsync(client, web);
+            await life.ReleaseAsync(client, ab);
+        }
+
+        var afterRelease = others.Where(o => scratch.LeaderHierarchies.All(h => Directory.Exists(scratch.Dir(h, o)))).ToList();
+        var registry = (await client.ListContainersAsync()).Select(m => $"{m.Manager.ToWire()}/{m.Name}/{m.State.ToWire()}").Order(StringComparer.Ordinal).ToList();
+        Figures.Report("stale-dirs", $"web prepared while web-7 runs and web-3 is prepared, ab while a_b runs: {refused.Count} refused, {afterPrepare.Count} of 3 other containers' dirs kept after prepare, {afterRelease.Count} of 3 after web and ab were released, web's own retry leftover removed: {leftoverGone}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.Empty);
+            Assert.That(afterPrepare, Is.EqualTo(others));
+            Assert.That(afterRelease, Is.EqualTo(others));
+            Assert.That(leftoverGone, Is.True, "an empty retry dir no container claims is still web's leftover");
+            Assert.That(registry, Is.EqualTo(new[] { "libvirt/a_b/running", "lxc/web-3/prepared", "lxc/web-7/running" }));
+        });
+    }
+
+    private static void SpawnAs(ScratchRoot scratch, SimContainer c, Func<int, string> child)
+    {
+        var leader = scratch.StartLeader();
+        c.Child = child(leader.Pid);
+        scratch.Enter(leader, c.Child);
+        c.Leader = leader;
+    }
+
     private static SortedSet<string> Existing(ScratchRoot scratch, string child)
     {
         var set = new SortedSet<string>(StringComparer.Ordinal);

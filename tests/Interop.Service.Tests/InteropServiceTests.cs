@@ -307,6 +307,7 @@ public sealed class InteropServiceTests
         {
             "lxc.pivot" => new LayoutMatch(Manager.Lxc, DirRole.Pivot, ""),
             _ when childName.StartsWith("lxc.payload.", StringComparison.Ordinal) => new LayoutMatch(Manager.Lxc, DirRole.Payload, childName["lxc.payload.".Length..]),
+            _ when childName.StartsWith("lxc.monitor.", StringComparison.Ordinal) => new LayoutMatch(Manager.Lxc, DirRole.Monitor, childName["lxc.monitor.".Length..]),
             _ => null,
         };
     }
