@@ -184,6 +184,58 @@ public sealed class ContainerContentTests
         });
     }
 
+    [Test]
+    public async Task A_container_whose_init_moved_into_a_child_of_its_cgroup_is_kept_adopted_and_never_pruned_below()
+    {
+        using var scratch = new ScratchRoot();
+        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
+        using var daemon = new DaemonRunner(scratch, bus.Address);
+        daemon.Start();
+        var life = new Lifecycles(scratch);
+        var web = new SimContainer(Manager.Lxc, "web");
+        await using (var client = await InteropClient.ConnectAsync(bus.Address))
+        {
+            await life.PrepareAsync(client, web);
+            life.Spawn(web);
+            await life.RegisterAsync(client, web);
+        }
+
+        // A systemd guest: PID 1 moves into init.scope of its own cgroup, in every hierarchy (v1 and the v2 mount),
+        // and makes empty siblings (system.slice) it will fill later.
+        foreach (var h in scratch.LeaderHierarchies)
+        {
+            Directory.CreateDirectory(scratch.Dir(h, web.Child + "/system.slice"));
+            Directory.CreateDirectory(scratch.Dir(h, web.Child + "/init.scope"));
+            File.WriteAllText(scratch.Dir(h, web.Child + "/init.scope/cgroup.procs"), web.Leader!.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var expected = $"lxc/web@{scratch.SharedRoot}/{web.Child} leader {web.Leader!.Pid}";
+        var seen = new List<string>();
+        foreach (var withState in new[] { true, false })
+        {
+            daemon.Kill9();
+            if (!withState)
+            {
+                File.Delete(daemon.StateFile);
+                File.Delete(daemon.StateFile + ".journal");
+            }
+
+            daemon.Start();
+            await using var client = await InteropClient.ConnectAsync(bus.Address);
+            var registry = await client.ListContainersAsync();
+            seen.Add(string.Join(", ", registry.Select(m => $"{m.Manager.ToWire()}/{m.Name}@{m.CgroupPath} leader {m.Leader}")));
+            await client.PruneAsync(dryRun: false);
+        }
+
+        var kept = scratch.LeaderHierarchies.Count(h => Directory.Exists(scratch.Dir(h, web.Child + "/system.slice")));
+        Figures.Report("init-moved", $"init in {web.Child}/init.scope in {scratch.LeaderHierarchies.Count()} hierarchies: restart with the state file: [{seen[0]}]; without: [{seen[1]}]; empty system.slice kept after two prunes in {kept} of {scratch.LeaderHierarchies.Count()} hierarchies");
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Is.EqualTo(new[] { expected, expected }), daemon.Log);
+            Assert.That(kept, Is.EqualTo(scratch.LeaderHierarchies.Count()), "nothing below a live container's dir is pruned");
+        });
+    }
+
     private static void SpawnAs(ScratchRoot scratch, SimContainer c, Func<int, string> child)
     {
         var leader = scratch.StartLeader();
