@@ -96,6 +96,11 @@ public sealed class InteropBusService : IAsyncDisposable
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
             service.ContainerChanged += self.OnContainerChanged;
+            if (service is IStateHealth health)
+            {
+                health.StateWritableChanged += self.OnStateWritableChanged;
+            }
+
             if (!await connection.TryRequestNameAsync(ObjectPaths.BusName, RequestNameOptions.None).ConfigureAwait(false))
             {
                 await self.DisposeAsync().ConfigureAwait(false);
@@ -122,6 +127,11 @@ public sealed class InteropBusService : IAsyncDisposable
             _service.ContainerAdded -= OnContainerAdded;
             _service.ContainerRemoved -= OnContainerRemoved;
             _service.ContainerChanged -= OnContainerChanged;
+            if (_service is IStateHealth health)
+            {
+                health.StateWritableChanged -= OnStateWritableChanged;
+            }
+
             _connection.Dispose();
         }
 
@@ -193,14 +203,28 @@ public sealed class InteropBusService : IAsyncDisposable
         _connection.TrySendMessage(writer.CreateMessage());
     }
 
-    private void SendContainerCountChanged()
+    private void OnStateWritableChanged(object? sender, EventArgs e)
+    {
+        try
+        {
+            SendManagerPropertyChanged("StateWritable");
+        }
+        catch (Exception ex)
+        {
+            SafeLog(_log, $"cannot emit PropertiesChanged for StateWritable: {ex.Message}", ex);
+        }
+    }
+
+    private void SendContainerCountChanged() => SendManagerPropertyChanged("ContainerCount");
+
+    private void SendManagerPropertyChanged(string name)
     {
         var writer = _connection.GetMessageWriter();
         try
         {
             writer.WriteSignalHeader(null, ObjectPaths.ManagerPath, PropertiesInterface, "PropertiesChanged", "sa{sv}as");
             writer.WriteString(ObjectPaths.ManagerInterface);
-            Wire.WriteManagerProperties(ref writer, _service, ["ContainerCount"]);
+            Wire.WriteManagerProperties(ref writer, _service, [name]);
             writer.WriteArray(Array.Empty<string>());
             _connection.TrySendMessage(writer.CreateMessage());
         }

@@ -24,7 +24,7 @@ namespace Interop.Service;
 /// - Nothing is created or removed outside the shared root; a container the policy lets live outside it
 ///   is only recorded.
 /// </remarks>
-public sealed class InteropService : IInteropService, IDisposable
+public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 {
     private static readonly Logger Log = LogManager.GetCurrentClassLogger();
 
@@ -59,6 +59,11 @@ public sealed class InteropService : IInteropService, IDisposable
     public event EventHandler<ContainerEventArgs>? ContainerRemoved;
 
     public event EventHandler<ContainerEventArgs>? ContainerChanged;
+
+    public event EventHandler? StateWritableChanged;
+
+    /// <summary>False from a failed state write until one succeeds again (IStateHealth): status shows the daemon degraded.</summary>
+    public bool StateWritable { get; private set; } = true;
 
     public string Version { get; } = typeof(InteropService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -620,16 +625,35 @@ public sealed class InteropService : IInteropService, IDisposable
             {
                 _store.Apply(change, Snapshot);
             }
+
+            SetStateWritable(true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The registry in memory stays right and keeps answering; the next change writes all of it.
-            Log.Error("cannot write {0}: {1}", _store.Path, e.Message);
+            // The registry in memory stays right and keeps answering; the next change writes all of it. The call
+            // is still answered as done (a container start must not fail on a full /var); the caller and the admin
+            // are told by StateWritable (a property with PropertiesChanged) and `interopctl status` until then.
+            Log.Error("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
+            SetStateWritable(false);
         }
 
         if (sw.ElapsedMilliseconds > 100)
         {
             Log.Debug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
+        }
+    }
+
+    private void SetStateWritable(bool writable)
+    {
+        if (StateWritable != writable)
+        {
+            StateWritable = writable;
+            if (writable)
+            {
+                Log.Info("state file {0} written again; no longer degraded", _store.Path);
+            }
+
+            StateWritableChanged?.Invoke(this, EventArgs.Empty);
         }
     }
 
