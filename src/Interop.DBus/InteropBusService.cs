@@ -32,6 +32,7 @@ public sealed class InteropBusService : IAsyncDisposable
     private readonly IInteropService _service;
     private readonly Action<string, Exception?> _log;
     private readonly CallerAuthorizer _authorizer;
+    private Func<uint, Mapping, bool>? _mayChange;
     private int _disposed;
 
     private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log)
@@ -53,6 +54,8 @@ public sealed class InteropBusService : IAsyncDisposable
     /// </summary>
     /// <param name="isAllowed">Whether a caller uid may call mutating methods (the daemon builds it from allowed_users).</param>
     /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
+    /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
+    /// ReleaseContainer); null: every allowed caller may.</param>
     /// <exception cref="InvalidOperationException">another connection already owns org.interop.Interop1.</exception>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
     public static async Task<InteropBusService> StartAsync(
@@ -60,7 +63,8 @@ public sealed class InteropBusService : IAsyncDisposable
         IInteropService service,
         Func<uint, bool> isAllowed,
         Action<string, Exception?>? log = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Func<uint, Mapping, bool>? mayChange = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(isAllowed);
@@ -91,7 +95,7 @@ public sealed class InteropBusService : IAsyncDisposable
                 throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {ex.Message}", ex);
             }
 
-            var self = new InteropBusService(connection, service, isAllowed, log);
+            var self = new InteropBusService(connection, service, isAllowed, log) { _mayChange = mayChange };
             connection.AddMethodHandlers([new ManagerHandler(self), new ContainerHandler(self)]);
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
@@ -299,8 +303,35 @@ public sealed class InteropBusService : IAsyncDisposable
         context.Reply(writer.CreateMessage());
     }
 
-    /// <summary>Answers a mutating call off the read loop: check the caller, run the call, reply, dispose.</summary>
-    private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call)
+    /// <summary>A non-root caller changes a registered container only when the policy lets it (see <see cref="StartAsync"/>).</summary>
+    private void DemandChange(uint uid, Manager manager, string name, string member)
+    {
+        if (uid == 0 || _mayChange is null)
+        {
+            return;
+        }
+
+        Mapping container;
+        try
+        {
+            container = _service.GetContainer(manager, name);
+        }
+        catch (NoSuchContainerException)
+        {
+            return; // nothing registered to change
+        }
+
+        if (!_mayChange(uid, container))
+        {
+            throw new AccessDeniedException($"uid {uid} may not call {member} on {container.Id}: it neither runs it nor owns its cgroup (see docs/configuration.md)");
+        }
+    }
+
+    private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call) =>
+        RunMutating(context, (_, ct) => call(ct));
+
+    /// <summary>Answers a mutating call off the read loop: check the caller, run the call (with the caller's uid), reply, dispose.</summary>
+    private void RunMutating(MethodContext context, Func<uint, CancellationToken, Task<Action<MethodContext>>> call)
     {
         context.DisposesAsynchronously = true;
         var member = context.Request.MemberAsString ?? string.Empty;
@@ -309,8 +340,8 @@ public sealed class InteropBusService : IAsyncDisposable
         {
             try
             {
-                await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
-                var reply = await call(context.RequestAborted).ConfigureAwait(false);
+                var uid = await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
+                var reply = await call(uid, context.RequestAborted).ConfigureAwait(false);
                 reply(context);
             }
             catch (Exception ex)
@@ -540,8 +571,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 if (CheckSignature(context, "ssa{ss}"))
                 {
                     var (manager, name, facts) = ReadManagerNameFacts(ref reader);
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, manager, name, "StopContainer");
                         await _service.StopContainerAsync(manager, name, facts, ct).ConfigureAwait(false);
                         return ReplyEmpty;
                     });
@@ -552,8 +584,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 if (CheckSignature(context, "ssa{ss}"))
                 {
                     var (manager, name, facts) = ReadManagerNameFacts(ref reader);
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, manager, name, "ReleaseContainer");
                         var released = await _service.ReleaseContainerAsync(manager, name, facts, ct).ConfigureAwait(false);
                         return c => ReplyBool(c, released);
                     });
@@ -664,8 +697,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 {
                     var key = reader.ReadString();
                     var value = reader.ReadString();
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, id.Manager, id.Name, "SetValue");
                         await _service.SetValueAsync(id.Manager, id.Name, key, value, ct).ConfigureAwait(false);
                         return ReplyEmpty;
                     });

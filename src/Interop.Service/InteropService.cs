@@ -346,6 +346,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     public Task SetValueAsync(Manager manager, string name, string key, string value, CancellationToken cancellationToken = default)
     {
+        ResourceKeys.ValidateWritable(key);
         var (hierarchy, dir) = Locate(manager, name, key);
         var body = Names.ValidateValue(value);
         return WithGate(() =>

@@ -135,7 +135,7 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
-            (message, e) => log.Warn(e, "{0}", message), stop.Token).ConfigureAwait(false);
+            (message, e) => log.Warn(e, "{0}", message), stop.Token, authorizer.MayChange).ConfigureAwait(false);
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
