@@ -33,6 +33,11 @@ public sealed class InteropBusService : IAsyncDisposable
     private readonly Action<string, Exception?> _log;
     private readonly CallerAuthorizer _authorizer;
     private Func<uint, Mapping, bool>? _mayChange;
+
+    /// <summary>Open tree walks (GetTasks) that run at once (one: a walk may take a core); more wait their turn off the read loop.</summary>
+    private const int MaxConcurrentWalks = 1;
+
+    private readonly SemaphoreSlim _walks = new(MaxConcurrentWalks, MaxConcurrentWalks);
     private int _disposed;
 
     private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log)
@@ -325,6 +330,41 @@ public sealed class InteropBusService : IAsyncDisposable
         {
             throw new AccessDeniedException($"uid {uid} may not call {member} on {container.Id}: it neither runs it nor owns its cgroup (see docs/configuration.md)");
         }
+    }
+
+    /// <summary>
+    /// Answers an open read that walks a container's cgroup tree (GetTasks) off the read loop, at most
+    /// <see cref="MaxConcurrentWalks"/> at a time: however big a container's tree and however many callers ask,
+    /// the hooks' calls behind it on the connection are read and answered meanwhile.
+    /// </summary>
+    private void RunWalk(MethodContext context, Func<Action<MethodContext>> walk)
+    {
+        context.DisposesAsynchronously = true;
+        var member = context.Request.MemberAsString ?? string.Empty;
+        _ = Task.Run(async () =>
+        {
+            await _walks.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                walk()(context);
+            }
+            catch (Exception ex)
+            {
+                try
+                {
+                    ReplyException(context, ex);
+                }
+                catch (Exception replyEx)
+                {
+                    SafeLog(_log, $"cannot reply to {member}: {replyEx.Message}", replyEx);
+                }
+            }
+            finally
+            {
+                _walks.Release();
+                context.Dispose();
+            }
+        });
     }
 
     private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call) =>
@@ -709,10 +749,16 @@ public sealed class InteropBusService : IAsyncDisposable
             case "GetTasks":
                 if (CheckSignature(context, string.Empty))
                 {
-                    var tasks = _service.GetTasks(id.Manager, id.Name);
-                    using var writer = context.CreateReplyWriter("au");
-                    writer.WriteArray(tasks as uint[] ?? tasks.ToArray());
-                    context.Reply(writer.CreateMessage());
+                    RunWalk(context, () =>
+                    {
+                        var tasks = _service.GetTasks(id.Manager, id.Name);
+                        return c =>
+                        {
+                            using var writer = c.CreateReplyWriter("au");
+                            writer.WriteArray(tasks as uint[] ?? tasks.ToArray());
+                            c.Reply(writer.CreateMessage());
+                        };
+                    });
                 }
 
                 return;

@@ -236,6 +236,86 @@ public sealed class ContainerContentTests
         });
     }
 
+    [Test]
+    public async Task GetTasks_over_a_huge_container_tree_is_bounded_and_hook_calls_go_on_meanwhile()
+    {
+        var count = Tools.Soak ? 15_000 : 5_000;
+        using var scratch = new ScratchRoot();
+        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
+        using var daemon = new DaemonRunner(scratch, bus.Address);
+        daemon.Start();
+        var life = new Lifecycles(scratch);
+        await using var admin = await InteropClient.ConnectAsync(bus.Address);
+        var big = new SimContainer(Manager.Lxc, "big");
+        await life.PrepareAsync(admin, big);
+        life.Spawn(big);
+        await life.RegisterAsync(admin, big);
+        var cpu = scratch.LeaderHierarchies.First(h => h.Key == "cpuset"); // GetTasks reads the primary hierarchy
+        for (var i = 0; i < count; i++)
+        {
+            Directory.CreateDirectory(scratch.Dir(cpu, $"{big.Child}/n{i:D5}"));
+        }
+
+        var nested = string.Join('/', Enumerable.Repeat("d", 10));
+        Directory.CreateDirectory(scratch.Dir(cpu, $"{big.Child}/{nested}"));
+        var inner = scratch.StartLeader();
+        File.WriteAllText(scratch.Dir(cpu, $"{big.Child}/{nested}/cgroup.procs"), inner.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Walkers: 4 clients asking GetTasks back to back; meanwhile one client runs whole lifecycles.
+        using var stop = new CancellationTokenSource();
+        var walks = new List<double>();
+        var walkErrors = new List<string>();
+        var walkers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            await using var c = await InteropClient.ConnectAsync(bus.Address);
+            while (!stop.IsCancellationRequested)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                var tasks = await Task.Run(() => c.GetTasks(Manager.Lxc, "big"));
+                lock (walks)
+                {
+                    walks.Add(sw.Elapsed.TotalMilliseconds);
+                    if (!tasks.Contains((uint)big.Leader!.Pid) || !tasks.Contains((uint)inner.Pid) || tasks.Count > Interop.Linux.Cgroups.CgroupTree.MaxTasks)
+                    {
+                        walkErrors.Add($"GetTasks gave {tasks.Count} pids");
+                    }
+                }
+            }
+        })).ToList();
+
+        var hooks = new List<double>();
+        await using (var hook = await InteropClient.ConnectAsync(bus.Address))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var c = Lifecycles.Make(i, "gt-");
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                await life.PrepareAsync(hook, c);
+                hooks.Add(sw.Elapsed.TotalMilliseconds);
+                life.Spawn(c);
+                sw.Restart();
+                await life.RegisterAsync(hook, c);
+                hooks.Add(sw.Elapsed.TotalMilliseconds);
+                sw.Restart();
+                await life.ReleaseAsync(hook, c);
+                hooks.Add(sw.Elapsed.TotalMilliseconds);
+            }
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(walkers);
+        hooks.Sort();
+        walks.Sort();
+        Figures.Report("get-tasks", $"GetTasks of a container with {count} dirs and a task 10 levels down, 4 clients back to back ({walks.Count} walks, p50 {Figures.Percentile(walks, 50):F0} ms, max {walks.LastOrDefault():F0} ms; one at a time, off the read loop; bounds {Interop.Linux.Cgroups.CgroupTree.MaxTasks} pids, {Interop.Linux.Cgroups.CgroupTree.MaxDirs} dirs, {Interop.Linux.Cgroups.CgroupTree.MaxDepth} levels) while 20 lifecycles ran: {hooks.Count} hook calls, p50 {Figures.Percentile(hooks, 50):F1} ms, p99 {Figures.Percentile(hooks, 99):F1} ms, max {hooks.LastOrDefault():F1} ms");
+        Assert.Multiple(() =>
+        {
+            Assert.That(walkErrors, Is.Empty);
+            Assert.That(walks, Is.Not.Empty);
+            Assert.That(hooks, Has.Count.EqualTo(60));
+            Assert.That(daemon.Running, Is.True);
+        });
+    }
+
     private static void SpawnAs(ScratchRoot scratch, SimContainer c, Func<int, string> child)
     {
         var leader = scratch.StartLeader();

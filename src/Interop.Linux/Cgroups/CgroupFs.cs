@@ -304,7 +304,7 @@ public static class CgroupFs
         }
     }
 
-    private static unsafe string? ReadCore(string path, bool missingIsNull)
+    internal static unsafe string? ReadCore(string path, bool missingIsNull)
     {
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec | Libc.ONoFollow);
         if (fd < 0)

@@ -25,6 +25,9 @@ public static class CgroupTree
     /// <summary>GetTasks and the other task walks stop after this many pids.</summary>
     public const int MaxTasks = 100_000;
 
+    /// <summary>A task walk reads at most this many dirs (a container may make any number).</summary>
+    public const int MaxDirs = 20_000;
+
     private const int MaxRemembered = 10_000;
 
     private static readonly ConcurrentDictionary<string, byte> Reported = new(StringComparer.Ordinal);
@@ -160,6 +163,7 @@ public static class CgroupTree
     internal static List<uint> Tasks(string absDir, string displayDir, int max = MaxTasks)
     {
         var pids = new List<uint>();
+        var dirs = 0;
         Collect(absDir, displayDir, 0);
         return pids;
 
@@ -170,9 +174,15 @@ public static class CgroupTree
                 return;
             }
 
+            if (++dirs > MaxDirs)
+            {
+                Report(displayDir, $"it holds more than {MaxDirs} cgroup dirs; tasks are listed from the first {MaxDirs}");
+                return;
+            }
+
             try
             {
-                foreach (var pid in ParsePids(File.Exists(dir + "/" + CgroupFs.Procs) ? ReadAll(dir + "/" + CgroupFs.Procs) : ""))
+                foreach (var pid in ParsePids(ReadAll(dir + "/" + CgroupFs.Procs)))
                 {
                     if (pids.Count >= max)
                     {
@@ -220,21 +230,17 @@ public static class CgroupTree
 
     private static bool HasPid(string absDir)
     {
-        var file = absDir + "/" + CgroupFs.Procs;
-        return File.Exists(file) && ParsePids(ReadAll(file)).Any();
+        return ParsePids(ReadAll(absDir + "/" + CgroupFs.Procs)).Any();
     }
 
+    /// <summary>A control file's text through plain read(2) (no .NET file locks, no extra stat); "" when it is gone.</summary>
     private static string ReadAll(string file)
     {
         try
         {
-            return File.ReadAllText(file);
+            return CgroupFs.ReadCore(file, missingIsNull: true) ?? "";
         }
-        catch (FileNotFoundException)
-        {
-            return "";
-        }
-        catch (DirectoryNotFoundException)
+        catch (CgroupException e) when (e.Errno is Libc.ENOTDIR or Libc.ENODEV)
         {
             return "";
         }
