@@ -30,8 +30,9 @@ internal sealed class CallerAuthorizer
     /// <summary>How many senders are cached (for tests).</summary>
     public int CachedSenders => _uids.Count;
 
+    /// <summary>The caller's uid, once it is known to be allowed.</summary>
     /// <exception cref="AccessDeniedException">when the caller is unknown or not allowed.</exception>
-    public async Task DemandAsync(string? sender, string member)
+    public async Task<uint> DemandAsync(string? sender, string member)
     {
         if (string.IsNullOrEmpty(sender))
         {
@@ -43,6 +44,8 @@ internal sealed class CallerAuthorizer
         {
             throw new AccessDeniedException($"uid {uid} may not call {member} (allowed: see allowed_users in /etc/interop/interop.yaml)");
         }
+
+        return uid;
     }
 
     private async Task<uint> GetUidAsync(string sender)

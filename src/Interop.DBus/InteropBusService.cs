@@ -32,6 +32,12 @@ public sealed class InteropBusService : IAsyncDisposable
     private readonly IInteropService _service;
     private readonly Action<string, Exception?> _log;
     private readonly CallerAuthorizer _authorizer;
+    private Func<uint, Mapping, bool>? _mayChange;
+
+    /// <summary>Open tree walks (GetTasks) that run at once (one: a walk may take a core); more wait their turn off the read loop.</summary>
+    private const int MaxConcurrentWalks = 1;
+
+    private readonly SemaphoreSlim _walks = new(MaxConcurrentWalks, MaxConcurrentWalks);
     private int _disposed;
 
     private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log)
@@ -53,6 +59,8 @@ public sealed class InteropBusService : IAsyncDisposable
     /// </summary>
     /// <param name="isAllowed">Whether a caller uid may call mutating methods (the daemon builds it from allowed_users).</param>
     /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
+    /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
+    /// ReleaseContainer); null: every allowed caller may.</param>
     /// <exception cref="InvalidOperationException">another connection already owns org.interop.Interop1.</exception>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
     public static async Task<InteropBusService> StartAsync(
@@ -60,7 +68,8 @@ public sealed class InteropBusService : IAsyncDisposable
         IInteropService service,
         Func<uint, bool> isAllowed,
         Action<string, Exception?>? log = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Func<uint, Mapping, bool>? mayChange = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(isAllowed);
@@ -91,11 +100,16 @@ public sealed class InteropBusService : IAsyncDisposable
                 throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {ex.Message}", ex);
             }
 
-            var self = new InteropBusService(connection, service, isAllowed, log);
+            var self = new InteropBusService(connection, service, isAllowed, log) { _mayChange = mayChange };
             connection.AddMethodHandlers([new ManagerHandler(self), new ContainerHandler(self)]);
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
             service.ContainerChanged += self.OnContainerChanged;
+            if (service is IStateHealth health)
+            {
+                health.StateWritableChanged += self.OnStateWritableChanged;
+            }
+
             if (!await connection.TryRequestNameAsync(ObjectPaths.BusName, RequestNameOptions.None).ConfigureAwait(false))
             {
                 await self.DisposeAsync().ConfigureAwait(false);
@@ -122,6 +136,11 @@ public sealed class InteropBusService : IAsyncDisposable
             _service.ContainerAdded -= OnContainerAdded;
             _service.ContainerRemoved -= OnContainerRemoved;
             _service.ContainerChanged -= OnContainerChanged;
+            if (_service is IStateHealth health)
+            {
+                health.StateWritableChanged -= OnStateWritableChanged;
+            }
+
             _connection.Dispose();
         }
 
@@ -193,14 +212,28 @@ public sealed class InteropBusService : IAsyncDisposable
         _connection.TrySendMessage(writer.CreateMessage());
     }
 
-    private void SendContainerCountChanged()
+    private void OnStateWritableChanged(object? sender, EventArgs e)
+    {
+        try
+        {
+            SendManagerPropertyChanged("StateWritable");
+        }
+        catch (Exception ex)
+        {
+            SafeLog(_log, $"cannot emit PropertiesChanged for StateWritable: {ex.Message}", ex);
+        }
+    }
+
+    private void SendContainerCountChanged() => SendManagerPropertyChanged("ContainerCount");
+
+    private void SendManagerPropertyChanged(string name)
     {
         var writer = _connection.GetMessageWriter();
         try
         {
             writer.WriteSignalHeader(null, ObjectPaths.ManagerPath, PropertiesInterface, "PropertiesChanged", "sa{sv}as");
             writer.WriteString(ObjectPaths.ManagerInterface);
-            Wire.WriteManagerProperties(ref writer, _service, ["ContainerCount"]);
+            Wire.WriteManagerProperties(ref writer, _service, [name]);
             writer.WriteArray(Array.Empty<string>());
             _connection.TrySendMessage(writer.CreateMessage());
         }
@@ -275,8 +308,70 @@ public sealed class InteropBusService : IAsyncDisposable
         context.Reply(writer.CreateMessage());
     }
 
-    /// <summary>Answers a mutating call off the read loop: check the caller, run the call, reply, dispose.</summary>
-    private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call)
+    /// <summary>A non-root caller changes a registered container only when the policy lets it (see <see cref="StartAsync"/>).</summary>
+    private void DemandChange(uint uid, Manager manager, string name, string member)
+    {
+        if (uid == 0 || _mayChange is null)
+        {
+            return;
+        }
+
+        Mapping container;
+        try
+        {
+            container = _service.GetContainer(manager, name);
+        }
+        catch (NoSuchContainerException)
+        {
+            return; // nothing registered to change
+        }
+
+        if (!_mayChange(uid, container))
+        {
+            throw new AccessDeniedException($"uid {uid} may not call {member} on {container.Id}: it neither runs it nor owns its cgroup (see docs/configuration.md)");
+        }
+    }
+
+    /// <summary>
+    /// Answers an open read that walks a container's cgroup tree (GetTasks) off the read loop, at most
+    /// <see cref="MaxConcurrentWalks"/> at a time: however big a container's tree and however many callers ask,
+    /// the hooks' calls behind it on the connection are read and answered meanwhile.
+    /// </summary>
+    private void RunWalk(MethodContext context, Func<Action<MethodContext>> walk)
+    {
+        context.DisposesAsynchronously = true;
+        var member = context.Request.MemberAsString ?? string.Empty;
+        _ = Task.Run(async () =>
+        {
+            await _walks.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                walk()(context);
+            }
+            catch (Exception ex)
+            {
+                try
+                {
+                    ReplyException(context, ex);
+                }
+                catch (Exception replyEx)
+                {
+                    SafeLog(_log, $"cannot reply to {member}: {replyEx.Message}", replyEx);
+                }
+            }
+            finally
+            {
+                _walks.Release();
+                context.Dispose();
+            }
+        });
+    }
+
+    private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call) =>
+        RunMutating(context, (_, ct) => call(ct));
+
+    /// <summary>Answers a mutating call off the read loop: check the caller, run the call (with the caller's uid), reply, dispose.</summary>
+    private void RunMutating(MethodContext context, Func<uint, CancellationToken, Task<Action<MethodContext>>> call)
     {
         context.DisposesAsynchronously = true;
         var member = context.Request.MemberAsString ?? string.Empty;
@@ -285,8 +380,8 @@ public sealed class InteropBusService : IAsyncDisposable
         {
             try
             {
-                await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
-                var reply = await call(context.RequestAborted).ConfigureAwait(false);
+                var uid = await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
+                var reply = await call(uid, context.RequestAborted).ConfigureAwait(false);
                 reply(context);
             }
             catch (Exception ex)
@@ -516,8 +611,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 if (CheckSignature(context, "ssa{ss}"))
                 {
                     var (manager, name, facts) = ReadManagerNameFacts(ref reader);
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, manager, name, "StopContainer");
                         await _service.StopContainerAsync(manager, name, facts, ct).ConfigureAwait(false);
                         return ReplyEmpty;
                     });
@@ -528,8 +624,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 if (CheckSignature(context, "ssa{ss}"))
                 {
                     var (manager, name, facts) = ReadManagerNameFacts(ref reader);
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, manager, name, "ReleaseContainer");
                         var released = await _service.ReleaseContainerAsync(manager, name, facts, ct).ConfigureAwait(false);
                         return c => ReplyBool(c, released);
                     });
@@ -640,8 +737,9 @@ public sealed class InteropBusService : IAsyncDisposable
                 {
                     var key = reader.ReadString();
                     var value = reader.ReadString();
-                    RunMutating(context, async ct =>
+                    RunMutating(context, async (uid, ct) =>
                     {
+                        DemandChange(uid, id.Manager, id.Name, "SetValue");
                         await _service.SetValueAsync(id.Manager, id.Name, key, value, ct).ConfigureAwait(false);
                         return ReplyEmpty;
                     });
@@ -651,10 +749,16 @@ public sealed class InteropBusService : IAsyncDisposable
             case "GetTasks":
                 if (CheckSignature(context, string.Empty))
                 {
-                    var tasks = _service.GetTasks(id.Manager, id.Name);
-                    using var writer = context.CreateReplyWriter("au");
-                    writer.WriteArray(tasks as uint[] ?? tasks.ToArray());
-                    context.Reply(writer.CreateMessage());
+                    RunWalk(context, () =>
+                    {
+                        var tasks = _service.GetTasks(id.Manager, id.Name);
+                        return c =>
+                        {
+                            using var writer = c.CreateReplyWriter("au");
+                            writer.WriteArray(tasks as uint[] ?? tasks.ToArray());
+                            c.Reply(writer.CreateMessage());
+                        };
+                    });
                 }
 
                 return;

@@ -18,7 +18,7 @@ namespace Interop.DBus;
 /// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
 /// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
 /// </remarks>
-public sealed partial class InteropClient : IInteropService, IAsyncDisposable, IDisposable
+public sealed partial class InteropClient : IInteropService, IStateHealth, IAsyncDisposable, IDisposable
 {
     private readonly DBusConnection _connection;
     private readonly string _bus;
@@ -82,6 +82,24 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
             reader.ReadSignature("u");
             return reader.ReadUInt32();
         });
+
+    /// <summary>The daemon's StateWritable property (false: degraded, see <see cref="IStateHealth"/>).</summary>
+    public bool StateWritable => GetProperty(
+        ObjectPaths.ManagerPath,
+        ObjectPaths.ManagerInterface,
+        "StateWritable",
+        static (Message m, object? _) =>
+        {
+            var reader = m.GetBodyReader();
+            reader.ReadSignature("b");
+            return reader.ReadBool();
+        });
+
+    public event EventHandler? StateWritableChanged
+    {
+        add => throw EventsNotSupported();
+        remove => throw EventsNotSupported();
+    }
 
     public event EventHandler<ContainerEventArgs>? ContainerAdded
     {

@@ -10,7 +10,7 @@ namespace Interop.DBus;
 /// </summary>
 internal static class Wire
 {
-    public static readonly string[] ManagerProperties = ["Version", "CgroupMode", "SharedRoot", "Hierarchies", "ContainerCount"];
+    public static readonly string[] ManagerProperties = ["Version", "CgroupMode", "SharedRoot", "Hierarchies", "ContainerCount", "StateWritable"];
 
     public static readonly string[] ContainerProperties =
         ["Manager", "Name", "Uuid", "State", "Leader", "CgroupPath", "Paths", "Since", "CgroupNamespace", "Source"];
@@ -37,6 +37,9 @@ internal static class Wire
                 return true;
             case "ContainerCount":
                 writer.WriteVariantUInt32(service.ContainerCount);
+                return true;
+            case "StateWritable":
+                writer.WriteVariantBool(service is not IStateHealth health || health.StateWritable);
                 return true;
             default:
                 return false;

@@ -24,7 +24,7 @@ namespace Interop.Service;
 /// - Nothing is created or removed outside the shared root; a container the policy lets live outside it
 ///   is only recorded.
 /// </remarks>
-public sealed class InteropService : IInteropService, IDisposable
+public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 {
     private static readonly Logger Log = LogManager.GetCurrentClassLogger();
 
@@ -59,6 +59,11 @@ public sealed class InteropService : IInteropService, IDisposable
     public event EventHandler<ContainerEventArgs>? ContainerRemoved;
 
     public event EventHandler<ContainerEventArgs>? ContainerChanged;
+
+    public event EventHandler? StateWritableChanged;
+
+    /// <summary>False from a failed state write until one succeeds again (IStateHealth): status shows the daemon degraded.</summary>
+    public bool StateWritable { get; private set; } = true;
 
     public string Version { get; } = typeof(InteropService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -341,6 +346,7 @@ public sealed class InteropService : IInteropService, IDisposable
 
     public Task SetValueAsync(Manager manager, string name, string key, string value, CancellationToken cancellationToken = default)
     {
+        ResourceKeys.ValidateWritable(key);
         var (hierarchy, dir) = Locate(manager, name, key);
         var body = Names.ValidateValue(value);
         return WithGate(() =>
@@ -432,18 +438,17 @@ public sealed class InteropService : IInteropService, IDisposable
     /// <summary>Removes the empty dirs that would make <paramref name="id"/> lose its canonical name; a populated one is a conflict.</summary>
     private void RemoveStaleDirs(ContainerId id, string parent)
     {
-        var layout = _layouts[id.Manager];
-        var stale = _host.ListChildren(parent).Where(c => layout.IsStaleDirOf(c, id.Name)).ToList();
-        foreach (var child in stale)
+        var stale = LeftoversOf(id, parent);
+        foreach (var (child, exact) in stale)
         {
             var dir = parent + "/" + child;
-            if (_host.HasTasks(dir))
+            if (exact && _host.HasTasks(dir))
             {
                 throw new ConflictException($"/{dir} still holds tasks; {id} cannot start under its own name until they are gone");
             }
         }
 
-        foreach (var child in stale)
+        foreach (var (child, _) in stale)
         {
             foreach (var gone in _host.RemoveIfEmpty(parent + "/" + child))
             {
@@ -457,10 +462,11 @@ public sealed class InteropService : IInteropService, IDisposable
     {
         var layout = _layouts[id.Manager];
         var removed = new List<string>();
+        var leftovers = LeftoversOf(id, parent).Select(l => l.Child).ToHashSet(StringComparer.Ordinal);
         foreach (var child in _host.ListChildren(parent))
         {
             var dir = parent + "/" + child;
-            var mine = layout.IsStaleDirOf(child, id.Name);
+            var mine = leftovers.Contains(child);
             var pivot = layout.Classify(child) is { Role: DirRole.Pivot } && !AnyOtherLive(id);
             if ((mine || pivot) && !_host.HasTasks(dir))
             {
@@ -470,6 +476,10 @@ public sealed class InteropService : IInteropService, IDisposable
 
         return removed;
     }
+
+    /// <summary>The dirs under <paramref name="parent"/> that are <paramref name="id"/>'s own leftovers, not another container's (<see cref="StaleDirs"/>).</summary>
+    private List<StaleDirs.Leftover> LeftoversOf(ContainerId id, string parent) =>
+        StaleDirs.Of(_layouts[id.Manager], id, parent, _host.ListChildren(parent), Snapshot(), _host.HasTasks, _host.IsAlive);
 
     private bool AnyOtherLive(ContainerId id)
     {
@@ -616,16 +626,35 @@ public sealed class InteropService : IInteropService, IDisposable
             {
                 _store.Apply(change, Snapshot);
             }
+
+            SetStateWritable(true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The registry in memory stays right and keeps answering; the next change writes all of it.
-            Log.Error("cannot write {0}: {1}", _store.Path, e.Message);
+            // The registry in memory stays right and keeps answering; the next change writes all of it. The call
+            // is still answered as done (a container start must not fail on a full /var); the caller and the admin
+            // are told by StateWritable (a property with PropertiesChanged) and `interopctl status` until then.
+            Log.Error("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
+            SetStateWritable(false);
         }
 
         if (sw.ElapsedMilliseconds > 100)
         {
             Log.Debug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
+        }
+    }
+
+    private void SetStateWritable(bool writable)
+    {
+        if (StateWritable != writable)
+        {
+            StateWritable = writable;
+            if (writable)
+            {
+                Log.Info("state file {0} written again; no longer degraded", _store.Path);
+            }
+
+            StateWritableChanged?.Invoke(this, EventArgs.Empty);
         }
     }
 

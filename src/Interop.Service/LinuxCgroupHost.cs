@@ -11,6 +11,8 @@ namespace Interop.Service;
 /// </summary>
 public sealed class LinuxCgroupHost : ICgroupHost
 {
+    private static readonly NLog.Logger Log = NLog.LogManager.GetCurrentClassLogger();
+
     private readonly IReadOnlyList<Hierarchy> _hierarchies;
     private readonly Dictionary<string, Hierarchy> _byKey;
     private readonly SharedRootOptions _options;
@@ -28,6 +30,9 @@ public sealed class LinuxCgroupHost : ICgroupHost
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
         _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
         _procRoot = procRoot;
+
+        // What containers make inside their cgroups is skipped, never fatal: one warning per dir names it.
+        CgroupTree.Warn ??= message => Log.Warn(message);
         Mode = HierarchyDiscovery.Classify(hierarchies).ToWire();
         Hierarchies = [.. hierarchies.Select(h => (h.Key, h.MountPoint))];
     }
@@ -71,26 +76,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public bool HasPrivateCgroupNamespace(int pid) => ProcFs.HasPrivateCgroupNamespace(pid, _procRoot) == true;
 
-    public IReadOnlyList<uint> Tasks(string key, string dir)
-    {
-        var h = Hierarchy(key);
-        var pids = new List<uint>();
-        Collect(dir);
-        return pids;
-
-        void Collect(string rel)
-        {
-            foreach (var pid in CgroupFs.ReadProcs(h, rel))
-            {
-                pids.Add((uint)pid);
-            }
-
-            foreach (var child in CgroupFs.ListChildren(h, rel))
-            {
-                Collect(CgroupFs.Join(rel, child));
-            }
-        }
-    }
+    public IReadOnlyList<uint> Tasks(string key, string dir) => CgroupFs.Tasks(Hierarchy(key), dir);
 
     public int ParentOf(int pid) => ProcFs.TryReadStat(pid, _procRoot)?.ParentPid ?? 0;
 

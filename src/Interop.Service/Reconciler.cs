@@ -111,8 +111,9 @@ internal sealed class Reconciler
             return false;
         }
 
+        // A systemd guest moves its PID 1 into a child of its own cgroup (lxc.payload.NAME/init.scope): still its container.
         var cgroups = _host.ReadProcCgroup(m.Leader);
-        return cgroups is not null && cgroups.Values.Contains(m.CgroupPath, StringComparer.Ordinal);
+        return cgroups is not null && cgroups.Values.Any(path => ContainerDir.IsAtOrBelow(path, m.CgroupPath));
     }
 
     private List<Mapping> Adopt(List<Mapping> known)
@@ -161,8 +162,8 @@ internal sealed class Reconciler
 
             try
             {
-                var m = _describe(id, leader, "", Mapping.SourceAdopted);
-                if (m.CgroupPath == "/" + dir)
+                var m = ContainerDir.Rebase(_describe(id, leader, "", Mapping.SourceAdopted), "/" + dir, _host);
+                if (m is not null)
                 {
                     adopted.Add(m);
                     names.Add(id);

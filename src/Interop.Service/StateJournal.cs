@@ -49,6 +49,24 @@ internal static class StateJournal
         return $"{body}\t{Crc32(body):x8}\n";
     }
 
+    /// <summary>The journal's first line: "G", the snapshot generation the changes below follow, the check.</summary>
+    public static string EncodeHeader(long generation)
+    {
+        var body = "G\t" + generation.ToString(CultureInfo.InvariantCulture);
+        return $"{body}\t{Crc32(body):x8}\n";
+    }
+
+    /// <summary>True when <paramref name="line"/> is a whole, checked header (a journal written before headers has none).</summary>
+    public static bool TryDecodeHeader(string line, out long generation)
+    {
+        generation = 0;
+        var parts = line.Split('\t');
+        return parts.Length == 3 && parts[0] == "G" && parts[2].Length == 8
+            && uint.TryParse(parts[2], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
+            && Crc32(parts[0] + "\t" + parts[1]) == crc
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out generation);
+    }
+
     /// <summary>The change one line (without its newline) records.</summary>
     /// <exception cref="FormatException">the line fails its check or does not parse.</exception>
     public static StateChange Decode(string line)

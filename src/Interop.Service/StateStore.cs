@@ -44,6 +44,9 @@ public sealed class StateStore
     private long _snapshotBytes;
     private bool _needsSnapshot = true;
 
+    /// <summary>The snapshot's generation: one more at every rewrite; the journal's header names the one it follows.</summary>
+    private long _generation;
+
     public StateStore(string path)
     {
         Path = path;
@@ -76,6 +79,12 @@ public sealed class StateStore
             // Opened for each record: interopd holds no file open for writing between changes (the state dir
             // can be remounted read-only under it, for one).
             using var journal = new FileStream(JournalPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            if (_journalBytes == 0)
+            {
+                // The journal's first line names the snapshot generation its changes follow (see Load).
+                record = [.. Encoding.UTF8.GetBytes(StateJournal.EncodeHeader(_generation)), .. record];
+            }
+
             journal.Write(record);
             _journalBytes += record.Length;
         }
@@ -104,13 +113,17 @@ public sealed class StateStore
         {
             using (var writer = new StreamWriter(stream, leaveOpen: true))
             {
-                Write(writer, mappings);
+                Write(writer, mappings, _generation + 1);
             }
 
             length = stream.Length;
         }
 
         File.Move(temp, Path, overwrite: true);
+        _generation++;
+
+        // A crash right here leaves the old journal next to the new snapshot: its header names the old generation,
+        // so Load passes it over instead of replaying older changes over newer state.
         File.Delete(JournalPath);
         _journalBytes = 0;
         _snapshotBytes = length;
@@ -139,7 +152,9 @@ public sealed class StateStore
         IReadOnlyList<Mapping> mappings;
         try
         {
-            mappings = snapshot is null ? [] : Parse(snapshot);
+            long generation = 0;
+            mappings = snapshot is null ? [] : Parse(snapshot, out generation);
+            _generation = generation;
         }
         catch (Exception e) when (e is YamlException or InteropException or FormatException or OverflowException or InvalidOperationException)
         {
@@ -155,7 +170,22 @@ public sealed class StateStore
 
         var registry = mappings.ToDictionary(m => m.Id);
         var lines = journal.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        var start = 0;
+        if (StateJournal.TryDecodeHeader(lines[0], out var follows))
+        {
+            if (follows != _generation)
+            {
+                // Written before the snapshot that replaced it (a crash between the rename and the journal's
+                // removal): the snapshot already holds all of it, and replaying it would undo later changes.
+                LoadWarning = $"{JournalPath}: follows snapshot generation {follows}, the snapshot is generation {_generation}; passed over (the snapshot holds its changes)";
+                _needsSnapshot = true;
+                return mappings;
+            }
+
+            start = 1;
+        }
+
+        for (var i = start; i < lines.Length; i++)
         {
             // The text after the last newline is empty, unless the last append was cut short.
             var complete = i < lines.Length - 1;
@@ -169,7 +199,7 @@ public sealed class StateStore
                 {
                     if (i < lines.Length - 2 || (i == lines.Length - 2 && lines[^1].Length > 0))
                     {
-                        throw new StateFileException($"{JournalPath}: record {i + 1} of {lines.Length - 1}: {e.Message}", e);
+                        throw new StateFileException($"{JournalPath}: record {i + 1 - start} of {lines.Length - 1 - start}: {e.Message}", e);
                     }
 
                     LoadWarning = $"{JournalPath}: dropped a torn last record ({e.Message}); the change it recorded was not written whole";
@@ -218,18 +248,24 @@ public sealed class StateStore
     /// escape) is written line by line, in the layout <see cref="ParseOwnFormat"/> reads; a registry with a value
     /// that does (a control character) goes through YamlDotNet's emitter. Both are the same YAML document.
     /// </summary>
-    internal static void Write(TextWriter writer, IEnumerable<Mapping> mappings)
+    internal static void Write(TextWriter writer, IEnumerable<Mapping> mappings, long generation = 0)
     {
         var list = mappings as IReadOnlyCollection<Mapping> ?? [.. mappings];
         if (list.Any(NeedsEscapes))
         {
-            WriteYaml(writer, list);
+            WriteYaml(writer, list, generation);
             return;
         }
 
         writer.WriteLine(Header);
         writer.Write("version: ");
         writer.WriteLine(FormatVersion.ToString(CultureInfo.InvariantCulture));
+        if (generation > 0)
+        {
+            writer.Write("generation: ");
+            writer.WriteLine(generation.ToString(CultureInfo.InvariantCulture));
+        }
+
         writer.WriteLine(list.Count == 0 ? "containers: []" : "containers:");
         foreach (var m in list)
         {
@@ -332,7 +368,7 @@ public sealed class StateStore
     }
 
     /// <summary>The same document through YamlDotNet's emitter: for values that need escapes.</summary>
-    internal static void WriteYaml(TextWriter writer, IEnumerable<Mapping> mappings)
+    internal static void WriteYaml(TextWriter writer, IEnumerable<Mapping> mappings, long generation = 0)
     {
         writer.WriteLine(Header);
         var emitter = new Emitter(writer);
@@ -341,6 +377,12 @@ public sealed class StateStore
         emitter.Emit(new MappingStart());
         Scalar(emitter, "version");
         Scalar(emitter, FormatVersion.ToString(CultureInfo.InvariantCulture));
+        if (generation > 0)
+        {
+            Scalar(emitter, "generation");
+            Scalar(emitter, generation.ToString(CultureInfo.InvariantCulture));
+        }
+
         Scalar(emitter, "containers");
         emitter.Emit(new SequenceStart(null, null, false, SequenceStyle.Block));
         var count = 0;
@@ -374,7 +416,9 @@ public sealed class StateStore
         emitter.Emit(new StreamEnd());
     }
 
-    internal static IReadOnlyList<Mapping> Parse(string text)
+    internal static IReadOnlyList<Mapping> Parse(string text) => Parse(text, out _);
+
+    internal static IReadOnlyList<Mapping> Parse(string text, out long generation)
     {
         // We always write a header and a version: an empty or NUL-filled file is a torn write, not "no containers".
         if (text.Contains('\0', StringComparison.Ordinal))
@@ -382,12 +426,15 @@ public sealed class StateStore
             throw new FormatException("the file contains NUL bytes");
         }
 
-        return ParseOwnFormat(text) ?? ParseYaml(text);
+        return ParseOwnFormat(text, out generation) ?? ParseYaml(text, out generation);
     }
 
     /// <summary>The full YAML parser: for what <see cref="ParseOwnFormat"/> declines (hand edits, escapes).</summary>
-    internal static IReadOnlyList<Mapping> ParseYaml(string text)
+    internal static IReadOnlyList<Mapping> ParseYaml(string text) => ParseYaml(text, out _);
+
+    internal static IReadOnlyList<Mapping> ParseYaml(string text, out long generation)
     {
+        generation = 0;
         var parser = new Parser(new StringReader(text));
         parser.Consume<StreamStart>();
         if (parser.Accept<StreamEnd>(out _))
@@ -424,6 +471,9 @@ public sealed class StateStore
                 case "count":
                     count = int.Parse(parser.Consume<Scalar>().Value, NumberStyles.None, CultureInfo.InvariantCulture);
                     break;
+                case "generation":
+                    generation = long.Parse(parser.Consume<Scalar>().Value, NumberStyles.None, CultureInfo.InvariantCulture);
+                    break;
                 default:
                     throw new FormatException($"unknown key '{Printable.Of(key)}'");
             }
@@ -456,10 +506,13 @@ public sealed class StateStore
     /// recognize (a double-quoted or folded scalar, a comment after a value, a hand edit), and the caller
     /// reads the file with the full YAML parser instead, so both give the same registry or the same error.
     /// </summary>
-    internal static List<Mapping>? ParseOwnFormat(string text)
+    internal static List<Mapping>? ParseOwnFormat(string text) => ParseOwnFormat(text, out _);
+
+    internal static List<Mapping>? ParseOwnFormat(string text, out long generation)
     {
+        generation = 0;
         var result = new List<Mapping>();
-        int version = -1, count = -1;
+        int version = -1, count = -1, gen = -1;
         Dictionary<string, string>? fields = null, paths = null;
         var header = true;
         var inPaths = false;
@@ -554,6 +607,10 @@ public sealed class StateStore
                     break;
                 case "count" when count < 0:
                     count = n;
+                    break;
+                case "generation" when gen < 0:
+                    gen = n;
+                    generation = n;
                     break;
                 default:
                     return null;

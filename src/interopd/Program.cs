@@ -85,6 +85,16 @@ public static class Program
     {
         var config = File.Exists(configPath) ? ConfigLoader.Parse(File.ReadAllText(configPath), configPath) : new InteropConfig();
         var bus = busOverride ?? config.Bus;
+
+        // One daemon per state, before anything is read or written (issue 12): a second one exits with one line.
+        using var daemonLock = Interop.Linux.Native.DaemonLock.TryTake(config.StateFile + ".lock", out var holder);
+        if (daemonLock is null)
+        {
+            log.Fatal("another interopd{0} holds {1}.lock; this one exits without touching the state, cgroupfs or the bus",
+                holder > 0 ? $" (pid {holder})" : "", config.StateFile);
+            return 1;
+        }
+
         var host = LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary);
         log.Info("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",
             typeof(Program).Assembly.GetName().Version?.ToString(3), host.Mode, host.Hierarchies.Count, config.SharedRoot, config.StateFile, bus);
@@ -125,7 +135,7 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
-            (message, e) => log.Warn(e, "{0}", message), stop.Token).ConfigureAwait(false);
+            (message, e) => log.Warn(e, "{0}", message), stop.Token, authorizer.MayChange).ConfigureAwait(false);
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);

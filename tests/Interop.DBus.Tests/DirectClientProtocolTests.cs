@@ -74,6 +74,117 @@ public sealed class DirectClientProtocolTests
         Assert.That(ex!.Message, Does.Contain("closed the connection"));
     }
 
+    [Test]
+    public async Task A_peer_that_trickles_signals_never_holds_a_call_past_its_deadline()
+    {
+        // Each signal comes well within the socket's receive timeout; only a deadline for the whole call ends it.
+        await using var peer = new ScriptedPeer(Ok) { SignalEvery = TimeSpan.FromMilliseconds(100) };
+        using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(1));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var call = Task.Run(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        var ex = Assert.ThrowsAsync<DaemonUnreachableException>(async () => await call.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Message, Does.Contain("timed out"));
+            Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        });
+    }
+
+    [Test]
+    public async Task A_reply_sent_a_byte_at_a_time_past_the_deadline_times_out()
+    {
+        await using var peer = new ScriptedPeer(Ok, BigEndianReturn(replySerial: 2, value: 1)) { ByteDelay = TimeSpan.FromMilliseconds(150) };
+        using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(1));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var call = Task.Run(() => client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts));
+        var ex = Assert.ThrowsAsync<DaemonUnreachableException>(async () => await call.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Message, Does.Contain("timed out"));
+            Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4)), "the whole call has one deadline");
+        });
+    }
+
+    [Test]
+    public void The_reader_refuses_truncated_and_hostile_messages_with_InvalidDataException_only()
+    {
+        var random = new Random(20_261_130);
+        byte[][] seeds = [BigEndianReturn(2, 1), Signal(), LittleEndianError()];
+        var others = new List<string>();
+        var tried = 0;
+        foreach (var seed in seeds)
+        {
+            for (var cut = 0; cut <= seed.Length; cut++)
+            {
+                Try(seed[..cut]);
+            }
+        }
+
+        for (var i = 0; i < 20_000; i++)
+        {
+            var m = (byte[])seeds[random.Next(seeds.Length)].Clone();
+            for (var k = random.Next(1, 4); k > 0; k--)
+            {
+                m[random.Next(m.Length)] = random.Next(3) == 0 ? (byte)0xFF : (byte)random.Next(256);
+            }
+
+            Try(random.Next(4) == 0 ? m[..random.Next(m.Length + 1)] : m);
+        }
+
+        // Header fields whose aligned end is the message's end: the next field code lies past it.
+        Try([(byte)'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        Try([(byte)'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0xF0, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0, 0, 0, 0, 0]);
+        Try([(byte)'l', 2, 0, 1, 0xF0, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0, 0, 0, 0]);
+        Assert.That(others, Is.Empty, $"{others.Count} of {tried} inputs threw something else: {string.Join("; ", others.Take(5))}");
+
+        void Try(byte[] data)
+        {
+            tried++;
+            try
+            {
+                var length = MessageReader.MessageLength(data);
+                if (length > 0 && length <= data.Length)
+                {
+                    MessageReader.Parse(data.AsSpan(0, length));
+                }
+                else
+                {
+                    MessageReader.Parse(data);
+                }
+            }
+            catch (InvalidDataException)
+            {
+                // refused as it should be
+            }
+            catch (Exception e)
+            {
+                others.Add($"{e.GetType().Name} for {Convert.ToHexString(data)}");
+            }
+        }
+    }
+
+    [Test]
+    public async Task Hostile_replies_through_the_client_end_in_one_DaemonUnreachableException()
+    {
+        var random = new Random(7);
+        for (var i = 0; i < 40; i++)
+        {
+            var m = BigEndianReturn(2, 1);
+            m[random.Next(m.Length)] = (byte)random.Next(256);
+            m[random.Next(m.Length)] = (byte)random.Next(256);
+            await using var peer = new ScriptedPeer(Ok, m[..random.Next(16, m.Length + 1)]);
+            using var client = DirectClient.Connect(peer.Address, TimeSpan.FromMilliseconds(500));
+            try
+            {
+                await Task.Run(() => client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts)).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e) when (e is DaemonUnreachableException or DaemonErrorException or Interop.Core.InteropException)
+            {
+                Assert.That(e.Message, Does.Not.Contain("\n"));
+            }
+        }
+    }
+
     [TestCase(new byte[] { (byte)'x', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, "byte-order mark", TestName = "Not a D-Bus message")]
     [TestCase(new byte[] { (byte)'l', 2, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, "protocol version 2", TestName = "Another protocol version")]
     [TestCase(new byte[] { (byte)'l', 2, 0, 1, 0, 0, 0, 0x10, 1, 0, 0, 0, 0, 0, 0, 0 }, "more than D-Bus allows", TestName = "A message over the 128 MiB limit")]
@@ -147,6 +258,44 @@ public sealed class DirectClientProtocolTests
         return m;
     }
 
+    /// <summary>A little-endian ERROR for serial 2: reply serial, error name, signature "s", one string.</summary>
+    private static byte[] LittleEndianError()
+    {
+        var name = "org.interop.Interop1.Error.Conflict"u8;
+        var fields = new List<byte>();
+        fields.AddRange([6, 1, (byte)'u', 0, 2, 0, 0, 0]);
+        fields.AddRange([4, 1, (byte)'s', 0]);
+        fields.AddRange(BitConverter.GetBytes(name.Length));
+        fields.AddRange(name.ToArray());
+        fields.Add(0);
+        while (fields.Count % 8 != 0)
+        {
+            fields.Add(0);
+        }
+
+        fields.AddRange([8, 1, (byte)'g', 0, 1, (byte)'s', 0]);
+        var body = new List<byte>();
+        body.AddRange(BitConverter.GetBytes(2));
+        body.AddRange("no"u8.ToArray());
+        body.Add(0);
+        var header = new byte[16];
+        header[0] = (byte)'l';
+        header[1] = 3;
+        header[3] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), (uint)body.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 5);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), (uint)fields.Count);
+        var all = new List<byte>(header);
+        all.AddRange(fields);
+        while (all.Count % 8 != 0)
+        {
+            all.Add(0);
+        }
+
+        all.AddRange(body);
+        return [.. all];
+    }
+
     /// <summary>A little-endian SIGNAL with a member field and no body.</summary>
     private static byte[] Signal()
     {
@@ -183,6 +332,12 @@ public sealed class DirectClientProtocolTests
         public string Address { get; }
 
         public bool HangUp { get; init; }
+
+        /// <summary>Sends each reply a byte at a time, this far apart.</summary>
+        public TimeSpan? ByteDelay { get; init; }
+
+        /// <summary>After the replies, a signal this often, for as long as the client listens.</summary>
+        public TimeSpan? SignalEvery { get; init; }
 
         public async Task<byte[]> ReceivedAsync() => await _session.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -224,9 +379,34 @@ public sealed class DirectClientProtocolTests
                 return [.. received];
             }
 
-            foreach (var reply in replies)
+            try
             {
-                await peer.SendAsync(reply);
+                foreach (var reply in replies)
+                {
+                    if (ByteDelay is { } delay)
+                    {
+                        for (var i = 0; i < reply.Length; i++)
+                        {
+                            await peer.SendAsync(reply.AsMemory(i, 1));
+                            await Task.Delay(delay);
+                        }
+                    }
+                    else
+                    {
+                        await peer.SendAsync(reply);
+                    }
+                }
+
+                while (SignalEvery is { } every)
+                {
+                    await peer.SendAsync(Signal());
+                    await Task.Delay(every);
+                }
+            }
+            catch (SocketException)
+            {
+                // The client gave up and closed the connection.
+                return [.. received];
             }
 
             // Hold the connection until the client closes it (a silent peer says nothing more).

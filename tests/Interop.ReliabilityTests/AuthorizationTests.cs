@@ -1,3 +1,4 @@
+using Interop.Core.Model;
 using Interop.DBus;
 using Interop.ReliabilityTests.Infra;
 
@@ -103,6 +104,75 @@ public sealed class AuthorizationTests
             }
         });
         await life.ReleaseAsync(client, c);
+    }
+
+    [Test]
+    public async Task An_allowed_non_root_user_changes_only_containers_it_runs_and_nobody_writes_more_than_resource_settings()
+    {
+        using var scratch = new ScratchRoot();
+        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
+        using var daemon = new DaemonRunner(scratch, bus.Address, allowedUsers: "[root, nobody]");
+        daemon.Start();
+        var life = new Lifecycles(scratch);
+        await using var client = await InteropClient.ConnectAsync(bus.Address);
+        var roots = Lifecycles.Make(0, "rn-");
+        await life.PrepareAsync(client, roots);
+        life.Spawn(roots);
+        await life.RegisterAsync(client, roots);
+        var nobodys = new SimContainer(Core.Model.Manager.Lxc, "rn-nobody") { Child = "lxc.payload.rn-nobody" };
+        await life.PrepareAsync(client, nobodys);
+        nobodys.Leader = scratch.StartLeaderAs(65534);
+        await Task.Delay(200); // setpriv has dropped to uid 65534 and exec'd sleep
+        scratch.Enter(nobodys.Leader, nobodys.Child);
+        await life.RegisterAsync(client, nobodys);
+        const string C = "org.interop.Interop1.Container";
+        const string M = "org.interop.Interop1.Manager";
+
+        // uid 65534 is in allowed_users (by name, through NSS): it may change the container it runs, not root's.
+        var own = AsNobody(bus.Address, ObjectPaths.ForContainer(nobodys.Manager, nobodys.Name), C + ".SetValue", ["string:pids.max", "string:10"]);
+        var other = AsNobody(bus.Address, ObjectPaths.ForContainer(roots.Manager, roots.Name), C + ".SetValue", ["string:pids.max", "string:10"]);
+        var stopOther = AsNobody(bus.Address, "/org/interop/Interop1", M + ".StopContainer", ["string:" + roots.Manager.ToWire(), "string:" + roots.Name, "dict:string:string:hook,stop"]);
+        var prepare = AsNobody(bus.Address, "/org/interop/Interop1", M + ".PrepareContainer", ["string:lxc", "string:rn-new", "dict:string:string:hook,pre-start"]);
+
+        // Root itself writes resource settings only.
+        string[] refusedKeys = ["cgroup.kill", "cgroup.freeze", "devices.deny", "devices.allow", "freezer.state", "cgroup.procs", "tasks", "release_agent", "notify_on_release", "cpu.stat", "memory.force_empty", "cgroup.max.depth"];
+        var wrong = new List<string>();
+        foreach (var key in refusedKeys)
+        {
+            try
+            {
+                await client.SetValueAsync(roots.Manager, roots.Name, key, key.StartsWith("devices", StringComparison.Ordinal) ? "a" : "1").WaitAsync(TimeSpan.FromSeconds(20));
+                wrong.Add($"{key}: accepted");
+            }
+            catch (Core.InvalidInputException)
+            {
+                // refused as bad input
+            }
+            catch (Exception e)
+            {
+                wrong.Add($"{key}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        await client.SetValueAsync(roots.Manager, roots.Name, "pids.max", "77");
+        var registry = await client.ListContainersAsync();
+        Figures.Report("authorization", $"uid 65534 in allowed_users (resolved through NSS): SetValue on its own container exit {own.Exit}, on root's container: {other.Stderr.Trim()}; StopContainer of root's: exit {stopOther.Exit}; PrepareContainer of a new one: exit {prepare.Exit}; root's SetValue of {refusedKeys.Length} non-resource keys: {refusedKeys.Length - wrong.Count} refused as InvalidArgument");
+        Assert.Multiple(() =>
+        {
+            Assert.That(own.Exit, Is.Zero, own.Stderr);
+            Assert.That(client.GetValue(nobodys.Manager, nobodys.Name, "pids.max"), Is.EqualTo("10"));
+            Assert.That(other.Stderr, Does.Contain(AccessDenied).And.Contain("neither runs it nor owns its cgroup"));
+            Assert.That(stopOther.Stderr, Does.Contain(AccessDenied));
+            Assert.That(prepare.Exit, Is.Zero, "lifecycle of a container not yet registered: allowed users may " + prepare.Stderr);
+            Assert.That(client.GetValue(roots.Manager, roots.Name, "pids.max"), Is.EqualTo("77"));
+            Assert.That(registry.Single(m => m.Name == roots.Name).State, Is.EqualTo(Core.Model.ContainerState.Running));
+            Assert.That(wrong, Is.Empty);
+            Assert.That(roots.Leader!.Alive, Is.True);
+        });
+
+        await client.ReleaseContainerAsync(Core.Model.Manager.Lxc, "rn-new", new Dictionary<string, string>());
+        await life.ReleaseAsync(client, roots);
+        await life.ReleaseAsync(client, nobodys);
     }
 
     private static (int Exit, string Stdout, string Stderr) AsNobody(string address, string path, string member, string[] args) =>

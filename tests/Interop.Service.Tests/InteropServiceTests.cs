@@ -265,6 +265,36 @@ public sealed class InteropServiceTests
         });
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Reconcile_keeps_and_adopts_a_container_whose_init_moved_into_a_child_of_its_cgroup(bool withState)
+    {
+        var inner = "/" + Payload + "/init.scope";
+        _host.ReadProcCgroup(4242).Returns(new Dictionary<string, string> { ["cpuset"] = inner, ["memory"] = "/" + Payload, ["unified"] = inner });
+        _host.ListChildren("machine").Returns(new HashSet<string> { "lxc.payload.web" });
+        _host.HasTasks(Payload).Returns(true);
+        _host.Tasks("cpuset", Payload).Returns([4242u]);
+        _host.ParentOf(4242).Returns(4100);
+        if (withState)
+        {
+            new StateStore(StatePath).Save([StateStoreTests.Sample("web") with { Leader = 4242, CgroupPath = "/" + Payload }]);
+        }
+
+        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+
+        var m = _service.ListContainers().Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That((withState ? report.Kept : report.Adopted).Select(k => k.Name), Is.EqualTo(new[] { "web" }));
+            Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
+            if (!withState)
+            {
+                Assert.That(m.Paths["cpuset"], Is.EqualTo("/sys/fs/cgroup/cpuset/" + Payload), "every hierarchy's path is the container's dir");
+                Assert.That(m.Paths["unified"], Is.EqualTo("/sys/fs/cgroup/unified/" + Payload));
+            }
+        });
+    }
+
     [Test]
     public async Task Concurrent_lifecycles_of_many_containers_all_land()
     {
@@ -307,6 +337,7 @@ public sealed class InteropServiceTests
         {
             "lxc.pivot" => new LayoutMatch(Manager.Lxc, DirRole.Pivot, ""),
             _ when childName.StartsWith("lxc.payload.", StringComparison.Ordinal) => new LayoutMatch(Manager.Lxc, DirRole.Payload, childName["lxc.payload.".Length..]),
+            _ when childName.StartsWith("lxc.monitor.", StringComparison.Ordinal) => new LayoutMatch(Manager.Lxc, DirRole.Monitor, childName["lxc.monitor.".Length..]),
             _ => null,
         };
     }

@@ -35,6 +35,35 @@ public sealed class StateJournalTests
     private static string[] Names(IEnumerable<Mapping> mappings) => [.. mappings.Select(m => $"{m.Name}:{m.State.ToWire()}:{m.Leader}").Order(StringComparer.Ordinal)];
 
     [Test]
+    public void A_crash_between_the_snapshot_rename_and_the_journal_removal_never_replays_the_old_journal()
+    {
+        var (store, registry) = Started("a");
+        Change(store, registry, new StateChange.Put(Sample("b")));
+        Change(store, registry, new StateChange.Put(Sample("a") with { State = ContainerState.Prepared }));
+        var oldJournal = File.ReadAllBytes(store.JournalPath);
+
+        // The next rewrite (b released, a stopping), then the old journal as a crash would have left it.
+        registry.Remove(Sample("b").Id);
+        registry[Sample("a").Id] = Sample("a") with { State = ContainerState.Stopping };
+        store.Save(registry.Values);
+        File.WriteAllBytes(store.JournalPath, oldJournal);
+
+        var reader = new StateStore(StatePath);
+        var loaded = reader.Load();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(loaded), Is.EqualTo(new[] { "a:stopping:4242" }), "no ghost of b, no older state of a");
+            Assert.That(reader.LoadWarning, Does.Contain("passed over"));
+        });
+
+        // A journal that follows the snapshot is still replayed after a restart.
+        Change(reader, registry, new StateChange.Put(Sample("c")));
+        Change(reader, registry, new StateChange.Put(Sample("d")));
+        Assert.That(Names(new StateStore(StatePath).Load()), Is.EqualTo(new[] { "a:stopping:4242", "c:running:4242", "d:running:4242" }));
+    }
+
+    [Test]
     public void Changes_go_to_the_journal_and_load_replays_them_on_the_snapshot()
     {
         var (store, registry) = Started("a", "b");
@@ -47,7 +76,7 @@ public sealed class StateJournalTests
         Assert.Multiple(() =>
         {
             Assert.That(File.ReadAllText(StatePath), Is.EqualTo(snapshot), "the snapshot is not rewritten for a change");
-            Assert.That(File.ReadAllLines(store.JournalPath), Has.Length.EqualTo(3));
+            Assert.That(File.ReadAllLines(store.JournalPath), Has.Length.EqualTo(4), "a header, then one line a change");
             Assert.That(Names(new StateStore(StatePath).Load()), Is.EqualTo(new[] { "a:stopping:7", "c:running:4242" }));
         });
     }
@@ -123,7 +152,7 @@ public sealed class StateJournalTests
         Change(store, registry, new StateChange.Put(Sample("b")));
         Change(store, registry, new StateChange.Put(Sample("c")));
         var lines = File.ReadAllLines(store.JournalPath);
-        lines[0] = lines[0].Replace("\tb\t", "\tz\t", StringComparison.Ordinal);
+        lines[1] = lines[1].Replace("\tb\t", "\tz\t", StringComparison.Ordinal); // lines[0] is the header
         File.WriteAllLines(store.JournalPath, lines);
 
         var reader = new StateStore(StatePath);

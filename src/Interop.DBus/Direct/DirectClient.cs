@@ -17,7 +17,8 @@ namespace Interop.DBus.Direct;
 /// a hook ~5 ms of its ~20 ms on the benchmark machine (docs/benchmarks.md). The errors are the same: the
 /// bus's and interopd's error names map through <see cref="InteropClient.MapError"/>.
 /// Calls are synchronous (the returned tasks are complete); the cancellation token is not observed: a call
-/// gives up after the timeout instead.
+/// gives up at its deadline instead: one deadline for the connect and one for each whole call (send, every
+/// receive, however the peer trickles bytes or signals), so a hook never blocks a container start without bound.
 /// </remarks>
 public sealed class DirectClient : ILifecycleService, IDisposable
 {
@@ -28,17 +29,23 @@ public sealed class DirectClient : ILifecycleService, IDisposable
     private const string BusPath = "/org/freedesktop/DBus";
     private const uint HelloSerial = 1;
 
+    /// <summary>A reply to a lifecycle call is a few dozen bytes; anything this big is not one (and is not buffered).</summary>
+    private const int MaxMessageBytes = 1 << 20;
+
     private readonly UnixSocket _socket;
     private readonly string _bus;
     private readonly string _address;
+    private readonly TimeSpan _timeout;
+    private long _deadline;
     private byte[] _buffer = new byte[4096];
     private int _buffered;
     private bool _authenticated;
     private byte[]? _greeting;
     private uint _serial = HelloSerial;
 
-    private DirectClient(UnixSocket socket, string bus, string address)
+    private DirectClient(UnixSocket socket, string bus, string address, TimeSpan timeout)
     {
+        _timeout = timeout;
         _socket = socket;
         _bus = bus;
         _address = address;
@@ -55,10 +62,10 @@ public sealed class DirectClient : ILifecycleService, IDisposable
     public static DirectClient Connect(string bus, TimeSpan? timeout = null)
     {
         var address = BusAddress.Resolve(bus);
-        var socket = UnixSocket.Connect(address, out var error)
+        var limit = timeout ?? DefaultTimeout;
+        var socket = UnixSocket.Connect(address, limit, out var error)
             ?? throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {error}");
-        socket.SetTimeout(timeout ?? DefaultTimeout);
-        return new DirectClient(socket, bus, address);
+        return new DirectClient(socket, bus, address, limit);
     }
 
     public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
@@ -108,8 +115,12 @@ public sealed class DirectClient : ILifecycleService, IDisposable
     {
         var serial = ++_serial;
         var call = MessageWriter.MethodCall(serial, ObjectPaths.BusName, ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, member, signature, body);
+
+        // One deadline for the whole call, whatever the peer sends meanwhile (signals, a reply a byte at a time).
+        _deadline = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
         try
         {
+            _socket.SetTimeout(Remaining());
             _socket.SendAll(_greeting is null ? call : [.. _greeting, .. call]);
             _greeting = null;
             if (!_authenticated)
@@ -175,6 +186,11 @@ public sealed class DirectClient : ILifecycleService, IDisposable
         int length;
         while ((length = MessageReader.MessageLength(_buffer.AsSpan(0, _buffered))) == 0 || length > _buffered)
         {
+            if (length > MaxMessageBytes)
+            {
+                throw new InvalidDataException($"the bus sent a message of {length} bytes, more than any answer to a lifecycle call");
+            }
+
             if (length > _buffer.Length)
             {
                 Array.Resize(ref _buffer, length);
@@ -195,6 +211,7 @@ public sealed class DirectClient : ILifecycleService, IDisposable
             Array.Resize(ref _buffer, _buffer.Length * 2);
         }
 
+        _socket.SetTimeout(Remaining());
         var n = _socket.Receive(_buffer.AsSpan(_buffered));
         if (n == 0)
         {
@@ -202,6 +219,15 @@ public sealed class DirectClient : ILifecycleService, IDisposable
         }
 
         _buffered += n;
+    }
+
+    /// <summary>What is left of the call's deadline; a deadline already past ends the call.</summary>
+    private TimeSpan Remaining()
+    {
+        var left = _deadline - Environment.TickCount64;
+        return left > 0
+            ? TimeSpan.FromMilliseconds(left)
+            : throw new BusTimeoutException($"no answer from the bus in {_timeout.TotalSeconds:0.#} s (timed out)");
     }
 
     private void Consume(int count)

@@ -31,7 +31,7 @@ internal sealed partial class UnixSocket : IDisposable
     /// Connects to the first usable entry of a D-Bus address ("unix:path=...", "unix:abstract=...", several
     /// separated by ';'). Returns null with <paramref name="error"/> set when none could be reached.
     /// </summary>
-    public static UnixSocket? Connect(string address, out string error)
+    public static UnixSocket? Connect(string address, TimeSpan timeout, out string error)
     {
         error = $"no unix:path or unix:abstract entry in '{address}'";
         foreach (var entry in address.Split(';', StringSplitOptions.RemoveEmptyEntries))
@@ -48,6 +48,8 @@ internal sealed partial class UnixSocket : IDisposable
                 continue;
             }
 
+            // Before connect: a unix socket's connect waits on a full backlog for up to SO_SNDTIMEO.
+            SetTimeout(fd, timeout);
             int rc;
             do
             {
@@ -110,13 +112,17 @@ internal sealed partial class UnixSocket : IDisposable
     }
 
     /// <summary>Sends and receives give up after <paramref name="timeout"/> (EAGAIN, reported as a timeout).</summary>
-    public unsafe void SetTimeout(TimeSpan timeout)
+    public void SetTimeout(TimeSpan timeout) => SetTimeout(_fd, timeout);
+
+    private static unsafe void SetTimeout(int fd, TimeSpan timeout)
     {
+        // A zero timeval means "never": keep at least 1 ms.
+        var ticks = Math.Max(timeout.Ticks, TimeSpan.TicksPerMillisecond);
         var tv = stackalloc long[2];
-        tv[0] = (long)timeout.TotalSeconds;
-        tv[1] = timeout.Milliseconds * 1000L;
-        _ = SetSockOpt(_fd, SolSocket, SoRcvTimeo, tv, 16);
-        _ = SetSockOpt(_fd, SolSocket, SoSndTimeo, tv, 16);
+        tv[0] = ticks / TimeSpan.TicksPerSecond;
+        tv[1] = ticks % TimeSpan.TicksPerSecond / 10;
+        _ = SetSockOpt(fd, SolSocket, SoRcvTimeo, tv, 16);
+        _ = SetSockOpt(fd, SolSocket, SoSndTimeo, tv, 16);
     }
 
     /// <exception cref="IOException">the peer is gone, or the timeout passed.</exception>

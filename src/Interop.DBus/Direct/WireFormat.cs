@@ -171,10 +171,18 @@ internal static class MessageReader
     /// <exception cref="InvalidDataException">a malformed message.</exception>
     public static ReplyMessage Parse(ReadOnlySpan<byte> message)
     {
+        // Every index below is checked: a hostile or truncated message is an InvalidDataException, never another exception.
+        Need(message, 0, 16);
         var big = Endianness(message[0]);
         var type = message[1];
         var bodyLength = (int)ReadUInt32(message[4..], big);
-        var fieldsEnd = 16 + (int)ReadUInt32(message[12..], big);
+        var fieldsLength = ReadUInt32(message[12..], big);
+        if (fieldsLength > (uint)(message.Length - 16) || bodyLength < 0)
+        {
+            throw new InvalidDataException("the header fields run past the end of the message");
+        }
+
+        var fieldsEnd = 16 + (int)fieldsLength;
         var pos = 16;
         uint replySerial = 0;
         string? errorName = null;
@@ -182,6 +190,7 @@ internal static class MessageReader
         while (pos < fieldsEnd)
         {
             pos = Align(pos, 8);
+            Need(message, pos, 1);
             var code = message[pos++];
             var fieldSignature = ReadSignature(message, ref pos);
             switch (fieldSignature)
@@ -204,7 +213,7 @@ internal static class MessageReader
         }
 
         var bodyStart = Align(fieldsEnd, 8);
-        if (bodyStart + bodyLength > message.Length)
+        if ((long)bodyStart + bodyLength > message.Length)
         {
             throw new InvalidDataException("the message is shorter than its header says");
         }
@@ -273,7 +282,7 @@ internal static class MessageReader
 
     private static void Need(ReadOnlySpan<byte> data, int pos, long count)
     {
-        if (pos + count > data.Length)
+        if (pos < 0 || pos + count > data.Length)
         {
             throw new InvalidDataException("a value runs past the end of the message");
         }

@@ -198,54 +198,39 @@ public static class CgroupFs
         return pids;
     }
 
-    /// <summary>True when the cgroup or any cgroup below it holds a process.</summary>
+    /// <summary>
+    /// True when the cgroup or any cgroup below it holds a process, or may: content the walk cannot see (a name
+    /// Interop does not address, a depth past <see cref="CgroupTree"/>'s bounds) counts as holding one.
+    /// </summary>
     public static bool HasTasks(Hierarchy hierarchy, string relPath)
     {
         var rel = NormalizeRelative(relPath);
-        if (ReadProcs(hierarchy, rel).Count > 0)
-        {
-            return true;
-        }
-
-        foreach (var child in ListChildren(hierarchy, rel))
-        {
-            if (HasTasks(hierarchy, Join(rel, child)))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return CgroupTree.MayHoldTasks(DirOf(hierarchy, rel), Display(rel));
     }
 
     /// <summary>The names of the child cgroups of a dir, sorted; symlinks are skipped; empty when the dir is gone.</summary>
-    public static IReadOnlyList<string> ListChildren(Hierarchy hierarchy, string relPath)
+    public static IReadOnlyList<string> ListChildren(Hierarchy hierarchy, string relPath) => ListChildren(hierarchy, relPath, out _);
+
+    /// <summary>
+    /// As <see cref="ListChildren(Hierarchy, string)"/>; <paramref name="skipped"/> counts the children whose name
+    /// Interop does not address (a control character, not UTF-8): they are left out, and reported once.
+    /// </summary>
+    public static IReadOnlyList<string> ListChildren(Hierarchy hierarchy, string relPath, out int skipped)
     {
-        var dir = DirOf(hierarchy, relPath);
+        var rel = NormalizeRelative(relPath);
         var names = new List<string>();
-        try
-        {
-            foreach (var entry in new DirectoryInfo(dir).EnumerateDirectories())
-            {
-                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
-                {
-                    continue;
-                }
-
-                names.Add(entry.Name);
-            }
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return [];
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new CgroupException(dir, Libc.EACCES, "list", Meaning(Libc.EACCES), e);
-        }
-
-        names.Sort(StringComparer.Ordinal);
+        skipped = CgroupTree.Children(DirOf(hierarchy, rel), Display(rel), names);
         return names;
+    }
+
+    /// <summary>
+    /// The pids in the cgroup and every cgroup below it that a bounded walk reaches (<see cref="CgroupTree.MaxDepth"/>
+    /// levels), at most <paramref name="max"/>; content with names Interop does not address is read all the same.
+    /// </summary>
+    public static IReadOnlyList<uint> Tasks(Hierarchy hierarchy, string relPath, int max = CgroupTree.MaxTasks)
+    {
+        var rel = NormalizeRelative(relPath);
+        return CgroupTree.Tasks(DirOf(hierarchy, rel), Display(rel), max);
     }
 
     /// <summary>Every dir strictly below <paramref name="relPath"/>, as relative paths, deepest first.</summary>
@@ -253,7 +238,7 @@ public static class CgroupFs
     {
         var rel = NormalizeRelative(relPath);
         var found = new List<string>();
-        Collect(hierarchy, rel, found);
+        Collect(hierarchy, rel, found, 1);
         return found
             .OrderByDescending(p => p.Count(c => c == '/'))
             .ThenBy(p => p, StringComparer.Ordinal)
@@ -282,13 +267,16 @@ public static class CgroupFs
     internal static CgroupException Error(string path, int errno, string operation) =>
         new(path, errno, operation, Meaning(errno));
 
-    private static void Collect(Hierarchy hierarchy, string rel, List<string> found)
+    private static void Collect(Hierarchy hierarchy, string rel, List<string> found, int depth)
     {
         foreach (var child in ListChildren(hierarchy, rel))
         {
             var childRel = Join(rel, child);
-            found.Add(childRel);
-            Collect(hierarchy, childRel, found);
+            if (CgroupTree.WithinBounds(hierarchy.DirOf(childRel), depth, Display(childRel)))
+            {
+                found.Add(childRel);
+                Collect(hierarchy, childRel, found, depth + 1);
+            }
         }
     }
 
@@ -316,7 +304,7 @@ public static class CgroupFs
         }
     }
 
-    private static unsafe string? ReadCore(string path, bool missingIsNull)
+    internal static unsafe string? ReadCore(string path, bool missingIsNull)
     {
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec | Libc.ONoFollow);
         if (fd < 0)

@@ -45,7 +45,7 @@ public static class Pruner
             var candidates = new List<string>();
             foreach (var child in CgroupFs.ListChildren(h, root))
             {
-                Plan(h, CgroupFs.Join(root, child), owned, candidates);
+                Plan(h, CgroupFs.Join(root, child), owned, candidates, 1);
             }
 
             var ordered = DeepestFirst(candidates);
@@ -103,22 +103,34 @@ public static class Pruner
         return root;
     }
 
-    /// <summary>Adds <paramref name="rel"/> and its removable descendants; true when <paramref name="rel"/> itself is removable.</summary>
-    private static bool Plan(Hierarchy h, string rel, Func<string, bool> isOwned, List<string> candidates)
+    /// <summary>
+    /// Adds <paramref name="rel"/> and its removable descendants; true when <paramref name="rel"/> itself is removable.
+    /// A dir past the walk's bounds, with a child Interop does not address, or that cannot be read is kept.
+    /// </summary>
+    private static bool Plan(Hierarchy h, string rel, Func<string, bool> isOwned, List<string> candidates, int depth)
     {
-        if (isOwned(rel))
+        if (isOwned(rel) || !CgroupTree.WithinBounds(h.DirOf(rel), depth, CgroupFs.Display(rel)))
         {
             return false;
         }
 
-        var allChildrenGo = true;
-        foreach (var child in CgroupFs.ListChildren(h, rel))
+        try
         {
-            allChildrenGo &= Plan(h, CgroupFs.Join(rel, child), isOwned, candidates);
-        }
+            var allChildrenGo = true;
+            var children = CgroupFs.ListChildren(h, rel, out var skipped);
+            foreach (var child in children)
+            {
+                allChildrenGo &= Plan(h, CgroupFs.Join(rel, child), isOwned, candidates, depth + 1);
+            }
 
-        if (!allChildrenGo || CgroupFs.ReadProcs(h, rel).Count > 0)
+            if (skipped > 0 || !allChildrenGo || CgroupFs.ReadProcs(h, rel).Count > 0)
+            {
+                return false;
+            }
+        }
+        catch (CgroupException e)
         {
+            CgroupTree.Report(CgroupFs.Display(rel), "it cannot be read (" + e.Message + ")");
             return false;
         }
 

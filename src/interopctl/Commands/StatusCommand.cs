@@ -97,6 +97,11 @@ internal static class StatusCommand
             sharedRoot = config?.SharedRoot ?? new InteropConfig().SharedRoot;
         }
 
+        if (daemon.StateWritable == false)
+        {
+            problems.Add("interopd cannot write its state file (degraded): free space or fix the state dir; see interopd's log");
+        }
+
         var local = context.ProbeLocal(sharedRoot);
         var healthy = !unreachable && problems.Count == 0 && local.Healthy;
         var localJson = new LocalJson(
@@ -141,7 +146,21 @@ internal static class StatusCommand
             service.SharedRoot,
             service.ContainerCount,
             service.Hierarchies.Select(h => new HierarchyJson(h.Controllers, h.MountPoint, h.SharedDir)).ToList(),
-            null);
+            null,
+            StateWritableOf(service));
+    }
+
+    /// <summary>The daemon's StateWritable; null when it does not say (an older daemon).</summary>
+    private static bool? StateWritableOf(IInteropService service)
+    {
+        try
+        {
+            return service is IStateHealth health ? health.StateWritable : null;
+        }
+        catch (Interop.Core.InteropException)
+        {
+            return null;
+        }
     }
 
     private static void Print(TextWriter o, DaemonJson daemon, LocalHealth local)
@@ -153,6 +172,11 @@ internal static class StatusCommand
             o.WriteLine($"  cgroup mode:  {daemon.CgroupMode}");
             o.WriteLine($"  shared root:  {daemon.SharedRoot}");
             o.WriteLine($"  containers:   {daemon.ContainerCount?.ToString(CultureInfo.InvariantCulture)}");
+            if (daemon.StateWritable is { } writable)
+            {
+                o.WriteLine(writable ? "  state file:   written" : "  state file:   DEGRADED: the last write failed; changes live in memory only until one succeeds (see interopd's log)");
+            }
+
             o.WriteLine("  hierarchies:");
             var rows = daemon.Hierarchies.Select(h => new[] { h.Controllers, h.MountPoint, h.SharedDir }).ToList();
             var table = new StringWriter();

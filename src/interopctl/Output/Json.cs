@@ -30,7 +30,7 @@ internal sealed record TreeJson(string SharedRoot, List<TreeNodeJson> Children, 
 
 internal sealed record HierarchyJson(string Controllers, string MountPoint, string SharedDir);
 
-internal sealed record DaemonJson(bool Reachable, string Bus, string? Version, string? CgroupMode, string? SharedRoot, uint? ContainerCount, List<HierarchyJson> Hierarchies, string? Error);
+internal sealed record DaemonJson(bool Reachable, string Bus, string? Version, string? CgroupMode, string? SharedRoot, uint? ContainerCount, List<HierarchyJson> Hierarchies, string? Error, bool? StateWritable = null);
 
 internal sealed record HierarchyHealthJson(string Key, string Dir, bool Exists, int? CloneChildren, bool? CpusEmpty, bool? MemsEmpty, List<string> Problems);
 

@@ -114,4 +114,62 @@ public class PrunerTests
         Assert.That(() => Pruner.RemoveIfEmpty(Both, root, path), Throws.TypeOf<InvalidInputException>());
         Assert.That(scratch.Listing(Cpuset), Is.EqualTo(new[] { "machine", "other" }));
     }
+
+    [Test]
+    public void Prune_and_HasTasks_skip_names_Interop_does_not_address_and_dirs_past_the_depth_bound_reporting_each_once()
+    {
+        using var scratch = new ScratchCgroup(Both);
+        var root = scratch.Rel("machine");
+        SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
+        var warnings = new List<string>();
+        var previous = CgroupTree.Warn;
+        CgroupTree.Warn = warnings.Add;
+        try
+        {
+            var deep = string.Join('/', Enumerable.Repeat("d", CgroupTree.MaxDepth + 3));
+            foreach (var h in Both)
+            {
+                Directory.CreateDirectory(h.DirOf(root + "/stale/evil\u0001x"));
+                Directory.CreateDirectory(h.DirOf(root + "/plain"));
+                Directory.CreateDirectory(h.DirOf(root + "/deep/" + deep));
+            }
+
+            var sleeper = scratch.StartSleep();
+            Directory.CreateDirectory(Cpuset.DirOf(root + "/busy/tab\tx"));
+            File.WriteAllText(Cpuset.DirOf(root + "/busy/tab\tx") + "/cgroup.procs", sleeper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            var dry = Pruner.Prune(Both, root, dryRun: true);
+            var real = Pruner.Prune(Both, root, dryRun: false);
+            Pruner.Prune(Both, root, dryRun: false);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(real, Is.EqualTo(dry));
+                Assert.That(real.Select(r => r.Path).Distinct(), Is.EqualTo(new[] { root + "/plain" }), "only the ordinary leftover goes");
+                Assert.That(Directory.Exists(Cpuset.DirOf(root + "/stale/evil\u0001x")), Is.True);
+                Assert.That(Directory.Exists(Systemd.DirOf(root + "/deep/" + deep)), Is.True);
+                Assert.That(CgroupFs.HasTasks(Cpuset, root + "/busy"), Is.True, "a task below a hostile name still counts");
+                Assert.That(CgroupFs.HasTasks(Cpuset, root + "/deep"), Is.True, "what the walk cannot see may hold tasks");
+                Assert.That(CgroupFs.HasTasks(Cpuset, root + "/stale"), Is.False);
+                Assert.That(CgroupFs.Tasks(Cpuset, root), Is.EqualTo(new[] { (uint)sleeper.Id }));
+                Assert.That(CgroupFs.ListChildren(Cpuset, root + "/stale"), Is.Empty);
+                Assert.That(warnings.Count(w => w.Contains("stale/evil\\x01x", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", warnings));
+            });
+        }
+        finally
+        {
+            CgroupTree.Warn = previous;
+            foreach (var h in Both)
+            {
+                for (var i = CgroupTree.MaxDepth + 3; i > 0; i--)
+                {
+                    var dir = h.DirOf(root + "/deep/" + string.Join('/', Enumerable.Repeat("d", i)));
+                    if (Directory.Exists(dir))
+                    {
+                        Directory.Delete(dir);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -22,6 +22,9 @@ internal sealed class SimContainer
     public string Child { get; set; } = "";
 
     public bool Registered { get; set; }
+
+    /// <summary>The whole record the daemon answered RegisterContainer with: what must survive, field by field.</summary>
+    public Mapping? Told { get; set; }
 }
 
 /// <summary>Drives the hook sequence a manager would: prepare, the manager's own mkdir + move, started, stop, release.</summary>
@@ -39,7 +42,17 @@ internal sealed class Lifecycles
 
     public ConcurrentDictionary<string, SimContainer> Live { get; } = new(StringComparer.Ordinal);
 
-    public IReadOnlyDictionary<string, string> FactsOf(SimContainer c) => c.Manager == Manager.Libvirt ? LibvirtFacts : new Dictionary<string, string>();
+    /// <summary>libvirt's facts: the partition, and a uuid per domain (a field adoption cannot rebuild).</summary>
+    public IReadOnlyDictionary<string, string> FactsOf(SimContainer c) => c.Manager == Manager.Libvirt
+        ? new Dictionary<string, string>(LibvirtFacts) { [FactKeys.Uuid] = UuidOf(c.Name) }
+        : new Dictionary<string, string>();
+
+    public static string UuidOf(string name) =>
+        new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(name))).ToString();
+
+    /// <summary>Every field of a mapping, paths sorted: two records are the same when these are.</summary>
+    public static string Whole(Mapping m) =>
+        $"{m.Manager.ToWire()}/{m.Name} uuid={m.Uuid} state={m.State.ToWire()} leader={m.Leader} path={m.CgroupPath} since={m.Since} ns={m.CgroupNamespace} source={m.Source} paths=[{string.Join(",", m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value))}]";
 
     public static SimContainer Make(int i, string prefix) =>
         new(i % 2 == 0 ? Manager.Lxc : Manager.Libvirt, $"{prefix}{i:D4}");
@@ -64,6 +77,8 @@ internal sealed class Lifecycles
     public async Task<Mapping> RegisterAsync(IInteropService client, SimContainer c)
     {
         var m = await client.RegisterContainerAsync(c.Manager, c.Name, (uint)c.Leader!.Pid, FactsOf(c));
+        // RegisterContainer answers with the object path; the whole record is what the daemon then says it holds.
+        c.Told = client is Interop.DBus.InteropClient bus ? await bus.GetContainerAsync(c.Manager, c.Name) : m;
         c.Registered = true;
         Live[Key(c)] = c;
         return m;

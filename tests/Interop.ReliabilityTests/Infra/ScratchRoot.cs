@@ -58,6 +58,18 @@ internal sealed class ScratchRoot : IDisposable
 
     public string Dir(Hierarchy h, string relUnderRoot) => Path.Combine(h.MountPoint, SharedRootRel, relUnderRoot);
 
+    /// <summary>A leader running as <paramref name="uid"/> (setpriv execs sleep: the pid is the sleeper's).</summary>
+    public Leader StartLeaderAs(uint uid)
+    {
+        var leader = Leader.StartAs(uid);
+        lock (_sync)
+        {
+            _leaders.Add(leader);
+        }
+
+        return leader;
+    }
+
     public Leader StartLeader()
     {
         var leader = Leader.Start();
@@ -187,6 +199,18 @@ internal sealed class Leader : IDisposable
     public static Leader Start() =>
         new(System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "3600") { UseShellExecute = false })
             ?? throw new InvalidOperationException("cannot start sleep"));
+
+    public static Leader StartAs(uint uid)
+    {
+        var id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false };
+        foreach (var a in new[] { "--reuid=" + id, "--regid=" + id, "--clear-groups", "sleep", "3600" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return new(System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException("cannot start setpriv sleep"));
+    }
 
     /// <summary>SIGKILL and reap, so the pid leaves its cgroups before this returns.</summary>
     public void Stop()

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace Interop.Linux.Native;
+
+/// <summary>
+/// Users and groups through the C library's name service switch (getpwnam_r, getpwuid_r, getgrnam_r,
+/// getgrouplist): /etc/passwd and /etc/group, and LDAP, sssd or whatever nsswitch.conf names. Asked at every
+/// call, so a membership change applies without a restart. The struct layouts are glibc's on LP64 Linux
+/// (x86_64, aarch64): passwd { name, passwd, uid, gid, gecos, dir, shell }, group { name, passwd, gid, mem }.
+/// </summary>
+public static partial class Nss
+{
+    private const int ERange = 34;
+    private const int PasswdSize = 48;
+    private const int GroupSize = 32;
+
+    /// <summary>The uid of user <paramref name="name"/>, or null when NSS does not know it.</summary>
+    public static uint? UidOf(string name) => LookUpUser(name, null) is { } u ? u.Uid : null;
+
+    /// <summary>The name and primary gid of <paramref name="uid"/>, or null when NSS does not know it.</summary>
+    public static (string Name, uint Uid, uint Gid)? UserOf(uint uid) => LookUpUser(null, uid);
+
+    /// <summary>The gid of group <paramref name="name"/>, or null when NSS does not know it.</summary>
+    public static unsafe uint? GidOf(string name)
+    {
+        var group = stackalloc byte[GroupSize];
+        for (var size = 1024; size <= 1 << 20; size *= 4)
+        {
+            var buffer = new byte[size];
+            nint result;
+            int rc;
+            fixed (byte* b = buffer)
+            {
+                rc = GetGrNam(name, group, b, (nuint)size, &result);
+            }
+
+            if (rc == ERange)
+            {
+                continue;
+            }
+
+            return rc == 0 && result != 0 ? *(uint*)(group + 16) : null;
+        }
+
+        return null;
+    }
+
+    /// <summary>Every group <paramref name="user"/> belongs to, its primary <paramref name="gid"/> included (getgrouplist).</summary>
+    public static unsafe IReadOnlyList<uint> GroupsOf(string user, uint gid)
+    {
+        var count = 64;
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var groups = new uint[count];
+            int n = count;
+            int rc;
+            fixed (uint* g = groups)
+            {
+                rc = GetGroupList(user, gid, g, &n);
+            }
+
+            if (rc >= 0)
+            {
+                return groups[..Math.Min(n, groups.Length)];
+            }
+
+            count = Math.Max(n, count * 2);
+        }
+
+        return [gid];
+    }
+
+    private static unsafe (string Name, uint Uid, uint Gid)? LookUpUser(string? name, uint? uid)
+    {
+        var passwd = stackalloc byte[PasswdSize];
+        for (var size = 1024; size <= 1 << 20; size *= 4)
+        {
+            var buffer = new byte[size];
+            nint result;
+            int rc;
+            fixed (byte* b = buffer)
+            {
+                rc = name is not null
+                    ? GetPwNam(name, passwd, b, (nuint)size, &result)
+                    : GetPwUid(uid!.Value, passwd, b, (nuint)size, &result);
+            }
+
+            if (rc == ERange)
+            {
+                continue;
+            }
+
+            if (rc != 0 || result == 0)
+            {
+                return null;
+            }
+
+            var pwName = Marshal.PtrToStringUTF8(*(nint*)passwd) ?? string.Empty;
+            return (pwName, *(uint*)(passwd + 16), *(uint*)(passwd + 20));
+        }
+
+        return null;
+    }
+
+    [LibraryImport("libc", EntryPoint = "getpwnam_r", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int GetPwNam(string name, byte* passwd, byte* buffer, nuint size, nint* result);
+
+    [LibraryImport("libc", EntryPoint = "getpwuid_r")]
+    private static unsafe partial int GetPwUid(uint uid, byte* passwd, byte* buffer, nuint size, nint* result);
+
+    [LibraryImport("libc", EntryPoint = "getgrnam_r", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int GetGrNam(string name, byte* group, byte* buffer, nuint size, nint* result);
+
+    [LibraryImport("libc", EntryPoint = "getgrouplist", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int GetGroupList(string user, uint group, uint* groups, int* count);
+}
