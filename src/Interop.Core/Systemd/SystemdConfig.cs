@@ -14,7 +14,7 @@ public static class SystemdConfig
     {
         if (!config.SharedRootSet)
         {
-            return config with { SharedRoot = "/" + SystemdUnits.DefaultSlice, Boundary = config.Boundary == "/" ? "/" : config.Boundary };
+            return config with { SharedRoot = "/" + SystemdUnits.DefaultSlice };
         }
 
         return config with { SharedRoot = "/" + SystemdUnits.ValidateSlice(config.SharedRoot) };
