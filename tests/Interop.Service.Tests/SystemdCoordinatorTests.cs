@@ -341,6 +341,29 @@ public sealed class SystemdCoordinatorTests
     }
 
     [Test]
+    public async Task Reconcile_adopts_an_lxc_container_below_its_unit_and_re_registers_it_with_machined()
+    {
+        const string Payload = "machine.slice/lxc-web.scope/lxc.payload.web";
+        _host.ListChildren("machine.slice").Returns(new HashSet<string> { "lxc-web.scope" });
+        _host.ListChildren("machine.slice/lxc-web.scope").Returns(new HashSet<string> { "lxc.payload.web", "lxc.monitor.web" });
+        _host.HasTasks(Payload).Returns(true);
+        _host.Tasks("cpuset", Payload).Returns([(uint)Init, 4300u]);
+        _host.ParentOf(Init).Returns(Monitor);
+        _host.ParentOf(4300).Returns(Init);
+
+        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+
+        var m = report.Adopted.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That((m.Name, m.Leader, m.Source), Is.EqualTo(("web", Init, Mapping.SourceAdopted)));
+            Assert.That((m.Unit, m.Machine), Is.EqualTo((Scope, "web")));
+            Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
+        });
+        await _systemd.Received(1).RegisterMachineAsync(Arg.Is<MachineRequest>(r => r.Name == "web" && r.Leader == Init), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
     public async Task A_leader_in_no_unit_of_the_slice_is_refused()
     {
         _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo("session-3.scope", "/user.slice/user-0.slice/session-3.scope", false, "active"));
