@@ -103,6 +103,8 @@ install: publish
 	sed 's|@BINDIR@|$(BINDIR)|g' config/libvirt/interop.in > $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	chmod 0755 $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	$(CTL_OUT)/interopctl lxc-config --interopctl $(BINDIR)/interopctl > $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+	install -d '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d'
+	install -m 0644 'config/systemd/lxc@.service.d/interop.conf' '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d/interop.conf'
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	tools/gen-docs.sh $(DOCS_OUT) $(CTL_OUT)/interopctl $(D_OUT)/interopd
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASH_COMPLETION_DIR)
@@ -118,6 +120,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/interopctl.1 $(DESTDIR)$(MANDIR)/man5/interop.yaml.5 $(DESTDIR)$(MANDIR)/man8/interopd.8
 	rm -f $(DESTDIR)$(BASH_COMPLETION_DIR)/interopctl
+	rm -f '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d/interop.conf'
+	-rmdir '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d' 2>/dev/null
 
 # The Debian package (docs/packaging.md), built with debhelper from a clean copy of this tree
 # (no artifacts, bin or obj) in artifacts/deb/src: artifacts/deb/interop_VERSION_amd64.deb.

@@ -14,6 +14,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
     private static readonly NLog.Logger Log = NLog.LogManager.GetCurrentClassLogger();
 
     private readonly IReadOnlyList<Hierarchy> _hierarchies;
+    private readonly IReadOnlyList<Hierarchy> _writable;
     private readonly Dictionary<string, Hierarchy> _byKey;
     private readonly SharedRootOptions _options;
     private readonly string _procRoot;
@@ -23,9 +24,14 @@ public sealed class LinuxCgroupHost : ICgroupHost
     /// <param name="sharedRoot">The shared root every per-container operation is confined to ("/machine").</param>
     /// <param name="boundary">The highest cgroup that may be written ("/" = the hierarchy root).</param>
     /// <param name="procRoot">Where /proc is.</param>
-    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc")
+    /// <param name="writable">
+    /// Which hierarchies (by key) Interop may create, initialize and remove dirs in; all when null. On a systemd host
+    /// these are the ones systemd does not manage: there the units' cgroups are systemd's (DESIGN.md section 14).
+    /// </param>
+    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc", Func<string, bool>? writable = null)
     {
         _hierarchies = hierarchies;
+        _writable = writable is null ? hierarchies : [.. hierarchies.Where(h => writable(h.Key))];
         _sharedRoot = CgroupFs.NormalizeRelative(sharedRoot, "shared root");
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
         _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
@@ -43,9 +49,9 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public static LinuxCgroupHost FromHost(string sharedRoot, string boundary = "/") => new(HierarchyDiscovery.FromHost(), sharedRoot, boundary);
 
-    public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_hierarchies, sharedRootDir, _options);
+    public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_writable, sharedRootDir, _options);
 
-    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_hierarchies, _sharedRoot, dir, _options);
+    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_writable, _sharedRoot, dir, _options);
 
     public IReadOnlySet<string> ListChildren(string dir)
     {
@@ -61,10 +67,10 @@ public sealed class LinuxCgroupHost : ICgroupHost
     public bool HasTasks(string dir) => _hierarchies.Any(h => CgroupFs.Exists(h, dir) && CgroupFs.HasTasks(h, dir));
 
     public IReadOnlyList<string> RemoveIfEmpty(string dir) =>
-        [.. Pruner.RemoveIfEmpty(_hierarchies, _sharedRoot, dir).Select(r => r.ToString())];
+        [.. Pruner.RemoveIfEmpty(_writable, _sharedRoot, dir).Select(r => r.ToString())];
 
     public IReadOnlyList<string> Prune(string sharedRootDir, bool dryRun, Func<string, bool> isOwned) =>
-        [.. Pruner.Prune(_hierarchies, sharedRootDir, dryRun, isOwned).Select(r => r.ToString())];
+        [.. Pruner.Prune(_writable, sharedRootDir, dryRun, isOwned).Select(r => r.ToString())];
 
     public IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid)
     {
@@ -87,6 +93,43 @@ public sealed class LinuxCgroupHost : ICgroupHost
     public void WriteValue(string key, string dir, string file, string value) => CgroupFs.Write(Hierarchy(key), dir, Names.ValidateKey(file), value);
 
     public string AbsoluteDir(string key, string dir) => CgroupFs.DirOf(Hierarchy(key), dir);
+
+    public IReadOnlyList<string> EnsureDirIn(string key, string dir)
+    {
+        var h = Hierarchy(key);
+        if (_writable.Contains(h))
+        {
+            return SharedRoot.EnsureDir([h], _sharedRoot, dir, _options);
+        }
+
+        // A hierarchy Interop does not prepare (systemd's, where systemd did not realize the unit): the missing
+        // levels only, top-down, and nothing written into an existing one.
+        var rel = CgroupFs.NormalizeRelative(dir);
+        if (!CgroupFs.IsAtOrBelow(rel, _sharedRoot) || rel == _sharedRoot)
+        {
+            throw new InvalidInputException("cgroup path", $"'{Printable.Of(CgroupFs.Display(rel))}' is not below the shared root {CgroupFs.Display(_sharedRoot)}");
+        }
+
+        var actions = new List<string>();
+        var path = "";
+        foreach (var part in rel.Split('/'))
+        {
+            path = path.Length == 0 ? part : CgroupFs.Join(path, part);
+            if (CgroupFs.CreateDir(h, path))
+            {
+                actions.Add($"{key}: created {CgroupFs.Display(path)}");
+            }
+        }
+
+        return actions;
+    }
+
+    public void MoveProcess(string key, string dir, int pid) => CgroupFs.AddProcess(Hierarchy(key), CgroupFs.NormalizeRelative(dir), pid);
+
+    public IReadOnlyList<string> RemoveIfEmptyIn(string key, string dir) =>
+        [.. Pruner.RemoveIfEmpty([Hierarchy(key)], _sharedRoot, dir).Select(r => r.ToString())];
+
+    public IReadOnlyList<string>? ReadCmdline(int pid) => ProcFs.TryReadCmdline(pid, _procRoot);
 
     private Hierarchy Hierarchy(string key) =>
         _byKey.TryGetValue(key, out var h) ? h : throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a mounted hierarchy");

@@ -1,6 +1,8 @@
 using Interop.Core;
 using Interop.Core.Adapters;
+using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Model;
+using Interop.Core.Systemd;
 using NLog;
 
 namespace Interop.Service;
@@ -31,6 +33,7 @@ internal sealed class Reconciler
     private readonly string _rootDir;
     private readonly Func<DateTimeOffset> _clock;
     private readonly string _libvirtRunDir;
+    private readonly bool _systemd;
     private readonly Func<ContainerId, int, string, string, Mapping> _describe;
 
     public Reconciler(
@@ -40,8 +43,10 @@ internal sealed class Reconciler
         string rootDir,
         Func<DateTimeOffset> clock,
         string libvirtRunDir,
-        Func<ContainerId, int, string, string, Mapping> describe)
+        Func<ContainerId, int, string, string, Mapping> describe,
+        bool systemd = false)
     {
+        _systemd = systemd;
         _host = host;
         _store = store;
         _layouts = layouts;
@@ -129,6 +134,21 @@ internal sealed class Reconciler
             foreach (var child in _host.ListChildren(parent))
             {
                 var dir = parent + "/" + child;
+                if (_systemd && SystemdUnits.IsUnitDir(child) && depth < 8)
+                {
+                    // systemd host: LXC at <slice>/<unit>/lxc.payload.NAME, libvirt at <slice>/machine-lxc\x2dPID\x2dNAME.scope.
+                    if (LibvirtNames.ParseScope(child) is { } scope && _host.HasTasks(dir))
+                    {
+                        TryAdopt(Manager.Libvirt, scope, dir);
+                    }
+                    else
+                    {
+                        Visit(dir, depth + 1);
+                    }
+
+                    continue;
+                }
+
                 foreach (var layout in _layouts.Values)
                 {
                     if (layout.Classify(child) is not { } match)
@@ -162,7 +182,12 @@ internal sealed class Reconciler
 
             try
             {
-                var m = ContainerDir.Rebase(_describe(id, leader, "", Mapping.SourceAdopted), "/" + dir, _host);
+                // A unit's dir (a libvirt machine scope) holds the container below it (its `libvirt` child): the
+                // container is where its leader is. Any other container dir is the container, whatever its init made below.
+                var described = _describe(id, leader, "", Mapping.SourceAdopted);
+                var m = SystemdUnits.IsUnitDir(dir[(dir.LastIndexOf('/') + 1)..])
+                    ? (ContainerDir.IsAtOrBelow(described.CgroupPath, "/" + dir) ? described : null)
+                    : ContainerDir.Rebase(described, "/" + dir, _host);
                 if (m is not null)
                 {
                     adopted.Add(m);

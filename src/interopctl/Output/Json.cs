@@ -5,10 +5,18 @@ using Interop.Core.Model;
 namespace Interop.Ctl.Output;
 
 // --json output for scripts. Field names are snake_case (lower case, words joined by "_") and stable;
-// the records below are the schema. Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
+// the records below are the schema; unit and machine appear only on a systemd host (where they are set).
+// Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
 
 /// <summary>One row of 'list'.</summary>
-internal sealed record ContainerSummaryJson(string Manager, string Name, string State, int Leader, string CgroupPath);
+internal sealed record ContainerSummaryJson(
+    string Manager,
+    string Name,
+    string State,
+    int Leader,
+    string CgroupPath,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
 /// <summary>Every property of a mapping ('show', 'whois').</summary>
 internal sealed record ContainerJson(
@@ -22,9 +30,21 @@ internal sealed record ContainerJson(
     ulong SinceUs,
     string? Since,
     string CgroupNamespace,
-    string Source);
+    string Source,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
-internal sealed record TreeNodeJson(string Name, string Path, string Kind, string? Manager, string? Container, string? State, int? Leader, List<TreeNodeJson> Children);
+internal sealed record TreeNodeJson(
+    string Name,
+    string Path,
+    string Kind,
+    string? Manager,
+    string? Container,
+    string? State,
+    int? Leader,
+    List<TreeNodeJson> Children,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
 internal sealed record TreeJson(string SharedRoot, List<TreeNodeJson> Children, List<ContainerSummaryJson> NotStarted, List<ContainerSummaryJson> OutsideSharedRoot);
 
@@ -62,7 +82,7 @@ internal static class Json
         => output.WriteLine(JsonSerializer.Serialize(value, type));
 
     public static ContainerSummaryJson Summary(Mapping m)
-        => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath);
+        => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath, m.Unit.Length == 0 ? null : m.Unit, m.Machine.Length == 0 ? null : m.Machine);
 
     public static ContainerJson Full(Mapping m)
         => new(
@@ -76,7 +96,9 @@ internal static class Json
             m.Since,
             m.Since == 0 ? null : Time.Iso(m.Since),
             m.CgroupNamespace,
-            m.Source);
+            m.Source,
+            m.Unit.Length == 0 ? null : m.Unit,
+            m.Machine.Length == 0 ? null : m.Machine);
 }
 
 /// <summary>Since is microseconds since the epoch; people read it as UTC.</summary>
