@@ -202,6 +202,10 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default)
         => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Prune", "b", (ref MessageWriter w) => w.WriteBool(dryRun), ReadStrings, cancellationToken);
 
+    /// <summary>Interop's metrics in the Prometheus text exposition format, as interopd's /metrics serves them.</summary>
+    public Task<string> GetMetricsAsync(CancellationToken cancellationToken = default)
+        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "GetMetrics", null, null, static (Message m, object? _) => m.GetBodyReader().ReadString(), cancellationToken);
+
     public string GetValue(Manager manager, string name, string key) => Wait(() => CallAsync(
         ObjectPaths.ForContainer(manager, name),
         ObjectPaths.ContainerInterface,

@@ -4,6 +4,7 @@ using Interop.Core.Adapters;
 using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.Core.Service;
+using Interop.Service.Metrics;
 using NLog;
 
 namespace Interop.Service;
@@ -36,6 +37,7 @@ public sealed class InteropService : IInteropService, IDisposable
     private readonly StateStore _store;
     private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
     private readonly Func<DateTimeOffset> _clock;
+    private readonly IServiceMetrics _metrics;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Registry _registry = new();
     private readonly Lock _sync = new();
@@ -45,13 +47,15 @@ public sealed class InteropService : IInteropService, IDisposable
         InteropConfig config,
         StateStore store,
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
-        Func<DateTimeOffset>? clock = null)
+        Func<DateTimeOffset>? clock = null,
+        IServiceMetrics? metrics = null)
     {
         _host = host;
         _config = config;
         _store = store;
         _layouts = layouts;
         _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        _metrics = metrics ?? NoMetrics.Instance;
     }
 
     public event EventHandler<ContainerEventArgs>? ContainerAdded;
@@ -86,6 +90,7 @@ public sealed class InteropService : IInteropService, IDisposable
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
         WithGate(() =>
         {
+            var started = Stopwatch.GetTimestamp();
             var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, (id, pid, uuid, source) => Describe(id, pid, uuid, source)).Run();
             lock (_sync)
             {
@@ -100,6 +105,7 @@ public sealed class InteropService : IInteropService, IDisposable
                 Persist(null);
             }
 
+            _metrics.Reconciled(Stopwatch.GetElapsedTime(started));
             return report;
         });
 
@@ -149,7 +155,19 @@ public sealed class InteropService : IInteropService, IDisposable
         }
     }
 
-    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("prepare", () => PrepareCore(manager, name, facts));
+
+    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("started", () => RegisterCore(manager, name, leader, facts));
+
+    public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("stopped", () => StopCore(manager, name));
+
+    public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("released", () => ReleaseCore(manager, name, facts));
+
+    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDir(manager, facts);
@@ -195,7 +213,7 @@ public sealed class InteropService : IInteropService, IDisposable
         });
     }
 
-    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
@@ -232,7 +250,7 @@ public sealed class InteropService : IInteropService, IDisposable
         });
     }
 
-    public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task StopCore(Manager manager, string name)
     {
         Names.ValidateComponent(name, "name");
         return WithGate(() =>
@@ -256,7 +274,7 @@ public sealed class InteropService : IInteropService, IDisposable
         });
     }
 
-    public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDirOrNull(manager, facts);
@@ -367,7 +385,8 @@ public sealed class InteropService : IInteropService, IDisposable
     {
         try
         {
-            await PruneAsync(dryRun: false).ConfigureAwait(false);
+            var removed = await PruneAsync(dryRun: false).ConfigureAwait(false);
+            _metrics.ReaperRemoved(removed.Count);
         }
         catch (InteropException e)
         {
@@ -621,6 +640,7 @@ public sealed class InteropService : IInteropService, IDisposable
         {
             // The registry in memory stays right and keeps answering; the next change writes all of it.
             Log.Error("cannot write {0}: {1}", _store.Path, e.Message);
+            _metrics.StateWriteFailed();
         }
 
         if (sw.ElapsedMilliseconds > 100)
@@ -634,6 +654,35 @@ public sealed class InteropService : IInteropService, IDisposable
         lock (_sync)
         {
             return [.. _registry.All];
+        }
+    }
+
+    /// <summary>Times one lifecycle call, validation and the wait for the gate included, into the metrics.</summary>
+    private async Task Counted(string lifecycleEvent, Func<Task> call) =>
+        await Counted(lifecycleEvent, async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    private async Task<T> Counted<T>(string lifecycleEvent, Func<Task<T>> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = "error";
+        try
+        {
+            var value = await call().ConfigureAwait(false);
+            result = "ok";
+            return value;
+        }
+        catch (InteropException)
+        {
+            result = "refused";
+            throw;
+        }
+        finally
+        {
+            _metrics.HookCall(lifecycleEvent, result, Stopwatch.GetElapsedTime(started));
         }
     }
 

@@ -7,6 +7,7 @@ using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.DBus;
 using Interop.Service;
+using Interop.Service.Metrics;
 using NLog;
 
 namespace Interop.Daemon;
@@ -97,8 +98,19 @@ public static class Program
             [Manager.Libvirt] = new LibvirtLayout(LibvirtNames.ControllerTokens(File.ReadAllText("/proc/cgroups"))),
         };
 
+        // Metrics: one registry for /metrics and GetMetrics. The server binds first, so a bad address or a port in
+        // use stops interopd before it changes anything (setup, state, bus name).
+        InteropService? serviceRef = null;
+        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies));
+        await using var metricsServer = config.MetricsListen is { } listen ? MetricsServer.Start(listen, metrics.Registry) : null;
+        if (metricsServer is not null)
+        {
+            log.Info("serving metrics at {0}", metricsServer.Url);
+        }
+
         var store = new StateStore(config.StateFile);
-        using var service = new InteropService(host, config, store, layouts);
+        using var service = new InteropService(host, config, store, layouts, metrics: metrics);
+        serviceRef = service;
         try
         {
             await service.SetupAsync().ConfigureAwait(false);
@@ -125,7 +137,7 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
-            (message, e) => log.Warn(e, "{0}", message), stop.Token).ConfigureAwait(false);
+            (message, e) => log.Warn(e, "{0}", message), stop.Token, metrics.ExportTextAsync).ConfigureAwait(false);
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);

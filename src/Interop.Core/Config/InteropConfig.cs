@@ -44,6 +44,9 @@ public sealed record InteropConfig
     /// </summary>
     public string Boundary { get; init; } = "/";
 
+    /// <summary>Where interopd serves /metrics over HTTP ("127.0.0.1:9925", "[::1]:9925"); null (the default) serves nothing.</summary>
+    public string? MetricsListen { get; init; }
+
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
     public string SharedRootDir => SharedRoot.TrimStart('/');
 }
