@@ -18,7 +18,7 @@ namespace Interop.DBus;
 /// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
 /// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
 /// </remarks>
-public sealed partial class InteropClient : IInteropService, IAsyncDisposable, IDisposable
+public sealed partial class InteropClient : IInteropService, IMetricsSource, IAsyncDisposable, IDisposable
 {
     private readonly DBusConnection _connection;
     private readonly string _bus;
