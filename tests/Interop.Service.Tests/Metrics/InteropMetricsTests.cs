@@ -16,6 +16,14 @@ public sealed class InteropMetricsTests
     private readonly List<Mapping> _containers = [];
     private readonly Dictionary<string, ContainerUsage> _usage = [];
 
+    [SetUp]
+    public void Clear()
+    {
+        // NUnit runs every test on one instance of the fixture.
+        _containers.Clear();
+        _usage.Clear();
+    }
+
     private static Mapping Container(Manager manager, string name, string cgroup, ContainerState state = ContainerState.Running) =>
         new(manager, name, "", state, cgroup.Length == 0 ? 0 : 4242, cgroup, new Dictionary<string, string>(), 0, Mapping.NamespaceHost, Mapping.SourceHook);
 
