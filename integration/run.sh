@@ -283,8 +283,12 @@ allowed_groups: []
 metrics_listen: 127.0.0.1:$METRICS_PORT
 EOF
 
+# Asks the bus, not interopd: busctl applies --auto-start=no to `call` only, so a get-property on the name
+# while our interopd is still starting would bus-activate a second one (the installed activation file, default
+# config), which may take the name first.
 daemon_up() {
-  busctl --system --auto-start=no --json=short get-property "$BUS_NAME" "$BUS_PATH" "$BUS_IFACE" SharedRoot
+  busctl --system --auto-start=no call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    NameHasOwner s "$BUS_NAME" | grep -qx 'b true'
 }
 # The installed logging config must work: interopd's start-up banner must come through it
 # (checked on a bus address that does not exist, so this instance stops right after set-up).
