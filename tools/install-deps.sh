@@ -13,6 +13,7 @@ packages=(
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients  # the real libvirt 9.0
   hyperfine                   # make bench
   jq                          # integration/run.sh reads --json answers
+  curl                        # integration/metrics.sh and make bench scrape /metrics
 )
 
 missing=()
