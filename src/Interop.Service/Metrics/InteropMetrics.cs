@@ -109,24 +109,16 @@ public sealed class InteropMetrics : IServiceMetrics
             var sw = Stopwatch.StartNew();
             var seen = new HashSet<ContainerId>();
             var counts = new Dictionary<(string Manager, string State), int>();
-            foreach (var m in _containers())
+            var containers = _containers();
+            var usages = ReadAll(containers);
+            for (var i = 0; i < containers.Count; i++)
             {
+                var m = containers[i];
                 seen.Add(m.Id);
                 var manager = m.Manager.ToWire();
                 var state = m.State.ToWire();
                 counts[(manager, state)] = counts.GetValueOrDefault((manager, state)) + 1;
-                ContainerUsage usage;
-                try
-                {
-                    usage = _usage(m);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Log.Debug("usage of {0}: {1}", m.Id, e.Message);
-                    usage = ContainerUsage.None;
-                }
-
-                Update(m, manager, state, usage);
+                Update(m, manager, state, usages[i]);
             }
 
             foreach (var gone in _known.Keys.Where(id => !seen.Contains(id)).ToList())
@@ -145,6 +137,29 @@ public sealed class InteropMetrics : IServiceMetrics
 
             _collectDuration.Set(sw.Elapsed.TotalSeconds);
         }
+    }
+
+    /// <summary>
+    /// Every container's usage. Some 5 small cgroupfs files each, and each read is a few syscalls the kernel serves
+    /// at once: spread over the CPUs (up to 4), a scrape of 1,000 containers reads in a fraction of the time.
+    /// </summary>
+    private ContainerUsage[] ReadAll(IReadOnlyList<Mapping> containers)
+    {
+        var usages = new ContainerUsage[containers.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
+        Parallel.For(0, containers.Count, options, i =>
+        {
+            try
+            {
+                usages[i] = _usage(containers[i]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.Debug("usage of {0}: {1}", containers[i].Id, e.Message);
+                usages[i] = ContainerUsage.None;
+            }
+        });
+        return usages;
     }
 
     private void Update(Mapping m, string manager, string state, ContainerUsage usage)
@@ -168,16 +183,21 @@ public sealed class InteropMetrics : IServiceMetrics
         series.Cpu = SetCounter(_cpu, labels, series.Cpu, usage.CpuSeconds);
         series.IoRead = SetCounter(_ioRead, labels, series.IoRead, usage.IoReadBytes);
         series.IoWrite = SetCounter(_ioWrite, labels, series.IoWrite, usage.IoWriteBytes);
-        SetGauge(_memory, labels, usage.MemoryBytes);
-        SetGauge(_memoryLimit, labels, usage.MemoryLimitBytes);
-        SetGauge(_pids, labels, usage.Pids);
+        series.Memory = SetGauge(_memory, labels, series.Memory, usage.MemoryBytes);
+        series.MemoryLimit = SetGauge(_memoryLimit, labels, series.MemoryLimit, usage.MemoryLimitBytes);
+        series.Pids = SetGauge(_pids, labels, series.Pids, usage.Pids);
     }
 
+    /// <summary>Sets a counter to <paramref name="value"/>: absent when null, recreated when it went backwards.</summary>
     private static double? SetCounter(Counter counter, string[] labels, double? last, double? value)
     {
         if (value is not { } v)
         {
-            counter.RemoveLabelled(labels);
+            if (last is not null)
+            {
+                counter.RemoveLabelled(labels);
+            }
+
             return null;
         }
 
@@ -193,16 +213,21 @@ public sealed class InteropMetrics : IServiceMetrics
     private static double? SetCounter(Counter counter, string[] labels, double? last, ulong? value) =>
         SetCounter(counter, labels, last, value is { } v ? (double?)v : null);
 
-    private static void SetGauge(Gauge gauge, string[] labels, ulong? value)
+    /// <summary>Sets a gauge, or removes it when the figure is gone; returns whether it exists now.</summary>
+    private static bool SetGauge(Gauge gauge, string[] labels, bool exists, ulong? value)
     {
         if (value is { } v)
         {
             gauge.WithLabels(labels).Set(v);
+            return true;
         }
-        else
+
+        if (exists)
         {
             gauge.RemoveLabelled(labels);
         }
+
+        return false;
     }
 
     private void RemoveSeries(Series s)
@@ -227,5 +252,11 @@ public sealed class InteropMetrics : IServiceMetrics
         public double? IoRead { get; set; }
 
         public double? IoWrite { get; set; }
+
+        public bool Memory { get; set; }
+
+        public bool MemoryLimit { get; set; }
+
+        public bool Pids { get; set; }
     }
 }
