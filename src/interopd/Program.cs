@@ -101,7 +101,8 @@ public static class Program
         // Metrics: one registry for /metrics and GetMetrics. The server binds first, so a bad address or a port in
         // use stops interopd before it changes anything (setup, state, bus name).
         InteropService? serviceRef = null;
-        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies));
+        using var usageReader = new Interop.Linux.Cgroups.UsageReader();
+        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies, usageReader), usageReader.Sweep);
         await using var metricsServer = config.MetricsListen is { } listen ? MetricsServer.Start(listen, metrics.Registry) : null;
         if (metricsServer is not null)
         {

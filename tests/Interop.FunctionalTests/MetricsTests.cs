@@ -73,6 +73,17 @@ public class MetricsTests
     }
 
     [Test]
+    public void Any_user_may_read_the_metrics_over_the_bus()
+    {
+        using var rig = Rig.Start();
+
+        var r = Cmd.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", Binaries.Interopctl, "--bus", rig.Address, "metrics"]);
+
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Stdout, Does.Contain("# TYPE interop_container_info gauge"));
+    }
+
+    [Test]
     public void A_port_in_use_stops_interopd_at_start_with_one_line_and_changes_nothing()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);

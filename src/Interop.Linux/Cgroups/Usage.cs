@@ -73,8 +73,14 @@ public static class CgroupUsage
     }
 
     /// <summary>Reads every figure from <paramref name="dirs"/> (hierarchy key to absolute dir).</summary>
-    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs)
+    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs) => Read(dirs, ReadFile);
+
+    /// <summary>Reads every figure from <paramref name="dirs"/> with <paramref name="readFile"/> (path to text, null when absent).</summary>
+    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs, Func<string, string?> readFile)
     {
+        ulong? ReadUInt(string path) => readFile(path) is { } text ? ParseUInt(text) : null;
+        string? ReadText(string path) => readFile(path);
+
         string? unified = null;
         string? cpuacct = null, memory = null, pids = null, blkio = null;
         foreach (var (key, dir) in dirs)
@@ -217,10 +223,8 @@ public static class CgroupUsage
     private static ulong? ParseUInt(string text) =>
         ulong.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
 
-    private static ulong? ReadUInt(string path) => ReadText(path) is { } text ? ParseUInt(text) : null;
-
     /// <summary>The whole (small) file as ASCII, or null when it cannot be opened or read.</summary>
-    private static unsafe string? ReadText(string path)
+    internal static string? ReadFile(string path)
     {
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec);
         if (fd < 0)
@@ -230,37 +234,47 @@ public static class CgroupUsage
 
         try
         {
-            var buffer = t_buffer ??= new byte[BufferSize];
-            var total = 0;
-            fixed (byte* p = buffer)
-            {
-                while (total < buffer.Length)
-                {
-                    var n = Libc.Read(fd, p + total, (nuint)(buffer.Length - total));
-                    if (n < 0)
-                    {
-                        if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                        {
-                            continue;
-                        }
-
-                        return null;
-                    }
-
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    total += (int)n;
-                }
-            }
-
-            return Encoding.ASCII.GetString(buffer, 0, total);
+            return ReadFromStart(fd);
         }
         finally
         {
             Libc.Close(fd);
         }
+    }
+
+    /// <summary>
+    /// The file behind <paramref name="fd"/> from offset 0 (pread): a cgroupfs file read again from its start is
+    /// generated anew, so a kept descriptor gives the current figure. Null when the read fails (ENODEV once the
+    /// cgroup is gone).
+    /// </summary>
+    internal static unsafe string? ReadFromStart(int fd)
+    {
+        var buffer = t_buffer ??= new byte[BufferSize];
+        var total = 0;
+        fixed (byte* p = buffer)
+        {
+            while (total < buffer.Length)
+            {
+                var n = Libc.PRead(fd, p + total, (nuint)(buffer.Length - total), total);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Libc.EINTR)
+                    {
+                        continue;
+                    }
+
+                    return null;
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += (int)n;
+            }
+        }
+
+        return Encoding.ASCII.GetString(buffer, 0, total);
     }
 }

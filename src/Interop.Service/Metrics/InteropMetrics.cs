@@ -31,6 +31,7 @@ public sealed class InteropMetrics : IServiceMetrics
 
     private readonly Func<IReadOnlyList<Mapping>> _containers;
     private readonly Func<Mapping, ContainerUsage> _usage;
+    private readonly Action? _afterRead;
     private readonly Lock _collect = new();
     private readonly Dictionary<ContainerId, Series> _known = [];
 
@@ -51,8 +52,10 @@ public sealed class InteropMetrics : IServiceMetrics
 
     /// <param name="containers">The registry right now (a snapshot; InteropService.ListContainers).</param>
     /// <param name="usage">Reads a container's usage (<see cref="ForHost"/> on the real host; tests hand in figures).</param>
-    public InteropMetrics(Func<IReadOnlyList<Mapping>> containers, Func<Mapping, ContainerUsage> usage)
+    /// <param name="afterRead">Runs after each scrape's reads (UsageReader.Sweep: close the files of containers that are gone).</param>
+    public InteropMetrics(Func<IReadOnlyList<Mapping>> containers, Func<Mapping, ContainerUsage> usage, Action? afterRead = null)
     {
+        _afterRead = afterRead;
         _containers = containers;
         _usage = usage;
         Registry = Prometheus.Metrics.NewCustomRegistry();
@@ -78,9 +81,9 @@ public sealed class InteropMetrics : IServiceMetrics
     /// <summary>The prometheus-net registry both ways out export.</summary>
     public CollectorRegistry Registry { get; }
 
-    /// <summary>Reads usage from a mapping's dirs on the real host (<see cref="CgroupUsage"/>).</summary>
-    public static Func<Mapping, ContainerUsage> ForHost(IReadOnlyList<(string Key, string MountPoint)> hierarchies) =>
-        m => m.CgroupPath.Length == 0 ? ContainerUsage.None : CgroupUsage.Read(CgroupUsage.Dirs(m.Paths, hierarchies, m.CgroupPath));
+    /// <summary>Reads usage from a mapping's dirs on the real host, keeping the files open between scrapes (<see cref="UsageReader"/>).</summary>
+    public static Func<Mapping, ContainerUsage> ForHost(IReadOnlyList<(string Key, string MountPoint)> hierarchies, UsageReader reader) =>
+        m => m.CgroupPath.Length == 0 ? ContainerUsage.None : reader.Read(CgroupUsage.Dirs(m.Paths, hierarchies, m.CgroupPath));
 
     /// <summary>The Prometheus text exposition (format 0.0.4) of every family, collected now.</summary>
     public async Task<string> ExportTextAsync(CancellationToken cancellationToken = default)
@@ -111,6 +114,7 @@ public sealed class InteropMetrics : IServiceMetrics
             var counts = new Dictionary<(string Manager, string State), int>();
             var containers = _containers();
             var usages = ReadAll(containers);
+            _afterRead?.Invoke();
             for (var i = 0; i < containers.Count; i++)
             {
                 var m = containers[i];

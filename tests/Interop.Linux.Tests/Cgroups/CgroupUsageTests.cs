@@ -157,6 +157,73 @@ public class CgroupUsageTests
         }
     }
 
+    [Test]
+    [NonParallelizable]
+    public void The_reader_keeps_files_open_reads_current_figures_and_reopens_a_cgroup_made_anew()
+    {
+        Hierarchy[] hierarchies = [HostHierarchies.V1("pids"), HostHierarchies.V1("memory")];
+        using var scratch = new ScratchCgroup(hierarchies);
+        var sub = scratch.Rel("c");
+        foreach (var h in hierarchies)
+        {
+            CgroupFs.CreateDir(h, sub);
+        }
+
+        CgroupFs.Write(scratch["memory"], sub, "memory.limit_in_bytes", "67108864");
+        var dirs = hierarchies.ToDictionary(h => h.Key, h => h.DirOf(sub));
+        using var reader = new UsageReader();
+
+        var first = reader.Read(dirs);
+        var sleeper = scratch.StartSleep();
+        CgroupFs.AddProcess(scratch["pids"], sub, sleeper.Id);
+        var second = reader.Read(dirs);
+        var kept = reader.OpenFiles;
+        sleeper.Kill();
+        sleeper.WaitForExit();
+        Assert.That(Poll(() => CgroupFs.ReadProcs(scratch["pids"], sub).Count == 0), Is.True);
+        foreach (var h in hierarchies)
+        {
+            Assert.That(CgroupFs.RemoveDir(h, sub), Is.True);
+            CgroupFs.CreateDir(h, sub);
+        }
+
+        CgroupFs.Write(scratch["memory"], sub, "memory.limit_in_bytes", "33554432");
+        var anew = reader.Read(dirs);
+        reader.Sweep();
+        reader.Sweep();
+
+        Assert.That((first.Pids, second.Pids), Is.EqualTo(((ulong?)0, (ulong?)1)), "a kept file reads the current figure");
+        Assert.That(kept, Is.EqualTo(3), "pids.current, memory.usage_in_bytes, memory.limit_in_bytes");
+        Assert.That(anew.MemoryLimitBytes, Is.EqualTo(33554432), "the cgroup made anew is read, not the removed one");
+        Assert.That(reader.OpenFiles, Is.Zero, "a sweep with no read in between closes everything");
+    }
+
+    [Test]
+    public void A_reader_without_room_for_descriptors_reads_the_plain_way()
+    {
+        var dirs = new Dictionary<string, string> { ["pids"] = Write("pids", ("pids.current", "5\n")) };
+        using var reader = new UsageReader(capacity: 0);
+
+        Assert.That(reader.Read(dirs).Pids, Is.EqualTo(5));
+        Assert.That(reader.OpenFiles, Is.Zero);
+    }
+
+    private static bool Poll(Func<bool> condition)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return false;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return true;
+    }
+
     private string Write(string name, params (string File, string Text)[] files)
     {
         var dir = Path.Combine(_dir, name);
