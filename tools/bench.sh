@@ -7,6 +7,9 @@
 #   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
 #      each in its own cpuset cgroup): start-up reconcile, VmRSS, ListContainers and GetContainerByPid
 #      over the bus (hyperfine) and in process (BenchmarkDotNet, bench/Interop.Benchmarks).
+#   5. at BENCH_SCRAPE_SCALE containers (default 1000; each with a dir in every hierarchy): a /metrics scrape
+#      (curl, hyperfine; interopd's own collect time from interop_metrics_collect_duration_seconds), and the
+#      stop hook while scrapes run back to back, against the same hook without them.
 # Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
 # process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
 # Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
@@ -18,10 +21,11 @@ interopd=${INTEROPD:-$repo/artifacts/interopd/interopd}
 runs=${BENCH_RUNS:-30}
 lxc_runs=${BENCH_LXC_RUNS:-15}
 scales=${BENCH_SCALES:-100 1000 10000}
+scrape_scale=${BENCH_SCRAPE_SCALE:-1000}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates cgroups and starts containers)"
-for tool in hyperfine busctl dbus-daemon jq gcc lxc-create lxc-start lxc-wait lxc-stop python3 dotnet; do
+for tool in hyperfine busctl dbus-daemon jq gcc lxc-create lxc-start lxc-wait lxc-stop python3 dotnet curl; do
   command -v "$tool" >/dev/null || die "$tool is missing (make deps)"
 done
 [ -x "$ctl" ] && [ -x "$interopd" ] || die "run make publish first ($ctl, $interopd)"
@@ -110,6 +114,13 @@ cat > "$tmp/nlog.config" <<'XML'
 </nlog>
 XML
 
+# interopd's /metrics (part 5): a loopback port nobody listens on.
+for _ in $(seq 50); do
+  metrics_port=$((20000 + RANDOM % 30000))
+  awk 'NR > 1 { print $2 }' /proc/net/tcp /proc/net/tcp6 | grep -qi ":$(printf '%04X' "$metrics_port")\$" || break
+done
+metrics_url=http://127.0.0.1:$metrics_port/metrics
+
 # write_config FILE SHARED_ROOT STATE_FILE
 write_config() {
   cat > "$1" <<YAML
@@ -119,6 +130,7 @@ bus: $bus
 state_file: $3
 policy: strict
 reaper_interval: 0
+metrics_listen: 127.0.0.1:$metrics_port
 YAML
 }
 
@@ -310,6 +322,14 @@ for line in open(tids):
 out.append(f"count: {count}")
 print("\n".join(out))
 PY
+  if [ "$n" = "$scrape_scale" ]; then
+    # A dir in every other hierarchy too, so a scrape reads what a real container has (cpuacct, memory, pids,
+    # blkio, the v2 files): empty dirs, no task moved (this shell's memory cgroup is the machine agent's).
+    for m in "${mounts[@]}"; do
+      [ "$m" = "$cpuset" ] && continue
+      awk -v d="$m/$sroot" '{ print d "/" $1 }' "$tmp/tids.$n" | xargs mkdir -p
+    done
+  fi
   mkdir -p "$tmp/state$n"
   cp "$tmp/state.$n.yaml" "$tmp/state$n/state.yaml"
   write_config "$tmp/interop.$n.yaml" "$sroot" "$tmp/state$n/state.yaml"
@@ -329,6 +349,25 @@ PY
     -n "busctl Peer.Ping" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping" \
     -n "interopctl hook lxc stop ($n)" "LXC_NAME=$midname LXC_HOOK_VERSION=0 $ic hook lxc $midname lxc stop" \
     -n "busctl StopContainer ($n)" "$bc StopContainer ssa{ss} lxc $midname 0"
+  if [ "$n" = "$scrape_scale" ]; then
+    note "5. /metrics with $n containers"
+    record "scrape_series.$n" "$(curl -sf "$metrics_url" | grep -c '^interop_container_info{')"
+    # interopd's CPU time over the 22 scrapes below (utime + stime, clock ticks): server cost, whatever the load.
+    cpu0=$(awk '{print $14 + $15}' "/proc/$daemon_pid/stat")
+    hf "scrape.$n" --warmup 2 --runs 20 -n "curl /metrics ($n)" "curl -sf -o /dev/null $metrics_url"
+    record "scrape_cpu.$n" "$(awk -v a="$cpu0" -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15 - a) * 1000 / hz / 22}' "/proc/$daemon_pid/stat")"
+    record "scrape_collect.$n" "$(curl -sf "$metrics_url" | awk '$1 == "interop_metrics_collect_duration_seconds" { printf "%.1f", $2 * 1000 }')"
+    # Hooks while scrapes run back to back (the collect never takes the hooks' gate), next to the same hook
+    # measured right before without them (the machine's load moves between part 3 and here).
+    hf "scrape_nohook.$n" --warmup 2 --runs 15 \
+      -n "interopctl hook lxc stop ($n), no scrapes" "LXC_NAME=$midname LXC_HOOK_VERSION=0 $ic hook lxc $midname lxc stop"
+    ( while :; do curl -sf -o /dev/null "$metrics_url"; done ) &
+    helpers+=($!)
+    hf "scrape_hook.$n" --warmup 2 --runs 15 \
+      -n "interopctl hook lxc stop ($n), scrapes running" "LXC_NAME=$midname LXC_HOOK_VERSION=0 $ic hook lxc $midname lxc stop"
+    kill "${helpers[-1]}"; wait "${helpers[-1]}" 2>/dev/null || true
+    unset 'helpers[-1]'
+  fi
   record "rss.$n" "$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$daemon_pid/status")"
   # interopd hands memory back once it has been idle for a period (IdleTrim: 2 s periods).
   sleep 5
@@ -343,7 +382,9 @@ PY
   for p in "${helpers[@]:first_helper}"; do kill "$p"; done
   for p in "${helpers[@]:first_helper}"; do wait "$p" 2>/dev/null || true; done
   helpers=("${helpers[@]:0:first_helper}")
-  find "$cpuset/$sroot" -mindepth 1 -depth -type d -exec rmdir {} +
+  for m in "${mounts[@]}"; do
+    [ -d "$m/$sroot" ] && find "$m/$sroot" -mindepth 1 -depth -type d -exec rmdir {} +
+  done
 done
 
 # --- summary -----------------------------------------------------------------------------------
@@ -400,5 +441,15 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   bus_line "busctl StopContainer, ms (client wall)" 4
   line "GetContainerByPid in process, us (BDN)" bdn_bypid us
   line "ListContainers in process, us (BDN)" bdn_list us
+  echo
+  n=$scrape_scale
+  echo "5. /metrics with $n containers (target: a scrape under 100 ms; hooks not delayed by scrapes)"
+  printf '  %-58s %8s\n' "interop_container_info series in a scrape" "$(r "scrape_series.$n")"
+  printf '  %-58s %8s %s\n' "curl /metrics, median ms (client wall, HTTP included)" "$(ms "$(r "scrape.$n.0")")" "$(ok "$(r "scrape.$n.0")" 100)"
+  printf '  %-58s %8s %s\n' "  interopd CPU time per scrape, ms (server, all threads)" "$(r "scrape_cpu.$n")" "$(ok "$(r "scrape_cpu.$n")" 100)"
+  printf '  %-58s %8s %s\n' "  reading the containers' usage (server wall, one scrape), ms" "$(r "scrape_collect.$n")" "$(ok "$(r "scrape_collect.$n")" 100)"
+  a=$(r "scrape_hook.$n.0"); b=$(r "scrape_nohook.$n.0"); q=$(ratio "$a" "$b")
+  printf '  %-58s %8s\n' "interopctl hook lxc stop, median ms, no scrapes" "$(ms "$b")"
+  printf '  %-58s %8s %s\n' "interopctl hook lxc stop, median ms, scrapes back to back" "$(ms "$a")" "${q}x: $(ok "$q" 1.5) (target <= 1.5x: 2 cpus shared)"
 } | tee "$tmp/summary.txt"
 if [ -n "${BENCH_SUMMARY:-}" ]; then cp "$tmp/summary.txt" "$BENCH_SUMMARY"; fi

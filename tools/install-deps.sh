@@ -15,6 +15,7 @@ packages=(
   jq                          # integration/run.sh reads --json answers
   debhelper dpkg-dev fakeroot lintian  # make deb, integration/package.sh
   bash-completion man-db bsdextrautils # package.sh: the completion's loader, man, col
+  curl                        # integration/metrics.sh and make bench scrape /metrics
 )
 
 missing=()
@@ -35,6 +36,38 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Metrics proof (integration/metrics.sh): real Prometheus and node_exporter, started by the suite by pid.
+# Their postinst would start the daemons on the host: a policy-rc.d that exits 101 forbids it during the
+# install (one already there, as in containers, is left as it is), and no unit of theirs runs afterwards.
+daemons=(prometheus prometheus-node-exporter)
+missing=()
+for p in "${daemons[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]} (their services are not started)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: run as root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# interop install-deps: no service starts during this install\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  apt-get update -qq
+  apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+  if [ -n "$policy" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -38,10 +38,12 @@ public sealed class InteropBusService : IAsyncDisposable
     private const int MaxConcurrentWalks = 1;
 
     private readonly SemaphoreSlim _walks = new(MaxConcurrentWalks, MaxConcurrentWalks);
+    private readonly Func<CancellationToken, Task<string>>? _metrics;
     private int _disposed;
 
-    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log)
+    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log, Func<CancellationToken, Task<string>>? metrics)
     {
+        _metrics = metrics;
         _connection = connection;
         _service = service;
         _log = log;
@@ -61,6 +63,7 @@ public sealed class InteropBusService : IAsyncDisposable
     /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
     /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
     /// ReleaseContainer); null: every allowed caller may.</param>
+    /// <param name="metrics">Produces the Prometheus exposition GetMetrics answers; null answers that metrics are not available.</param>
     /// <exception cref="InvalidOperationException">another connection already owns org.interop.Interop1.</exception>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
     public static async Task<InteropBusService> StartAsync(
@@ -69,7 +72,8 @@ public sealed class InteropBusService : IAsyncDisposable
         Func<uint, bool> isAllowed,
         Action<string, Exception?>? log = null,
         CancellationToken cancellationToken = default,
-        Func<uint, Mapping, bool>? mayChange = null)
+        Func<uint, Mapping, bool>? mayChange = null,
+        Func<CancellationToken, Task<string>>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(isAllowed);
@@ -100,7 +104,7 @@ public sealed class InteropBusService : IAsyncDisposable
                 throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {ex.Message}", ex);
             }
 
-            var self = new InteropBusService(connection, service, isAllowed, log) { _mayChange = mayChange };
+            var self = new InteropBusService(connection, service, isAllowed, log, metrics) { _mayChange = mayChange };
             connection.AddMethodHandlers([new ManagerHandler(self), new ContainerHandler(self)]);
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
@@ -685,10 +689,55 @@ public sealed class InteropBusService : IAsyncDisposable
                 }
 
                 return;
+            case "GetMetrics":
+                if (_metrics is not { } metrics)
+                {
+                    context.ReplyError(Failed, "this interopd exports no metrics");
+                }
+                else if (CheckSignature(context, string.Empty))
+                {
+                    RunRead(context, async ct =>
+                    {
+                        var text = await metrics(ct).ConfigureAwait(false);
+                        return c => ReplyString(c, text);
+                    });
+                }
+
+                return;
             default:
                 context.ReplyUnknownMethodError();
                 return;
         }
+    }
+
+    /// <summary>Answers a read that reads cgroupfs at length (GetMetrics) off the read loop; reads are open to every caller.</summary>
+    private void RunRead(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call)
+    {
+        context.DisposesAsynchronously = true;
+        var member = context.Request.MemberAsString ?? string.Empty;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var reply = await call(context.RequestAborted).ConfigureAwait(false);
+                reply(context);
+            }
+            catch (Exception ex)
+            {
+                try
+                {
+                    ReplyException(context, ex);
+                }
+                catch (Exception replyEx)
+                {
+                    SafeLog(_log, $"cannot reply to {member}: {replyEx.Message}", replyEx);
+                }
+            }
+            finally
+            {
+                context.Dispose();
+            }
+        });
     }
 
     private static (Manager Manager, string Name, Dictionary<string, string> Facts) ReadManagerNameFacts(ref Reader reader)

@@ -19,7 +19,7 @@ namespace Interop.DBus;
 /// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
 /// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
 /// </remarks>
-public sealed partial class InteropClient : IInteropService, IStateHealth, IAsyncDisposable, IDisposable
+public sealed partial class InteropClient : IInteropService, IStateHealth, IMetricsSource, IAsyncDisposable, IDisposable
 {
     private readonly DBusConnection _connection;
     private readonly string _bus;
@@ -251,6 +251,10 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IAsyn
 
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default)
         => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Prune", "b", (ref MessageWriter w) => w.WriteBool(dryRun), ReadStrings, cancellationToken);
+
+    /// <summary>Interop's metrics in the Prometheus text exposition format, as interopd's /metrics serves them.</summary>
+    public Task<string> GetMetricsAsync(CancellationToken cancellationToken = default)
+        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "GetMetrics", null, null, static (Message m, object? _) => m.GetBodyReader().ReadString(), cancellationToken);
 
     public string GetValue(Manager manager, string name, string key) => Wait(() => CallAsync(
         ObjectPaths.ForContainer(manager, name),

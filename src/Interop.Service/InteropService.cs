@@ -4,6 +4,7 @@ using Interop.Core.Adapters;
 using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.Core.Service;
+using Interop.Service.Metrics;
 using NLog;
 
 namespace Interop.Service;
@@ -37,6 +38,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
     private readonly Func<DateTimeOffset> _clock;
     private readonly SystemdCoordinator? _systemd;
+    private readonly IServiceMetrics _metrics;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Registry _registry = new();
     private readonly Lock _sync = new();
@@ -47,7 +49,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         StateStore store,
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
         Func<DateTimeOffset>? clock = null,
-        SystemdCoordinator? systemd = null)
+        SystemdCoordinator? systemd = null,
+        IServiceMetrics? metrics = null)
     {
         _host = host;
         _config = config;
@@ -59,6 +62,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             systemd.MachineRemoved += (_, machine) => _ = ForgetMachineAsync(machine);
         }
+        _metrics = metrics ?? NoMetrics.Instance;
     }
 
     public event EventHandler<ContainerEventArgs>? ContainerAdded;
@@ -98,6 +102,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
         WithGate(() =>
         {
+            var started = Stopwatch.GetTimestamp();
             var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null).Run();
             lock (_sync)
             {
@@ -112,6 +117,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
                 Persist(null);
             }
 
+            _metrics.Reconciled(Stopwatch.GetElapsedTime(started));
             return report;
         });
 
@@ -161,7 +167,19 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
     }
 
-    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("prepare", () => PrepareCore(manager, name, facts));
+
+    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("started", () => RegisterCore(manager, name, leader, facts));
+
+    public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("stopped", () => StopCore(manager, name));
+
+    public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        Counted("released", () => ReleaseCore(manager, name, facts));
+
+    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDir(manager, facts);
@@ -209,7 +227,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
@@ -252,7 +270,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task StopCore(Manager manager, string name)
     {
         Names.ValidateComponent(name, "name");
         return WithGate(() =>
@@ -276,7 +294,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDirOrNull(manager, facts);
@@ -405,7 +423,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     {
         try
         {
-            await PruneAsync(dryRun: false).ConfigureAwait(false);
+            var removed = await PruneAsync(dryRun: false).ConfigureAwait(false);
+            _metrics.ReaperRemoved(removed.Count);
         }
         catch (InteropException e)
         {
@@ -700,6 +719,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             // are told by StateWritable (a property with PropertiesChanged) and `interopctl status` until then.
             Log.Error("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
             SetStateWritable(false);
+            _metrics.StateWriteFailed();
         }
 
         if (sw.ElapsedMilliseconds > 100)
@@ -727,6 +747,35 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         lock (_sync)
         {
             return [.. _registry.All];
+        }
+    }
+
+    /// <summary>Times one lifecycle call, validation and the wait for the gate included, into the metrics.</summary>
+    private async Task Counted(string lifecycleEvent, Func<Task> call) =>
+        await Counted(lifecycleEvent, async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    private async Task<T> Counted<T>(string lifecycleEvent, Func<Task<T>> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = "error";
+        try
+        {
+            var value = await call().ConfigureAwait(false);
+            result = "ok";
+            return value;
+        }
+        catch (InteropException)
+        {
+            result = "refused";
+            throw;
+        }
+        finally
+        {
+            _metrics.HookCall(lifecycleEvent, result, Stopwatch.GetElapsedTime(started));
         }
     }
 

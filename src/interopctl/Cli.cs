@@ -37,6 +37,8 @@ internal static class Cli
             PruneCommand.Create(context, globals),
             GetCommand.Create(context, globals),
             SetCommand.Create(context, globals),
+            TopCommand.Create(context, globals),
+            MetricsCommand.Create(context, globals),
             LxcConfigCommand.Create(context),
             hook,
             GenerateCommand.Create(context),

@@ -4,6 +4,7 @@ using Interop.DBus;
 using Interop.DBus.Direct;
 using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
+using Interop.Linux.Cgroups;
 
 namespace Interop.Ctl;
 
@@ -42,6 +43,21 @@ internal sealed class CliContext
     /// <summary>Local cgroup health for a shared root, without the daemon.</summary>
     public required Func<string, LocalHealth> ProbeLocal { get; init; }
 
+    /// <summary>Reads a container's usage from its dirs (hierarchy key to absolute dir): top and show.</summary>
+    public Func<IReadOnlyDictionary<string, string>, ContainerUsage> ReadUsage { get; init; } = CgroupUsage.Read;
+
+    /// <summary>Waits between top's samples.</summary>
+    public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+
+    /// <summary>A monotonic clock, for the interval between two samples.</summary>
+    public Func<TimeSpan> Elapsed { get; init; } = static () => System.Diagnostics.Stopwatch.GetElapsedTime(0);
+
+    /// <summary>True when stdout is a terminal: top redraws and reads keys; otherwise it prints plain frames.</summary>
+    public bool Interactive { get; init; }
+
+    /// <summary>A key pressed on the terminal, without waiting; null when none.</summary>
+    public Func<char?> ReadKey { get; init; } = static () => null;
+
     /// <summary>This executable's path (the default for lxc-config --interopctl).</summary>
     public string? ProcessPath { get; init; }
 
@@ -65,7 +81,21 @@ internal sealed class CliContext
         ProcessPath = Environment.ProcessPath,
         GetParentPid = ProcFs.SelfParentPid,
         IsSystemdHost = () => SystemdBoot.IsBooted(),
+        Interactive = !Console.IsOutputRedirected && !Console.IsInputRedirected,
+        ReadKey = ReadConsoleKey,
     };
+
+    private static char? ReadConsoleKey()
+    {
+        try
+        {
+            return Console.KeyAvailable ? Console.ReadKey(intercept: true).KeyChar : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     // The client never resumes on its connection's read loop (InteropClient.OffReadLoop), so its
     // synchronous members are safe to call right after connecting.

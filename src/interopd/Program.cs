@@ -8,6 +8,7 @@ using Interop.Core.Model;
 using Interop.Core.Systemd;
 using Interop.DBus;
 using Interop.Service;
+using Interop.Service.Metrics;
 using NLog;
 
 namespace Interop.Daemon;
@@ -114,8 +115,20 @@ public static class Program
             [Manager.Libvirt] = new LibvirtLayout(LibvirtNames.ControllerTokens(File.ReadAllText("/proc/cgroups"))),
         };
 
+        // Metrics: one registry for /metrics and GetMetrics. The server binds first, so a bad address or a port in
+        // use stops interopd before it changes anything (setup, state, bus name).
+        InteropService? serviceRef = null;
+        using var usageReader = new Interop.Linux.Cgroups.UsageReader();
+        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies, usageReader), usageReader.Sweep);
+        await using var metricsServer = config.MetricsListen is { } listen ? MetricsServer.Start(listen, metrics.Registry) : null;
+        if (metricsServer is not null)
+        {
+            log.Info("serving metrics at {0}", metricsServer.Url);
+        }
+
         var store = new StateStore(config.StateFile);
-        using var service = new InteropService(host, config, store, layouts, systemd: systemd is null ? null : new SystemdCoordinator(systemd, host, config.SharedRoot));
+        using var service = new InteropService(host, config, store, layouts, systemd: systemd is null ? null : new SystemdCoordinator(systemd, host, config.SharedRoot), metrics: metrics);
+        serviceRef = service;
         try
         {
             await service.SetupAsync().ConfigureAwait(false);
@@ -142,7 +155,7 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
-            (message, e) => log.Warn(e, "{0}", message), stop.Token, authorizer.MayChange).ConfigureAwait(false);
+            (message, e) => log.Warn(e, "{0}", message), stop.Token, authorizer.MayChange, metrics.ExportTextAsync).ConfigureAwait(false);
         log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);

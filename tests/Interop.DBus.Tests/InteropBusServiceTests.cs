@@ -40,7 +40,7 @@ public partial class InteropBusServiceTests
             {
                 _log.Add((m, e));
             }
-        });
+        }, metrics: _ => Task.FromResult(Exposition));
         _client = await InteropClient.ConnectAsync(_daemon.Address);
     }
 
@@ -49,6 +49,14 @@ public partial class InteropBusServiceTests
     {
         await _client.DisposeAsync();
         await _server.DisposeAsync();
+    }
+
+    private const string Exposition = "# HELP interop_containers x\n# TYPE interop_containers gauge\ninterop_containers{manager=\"lxc\",state=\"running\"} 1\n";
+
+    [Test]
+    public async Task GetMetrics_returns_the_exposition_the_daemon_produces()
+    {
+        Assert.That(await _client.GetMetricsAsync(), Is.EqualTo(Exposition));
     }
 
     [Test]

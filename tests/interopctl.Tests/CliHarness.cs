@@ -1,5 +1,6 @@
 using Interop.Core.Service;
 using Interop.Ctl;
+using Interop.Linux.Cgroups;
 using NSubstitute;
 
 namespace Interop.Ctl.Tests;
@@ -13,7 +14,7 @@ internal sealed class CliHarness
         Service.ReleaseContainerAsync(default, default!, default!, default).ReturnsForAnyArgs(true);
     }
 
-    public IInteropService Service { get; } = Substitute.For<IInteropService>();
+    public IInteropService Service { get; } = Substitute.For<IInteropService, IMetricsSource>();
 
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
 
@@ -40,6 +41,15 @@ internal sealed class CliHarness
     public List<string> FilesRead { get; } = [];
 
     public string ProcessPath { get; set; } = "/usr/local/bin/interopctl";
+
+    /// <summary>What ReadUsage returns for a container's dirs (top, show); none by default.</summary>
+    public Func<IReadOnlyDictionary<string, string>, ContainerUsage> Usage { get; set; } = _ => ContainerUsage.None;
+
+    /// <summary>A fake monotonic clock that Delay advances: top's samples are exactly as far apart as it waited.</summary>
+    public TimeSpan Clock { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Every delay top waited, in order.</summary>
+    public List<TimeSpan> Delays { get; } = [];
 
     public async Task<CliResult> RunAsync(params string[] args)
     {
@@ -69,6 +79,14 @@ internal sealed class CliHarness
             },
             ProbeLocal = root => Probe(root),
             ProcessPath = ProcessPath,
+            ReadUsage = dirs => Usage(dirs),
+            Delay = (delay, _) =>
+            {
+                Delays.Add(delay);
+                Clock += delay;
+                return Task.CompletedTask;
+            },
+            Elapsed = () => Clock,
         };
         var code = await Cli.RunAsync(args, context);
         return new CliResult(code, stdout.ToString(), stderr.ToString());

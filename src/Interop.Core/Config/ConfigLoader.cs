@@ -12,7 +12,10 @@ namespace Interop.Core.Config;
 public static class ConfigLoader
 {
     private static readonly string[] Keys =
-        ["shared_root", "boundary", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups"];
+        ["shared_root", "boundary", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups", "metrics_listen"];
+
+    /// <summary>The /metrics port when metrics_listen is "on" (docs/metrics.md says why this number).</summary>
+    public const int DefaultMetricsPort = 9925;
 
     public static InteropConfig Parse(string text, string fileName = InteropConfig.DefaultPath)
     {
@@ -62,6 +65,7 @@ public static class ConfigLoader
                     "reaper_interval" => config with { ReaperInterval = Seconds(fileName, parser.Consume<Scalar>()) },
                     "allowed_users" => config with { AllowedUsers = Principals(fileName, parser, "allowed_users") },
                     "allowed_groups" => config with { AllowedGroups = Principals(fileName, parser, "allowed_groups") },
+                    "metrics_listen" => config with { MetricsListen = MetricsListenValue(fileName, parser.Consume<Scalar>()) },
                     _ => throw Error(fileName, key.Start, $"unknown key '{Printable.Of(key.Value)}' (expected one of: {string.Join(", ", Keys)})"),
                 };
             }
@@ -118,6 +122,34 @@ public static class ConfigLoader
         }
 
         return value.Value;
+    }
+
+    /// <summary>"off" (null), "on" (127.0.0.1 and the default port), or an IP address and port: "0.0.0.0:9925", "[::1]:9925".</summary>
+    private static string? MetricsListenValue(string file, Scalar value)
+    {
+        var v = value.Value;
+        if (v is "off" or "")
+        {
+            return null;
+        }
+
+        if (v == "on")
+        {
+            return "127.0.0.1:" + DefaultMetricsPort.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var colon = v.LastIndexOf(':');
+        var host = colon > 0 ? v[..colon] : "";
+        var bracketed = host.StartsWith('[') && host.EndsWith(']');
+        if (colon <= 0
+            || !int.TryParse(v.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535
+            || !System.Net.IPAddress.TryParse(bracketed ? host[1..^1] : host, out var address)
+            || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) != bracketed)
+        {
+            throw Error(file, value.Start, $"metrics_listen '{Printable.Of(v)}' must be 'off', 'on' (127.0.0.1:{DefaultMetricsPort}) or an IP address and port such as 127.0.0.1:{DefaultMetricsPort} or [::1]:{DefaultMetricsPort}");
+        }
+
+        return v;
     }
 
     private static ContainerPolicy PolicyValue(string file, Scalar value) => value.Value switch

@@ -46,6 +46,8 @@ public sealed record InteropConfig
 
     /// <summary>True when the file set shared_root (on a systemd host an unset one means /machine.slice).</summary>
     public bool SharedRootSet { get; init; }
+    /// <summary>Where interopd serves /metrics over HTTP ("127.0.0.1:9925", "[::1]:9925"); null (the default) serves nothing.</summary>
+    public string? MetricsListen { get; init; }
 
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
     public string SharedRootDir => SharedRoot.TrimStart('/');

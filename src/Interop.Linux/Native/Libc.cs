@@ -51,6 +51,14 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    internal static unsafe partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    internal const int RlimitNoFile = 7;
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    internal static partial int GetRLimit(int resource, out RLimit limit);
+
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     internal static unsafe partial nint Write(int fd, byte* buffer, nuint count);
 
@@ -94,4 +102,12 @@ internal static partial class Libc
         EOPNOTSUPP => "EOPNOTSUPP",
         _ => "errno " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    /// <summary>struct rlimit (64-bit rlim_t).</summary>
+    [System.Runtime.InteropServices.StructLayout(LayoutKind.Sequential)]
+    internal struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
 }

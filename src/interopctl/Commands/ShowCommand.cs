@@ -3,6 +3,7 @@ using Interop.Core;
 using Interop.Core.Model;
 using Interop.Core.Service;
 using Interop.Ctl.Output;
+using Interop.Linux.Cgroups;
 
 namespace Interop.Ctl.Commands;
 
@@ -33,16 +34,16 @@ internal static class ShowCommand
         Names.ValidateComponent(name, "name");
         var resolved = ServiceCommand.ResolveManager(service, name, manager);
         var mapping = service.GetContainer(resolved, name);
-        Print(context, mapping, json);
+        Print(context, mapping, json, ReadUsage(context, service, mapping));
         return ExitCodes.Ok;
     }
 
     /// <summary>Prints a full mapping ('show' and 'whois').</summary>
-    internal static void Print(CliContext context, Mapping m, bool json)
+    internal static void Print(CliContext context, Mapping m, bool json, ContainerUsage? usage = null)
     {
         if (json)
         {
-            Json.Write(context.Out, Json.Full(m), CtlJsonContext.Default.ContainerJson);
+            Json.Write(context.Out, Json.Full(m, usage), CtlJsonContext.Default.ContainerJson);
             return;
         }
 
@@ -67,7 +68,34 @@ internal static class ShowCommand
         {
             o.WriteLine($"  {path.Key}: {path.Value}");
         }
+
+        if (usage is not null)
+        {
+            var cpu = usage.CpuSeconds is { } s ? s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) + " s" : "-";
+            o.WriteLine($"CpuTime:          {cpu}");
+            o.WriteLine($"Memory:           {Bytes(usage.MemoryBytes)}");
+            o.WriteLine($"MemoryLimit:      {(usage.MemoryLimitBytes is null && usage.MemoryBytes is not null ? "none" : Bytes(usage.MemoryLimitBytes))}");
+            o.WriteLine($"Pids:             {usage.Pids?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
+            o.WriteLine($"IoRead:           {Bytes(usage.IoReadBytes)}");
+            o.WriteLine($"IoWritten:        {Bytes(usage.IoWriteBytes)}");
+        }
     }
+
+    /// <summary>The container's usage now, read from its dirs (null before it has a cgroup).</summary>
+    internal static ContainerUsage? ReadUsage(CliContext context, IInteropService service, Mapping m)
+    {
+        if (m.CgroupPath.Length == 0)
+        {
+            return null;
+        }
+
+        var hierarchies = (service.Hierarchies ?? []).Select(h => (h.Controllers, h.MountPoint));
+        return context.ReadUsage(CgroupUsage.Dirs(m.Paths, hierarchies, m.CgroupPath));
+    }
+
+    /// <summary>Bytes with the exact figure and a readable one: "1048576 (1.0M)"; "-" when unknown.</summary>
+    private static string Bytes(ulong? bytes) =>
+        bytes is { } b ? $"{b.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({TopView.Bytes(b)})" : "-";
 
     private static string Dash(string value) => value.Length == 0 ? "-" : value;
 }

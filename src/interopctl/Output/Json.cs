@@ -32,7 +32,28 @@ internal sealed record ContainerJson(
     string CgroupNamespace,
     string Source,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null,
+    UsageJson? Usage = null);
+
+/// <summary>What a container uses now, in base units (seconds, bytes); null where no hierarchy has the figure.</summary>
+internal sealed record UsageJson(double? CpuSeconds, ulong? MemoryBytes, ulong? MemoryLimitBytes, ulong? Pids, ulong? IoReadBytes, ulong? IoWriteBytes);
+
+/// <summary>One container in 'top --json'. cpu_percent: CPU time over the interval, 100 = one CPU.</summary>
+internal sealed record TopContainerJson(
+    string Manager,
+    string Name,
+    string State,
+    string CgroupPath,
+    double? CpuPercent,
+    double? CpuSeconds,
+    ulong? MemoryBytes,
+    ulong? MemoryLimitBytes,
+    ulong? Pids,
+    ulong? IoReadBytes,
+    ulong? IoWriteBytes);
+
+/// <summary>'top --json': one snapshot (two samples interval_seconds apart).</summary>
+internal sealed record TopJson(string Time, double IntervalSeconds, List<TopContainerJson> Containers);
 
 internal sealed record TreeNodeJson(
     string Name,
@@ -72,6 +93,7 @@ internal sealed record ValueJson(string Manager, string Name, string Key, string
 [JsonSerializable(typeof(ActionsJson))]
 [JsonSerializable(typeof(PruneJson))]
 [JsonSerializable(typeof(ValueJson))]
+[JsonSerializable(typeof(TopJson))]
 internal sealed partial class CtlJsonContext : JsonSerializerContext
 {
 }
@@ -84,7 +106,10 @@ internal static class Json
     public static ContainerSummaryJson Summary(Mapping m)
         => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath, m.Unit.Length == 0 ? null : m.Unit, m.Machine.Length == 0 ? null : m.Machine);
 
-    public static ContainerJson Full(Mapping m)
+    public static UsageJson Usage(Interop.Linux.Cgroups.ContainerUsage u)
+        => new(u.CpuSeconds, u.MemoryBytes, u.MemoryLimitBytes, u.Pids, u.IoReadBytes, u.IoWriteBytes);
+
+    public static ContainerJson Full(Mapping m, Interop.Linux.Cgroups.ContainerUsage? usage = null)
         => new(
             m.Manager.ToWire(),
             m.Name,
@@ -98,7 +123,8 @@ internal static class Json
             m.CgroupNamespace,
             m.Source,
             m.Unit.Length == 0 ? null : m.Unit,
-            m.Machine.Length == 0 ? null : m.Machine);
+            m.Machine.Length == 0 ? null : m.Machine,
+            usage is null ? null : Usage(usage));
 }
 
 /// <summary>Since is microseconds since the epoch; people read it as UTC.</summary>

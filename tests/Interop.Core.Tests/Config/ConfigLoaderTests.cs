@@ -65,7 +65,17 @@ public class ConfigLoaderTests
         Assert.That(config, Is.EqualTo(new InteropConfig()).Using<InteropConfig>((a, b) =>
             a.SharedRoot == b.SharedRoot && a.Boundary == b.Boundary && a.Bus == b.Bus && a.StateFile == b.StateFile && a.Policy == b.Policy
             && a.ReaperInterval == b.ReaperInterval && a.AllowedUsers.SequenceEqual(b.AllowedUsers)
-            && a.AllowedGroups.SequenceEqual(b.AllowedGroups)));
+            && a.AllowedGroups.SequenceEqual(b.AllowedGroups) && a.MetricsListen == b.MetricsListen));
+    }
+
+    [TestCase("", null)]
+    [TestCase("metrics_listen: off\n", null)]
+    [TestCase("metrics_listen: on\n", "127.0.0.1:9925")]
+    [TestCase("metrics_listen: 0.0.0.0:9100\n", "0.0.0.0:9100")]
+    [TestCase("metrics_listen: \"[::1]:9925\"\n", "[::1]:9925")]
+    public void Metrics_listen_is_off_by_default_and_on_means_loopback_and_the_allocated_port(string text, string? expected)
+    {
+        Assert.That(ConfigLoader.Parse(text).MetricsListen, Is.EqualTo(expected));
     }
 
     [TestCase("colour: blue\n", 1, 1, "unknown key 'colour'")]
@@ -82,6 +92,11 @@ public class ConfigLoaderTests
     [TestCase("state_file: relative.yaml\n", 1, 13, "must be an absolute path")]
     [TestCase("bus: [system]\n", 1, 6, "expected a scalar")]
     [TestCase("boundary: /other\n", 1, 11, "must be the shared root /machine or one of its ancestors")]
+    [TestCase("metrics_listen: localhost:9925\n", 1, 17, "metrics_listen 'localhost:9925' must be 'off', 'on' (127.0.0.1:9925) or an IP address and port")]
+    [TestCase("metrics_listen: 300.1.2.3:9925\n", 1, 17, "metrics_listen '300.1.2.3:9925' must be")]
+    [TestCase("metrics_listen: 127.0.0.1\n", 1, 17, "an IP address and port")]
+    [TestCase("metrics_listen: 127.0.0.1:70000\n", 1, 17, "an IP address and port")]
+    [TestCase("metrics_listen: \"::1:9925\"\n", 1, 17, "[::1]:9925")]
     public void Bad_input_names_file_line_column_and_what_was_expected(string text, int line, int column, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, "/etc/interop/interop.yaml"))!;

@@ -13,7 +13,7 @@ namespace Interop.FunctionalTests.Support;
 /// </summary>
 public sealed class Rig : IDisposable
 {
-    private Rig(string sharedRootLeaf)
+    private Rig(string sharedRootLeaf, string extraConfig = "")
     {
         Scratch = new ScratchRoot();
         try
@@ -22,7 +22,7 @@ public sealed class Rig : IDisposable
             RootRel = sharedRootLeaf;
             SharedRoot = $"/{Scratch.Name}/{sharedRootLeaf}";
             ConfigPath = Path.Combine(WorkDir, "interop.yaml");
-            File.WriteAllText(ConfigPath, InteropdRunner.ConfigText(SharedRoot, "/" + Scratch.Name, StatePath));
+            File.WriteAllText(ConfigPath, InteropdRunner.ConfigText(SharedRoot, "/" + Scratch.Name, StatePath) + "\n" + extraConfig);
             Bus = new DBusDaemonRunner();
         }
         catch
@@ -55,9 +55,12 @@ public sealed class Rig : IDisposable
     public string Address => Bus.Address;
 
     /// <summary>Starts a rig and its daemon and waits until the daemon serves.</summary>
-    public static Rig Start(string sharedRootLeaf = "machine")
+    /// <summary>A rig whose daemon is not started yet (tests of start-up failures start their own).</summary>
+    public static Rig WithoutDaemon(string extraConfig) => new("machine", extraConfig);
+
+    public static Rig Start(string sharedRootLeaf = "machine", string extraConfig = "")
     {
-        var rig = new Rig(sharedRootLeaf);
+        var rig = new Rig(sharedRootLeaf, extraConfig);
         try
         {
             rig.StartDaemon();
