@@ -13,7 +13,7 @@ internal static class Wire
     public static readonly string[] ManagerProperties = ["Version", "CgroupMode", "SharedRoot", "Hierarchies", "ContainerCount"];
 
     public static readonly string[] ContainerProperties =
-        ["Manager", "Name", "Uuid", "State", "Leader", "CgroupPath", "Paths", "Since", "CgroupNamespace", "Source"];
+        ["Manager", "Name", "Uuid", "State", "Leader", "CgroupPath", "Paths", "Since", "CgroupNamespace", "Source", "Unit", "Machine"];
 
     public static uint Pid(int leader) => leader > 0 ? (uint)leader : 0u;
 
@@ -78,6 +78,12 @@ internal static class Wire
                 return true;
             case "Source":
                 writer.WriteVariantString(mapping.Source);
+                return true;
+            case "Unit":
+                writer.WriteVariantString(mapping.Unit);
+                return true;
+            case "Machine":
+                writer.WriteVariantString(mapping.Machine);
                 return true;
             default:
                 return false;
@@ -184,6 +190,7 @@ internal static class Wire
     {
         Manager manager = default;
         string name = string.Empty, uuid = string.Empty, cgroupPath = string.Empty, cgroupNamespace = string.Empty, source = string.Empty;
+        string unit = string.Empty, machine = string.Empty;
         var state = ContainerState.Prepared;
         uint leader = 0;
         ulong since = 0;
@@ -234,12 +241,20 @@ internal static class Wire
                     reader.ReadSignature("s");
                     source = reader.ReadString();
                     break;
+                case "Unit":
+                    reader.ReadSignature("s");
+                    unit = reader.ReadString();
+                    break;
+                case "Machine":
+                    reader.ReadSignature("s");
+                    machine = reader.ReadString();
+                    break;
                 default:
                     reader.ReadVariantValue();
                     break;
             }
         }
 
-        return new Mapping(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, paths, since, cgroupNamespace, source);
+        return new Mapping(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, paths, since, cgroupNamespace, source, unit, machine);
     }
 }

@@ -55,4 +55,19 @@ public interface ICgroupHost
 
     /// <summary>The absolute dir of a cgroup path in hierarchy <paramref name="key"/>.</summary>
     string AbsoluteDir(string key, string dir);
+
+    /// <summary>
+    /// Creates <paramref name="dir"/> (below the shared root) in the one hierarchy <paramref name="key"/>, top-down and
+    /// initialized like the shared root (a systemd host mirrors a unit's path in the hierarchies systemd leaves alone).
+    /// </summary>
+    IReadOnlyList<string> EnsureDirIn(string key, string dir);
+
+    /// <summary>Moves <paramref name="pid"/> into <paramref name="dir"/> of hierarchy <paramref name="key"/> (cgroup.procs).</summary>
+    void MoveProcess(string key, string dir, int pid);
+
+    /// <summary>Removes <paramref name="dir"/> and its sub-dirs in hierarchy <paramref name="key"/> when they hold no task; returns what went.</summary>
+    IReadOnlyList<string> RemoveIfEmptyIn(string key, string dir);
+
+    /// <summary>The argv of <paramref name="pid"/> (/proc/PID/cmdline), or null when it is gone.</summary>
+    IReadOnlyList<string>? ReadCmdline(int pid);
 }

@@ -36,6 +36,7 @@ public sealed class InteropService : IInteropService, IDisposable
     private readonly StateStore _store;
     private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
     private readonly Func<DateTimeOffset> _clock;
+    private readonly SystemdCoordinator? _systemd;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Registry _registry = new();
     private readonly Lock _sync = new();
@@ -45,13 +46,19 @@ public sealed class InteropService : IInteropService, IDisposable
         InteropConfig config,
         StateStore store,
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
-        Func<DateTimeOffset>? clock = null)
+        Func<DateTimeOffset>? clock = null,
+        SystemdCoordinator? systemd = null)
     {
         _host = host;
         _config = config;
         _store = store;
         _layouts = layouts;
         _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        _systemd = systemd;
+        if (systemd is not null)
+        {
+            systemd.MachineRemoved += (_, machine) => _ = ForgetMachineAsync(machine);
+        }
     }
 
     public event EventHandler<ContainerEventArgs>? ContainerAdded;
@@ -86,7 +93,7 @@ public sealed class InteropService : IInteropService, IDisposable
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
         WithGate(() =>
         {
-            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, (id, pid, uuid, source) => Describe(id, pid, uuid, source)).Run();
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile).Run();
             lock (_sync)
             {
                 foreach (var m in report.Kept.Concat(report.Adopted))
@@ -182,8 +189,10 @@ public sealed class InteropService : IInteropService, IDisposable
                 RemoveStaleDirs(id, parent);
             }
 
+            // systemd host: LXC's monitor gets its unit now, before LXC makes any cgroup (SystemdCoordinator).
+            var unit = _systemd is not null && manager == Manager.Lxc ? _systemd.PrepareLxc(name, facts) : "";
             var mapping = new Mapping(manager, name, facts.GetValueOrDefault(FactKeys.Uuid, old?.Uuid ?? ""), ContainerState.Prepared, 0, "",
-                new Dictionary<string, string>(), Now(), Mapping.NamespaceHost, Mapping.SourceHook);
+                new Dictionary<string, string>(), Now(), Mapping.NamespaceHost, Mapping.SourceHook, unit);
             lock (_sync)
             {
                 _registry.Put(mapping);
@@ -202,7 +211,13 @@ public sealed class InteropService : IInteropService, IDisposable
         return WithGate(() =>
         {
             var id = new ContainerId(manager, name);
-            var mapping = Describe(id, pid, facts.GetValueOrDefault(FactKeys.Uuid, ""), Mapping.SourceHook);
+            var uuid = facts.GetValueOrDefault(FactKeys.Uuid, "");
+            var mapping = Describe(id, pid, uuid, Mapping.SourceHook);
+            if (_systemd is not null)
+            {
+                mapping = _systemd.Complete(mapping, facts, () => Describe(id, pid, uuid, Mapping.SourceHook));
+            }
+
             Mapping? old;
             lock (_sync)
             {
@@ -270,6 +285,11 @@ public sealed class InteropService : IInteropService, IDisposable
             }
 
             var removed = new List<string>();
+            if (old is not null && _systemd is not null)
+            {
+                _systemd.Release(old);
+            }
+
             try
             {
                 if (old is not null && old.CgroupPath.Length > 0 && IsUnderRoot(old.CgroupPath) && !_host.HasTasks(old.CgroupPath.TrimStart('/')))
@@ -324,7 +344,8 @@ public sealed class InteropService : IInteropService, IDisposable
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default) =>
         WithGate(() =>
         {
-            var removed = _host.Prune(RootDir, dryRun, OwnershipSnapshot());
+            var owned = OwnershipSnapshot();
+            var removed = _host.Prune(RootDir, dryRun, _systemd is null ? owned : _systemd.Ownership(owned));
             foreach (var r in removed)
             {
                 Log.Info(dryRun ? "prune (dry run): would remove {0}" : "prune: removed {0}", r);
@@ -341,6 +362,18 @@ public sealed class InteropService : IInteropService, IDisposable
 
     public Task SetValueAsync(Manager manager, string name, string key, string value, CancellationToken cancellationToken = default)
     {
+        if (_systemd is not null && GetContainer(manager, name) is { Unit.Length: > 0 } inUnit)
+        {
+            // systemd owns the unit's attributes: a limit goes through SetUnitProperties (runtime), never cgroupfs.
+            Names.ValidateKey(key);
+            var text = Names.ValidateValue(value);
+            return WithGate(() =>
+            {
+                var set = _systemd.SetLimit(inUnit, key, text);
+                Log.Info("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
+            });
+        }
+
         var (hierarchy, dir) = Locate(manager, name, key);
         var body = Names.ValidateValue(value);
         return WithGate(() =>
@@ -375,7 +408,38 @@ public sealed class InteropService : IInteropService, IDisposable
         }
     }
 
+    /// <summary>machined forgot <paramref name="machine"/> (machinectl terminate: LXC's post-stop may never run): drop its LXC mapping.</summary>
+    public Task ForgetMachineAsync(string machine) =>
+        WithGate(() =>
+        {
+            Mapping? gone;
+            lock (_sync)
+            {
+                gone = _registry.All.FirstOrDefault(m => m.Manager == Manager.Lxc && m.Machine == machine);
+                if (gone is not null)
+                {
+                    _registry.Remove(gone.Id);
+                }
+            }
+
+            if (gone is null)
+            {
+                return;
+            }
+
+            Persist(new StateChange.Removed(gone.Id));
+            Log.Info("machine {0} is gone: unregistered {1} (unit {2})", machine, gone.Id, gone.Unit);
+            ContainerRemoved?.Invoke(this, new ContainerEventArgs(gone));
+        });
+
     public void Dispose() => _gate.Dispose();
+
+    /// <summary>Reconcile's view of a leader: on a systemd host with its unit and machine (an LXC one registered again if machined forgot it).</summary>
+    private Mapping DescribeForReconcile(ContainerId id, int pid, string uuid, string source)
+    {
+        var m = Describe(id, pid, uuid, source);
+        return _systemd is null ? m : _systemd.Complete(m, new Dictionary<string, string>(), () => Describe(id, pid, uuid, source));
+    }
 
     /// <summary>A mapping for a running leader: reads /proc/pid/cgroup and checks it against the shared root.</summary>
     private Mapping Describe(ContainerId id, int pid, string uuid, string source)

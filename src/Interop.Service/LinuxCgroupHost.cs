@@ -12,6 +12,7 @@ namespace Interop.Service;
 public sealed class LinuxCgroupHost : ICgroupHost
 {
     private readonly IReadOnlyList<Hierarchy> _hierarchies;
+    private readonly IReadOnlyList<Hierarchy> _writable;
     private readonly Dictionary<string, Hierarchy> _byKey;
     private readonly SharedRootOptions _options;
     private readonly string _procRoot;
@@ -21,9 +22,14 @@ public sealed class LinuxCgroupHost : ICgroupHost
     /// <param name="sharedRoot">The shared root every per-container operation is confined to ("/machine").</param>
     /// <param name="boundary">The highest cgroup that may be written ("/" = the hierarchy root).</param>
     /// <param name="procRoot">Where /proc is.</param>
-    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc")
+    /// <param name="writable">
+    /// Which hierarchies (by key) Interop may create, initialize and remove dirs in; all when null. On a systemd host
+    /// these are the ones systemd does not manage: there the units' cgroups are systemd's (DESIGN.md section 14).
+    /// </param>
+    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc", Func<string, bool>? writable = null)
     {
         _hierarchies = hierarchies;
+        _writable = writable is null ? hierarchies : [.. hierarchies.Where(h => writable(h.Key))];
         _sharedRoot = CgroupFs.NormalizeRelative(sharedRoot, "shared root");
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
         _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
@@ -38,9 +44,9 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public static LinuxCgroupHost FromHost(string sharedRoot, string boundary = "/") => new(HierarchyDiscovery.FromHost(), sharedRoot, boundary);
 
-    public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_hierarchies, sharedRootDir, _options);
+    public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_writable, sharedRootDir, _options);
 
-    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_hierarchies, _sharedRoot, dir, _options);
+    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_writable, _sharedRoot, dir, _options);
 
     public IReadOnlySet<string> ListChildren(string dir)
     {
@@ -56,10 +62,10 @@ public sealed class LinuxCgroupHost : ICgroupHost
     public bool HasTasks(string dir) => _hierarchies.Any(h => CgroupFs.Exists(h, dir) && CgroupFs.HasTasks(h, dir));
 
     public IReadOnlyList<string> RemoveIfEmpty(string dir) =>
-        [.. Pruner.RemoveIfEmpty(_hierarchies, _sharedRoot, dir).Select(r => r.ToString())];
+        [.. Pruner.RemoveIfEmpty(_writable, _sharedRoot, dir).Select(r => r.ToString())];
 
     public IReadOnlyList<string> Prune(string sharedRootDir, bool dryRun, Func<string, bool> isOwned) =>
-        [.. Pruner.Prune(_hierarchies, sharedRootDir, dryRun, isOwned).Select(r => r.ToString())];
+        [.. Pruner.Prune(_writable, sharedRootDir, dryRun, isOwned).Select(r => r.ToString())];
 
     public IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid)
     {
@@ -101,6 +107,18 @@ public sealed class LinuxCgroupHost : ICgroupHost
     public void WriteValue(string key, string dir, string file, string value) => CgroupFs.Write(Hierarchy(key), dir, Names.ValidateKey(file), value);
 
     public string AbsoluteDir(string key, string dir) => CgroupFs.DirOf(Hierarchy(key), dir);
+
+    public IReadOnlyList<string> EnsureDirIn(string key, string dir) => SharedRoot.EnsureDir([Writable(key)], _sharedRoot, dir, _options);
+
+    public void MoveProcess(string key, string dir, int pid) => CgroupFs.AddProcess(Writable(key), CgroupFs.NormalizeRelative(dir), pid);
+
+    public IReadOnlyList<string> RemoveIfEmptyIn(string key, string dir) =>
+        [.. Pruner.RemoveIfEmpty([Writable(key)], _sharedRoot, dir).Select(r => r.ToString())];
+
+    public IReadOnlyList<string>? ReadCmdline(int pid) => ProcFs.TryReadCmdline(pid, _procRoot);
+
+    private Hierarchy Writable(string key) =>
+        _writable.FirstOrDefault(h => h.Key == key) ?? throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a hierarchy Interop may write");
 
     private Hierarchy Hierarchy(string key) =>
         _byKey.TryGetValue(key, out var h) ? h : throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a mounted hierarchy");

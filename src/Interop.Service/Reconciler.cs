@@ -1,6 +1,8 @@
 using Interop.Core;
 using Interop.Core.Adapters;
+using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Model;
+using Interop.Core.Systemd;
 using NLog;
 
 namespace Interop.Service;
@@ -128,6 +130,21 @@ internal sealed class Reconciler
             foreach (var child in _host.ListChildren(parent))
             {
                 var dir = parent + "/" + child;
+                if (SystemdUnits.IsUnitDir(child) && depth < 8)
+                {
+                    // systemd host: LXC at <slice>/<unit>/lxc.payload.NAME, libvirt at <slice>/machine-lxc\x2dPID\x2dNAME.scope.
+                    if (LibvirtNames.ParseScope(child) is { } scope && _host.HasTasks(dir))
+                    {
+                        TryAdopt(Manager.Libvirt, scope, dir);
+                    }
+                    else
+                    {
+                        Visit(dir, depth + 1);
+                    }
+
+                    continue;
+                }
+
                 foreach (var layout in _layouts.Values)
                 {
                     if (layout.Classify(child) is not { } match)
@@ -162,7 +179,7 @@ internal sealed class Reconciler
             try
             {
                 var m = _describe(id, leader, "", Mapping.SourceAdopted);
-                if (m.CgroupPath == "/" + dir)
+                if (m.CgroupPath == "/" + dir || (SystemdUnits.IsUnitDir(dir[(dir.LastIndexOf('/') + 1)..]) && m.CgroupPath.StartsWith("/" + dir + "/", StringComparison.Ordinal)))
                 {
                     adopted.Add(m);
                     names.Add(id);

@@ -30,6 +30,7 @@ public abstract record StateChange
 /// </summary>
 /// <remarks>
 /// <c>P manager name uuid state leader cgroup_path since cgroup_namespace source [key dir]... crc</c> for a put,
+/// <c>S</c> (a put on a systemd host) is a <c>P</c> with the unit and the machine name after source, before the dirs;
 /// <c>R manager name crc</c> for a removal. The file is interopd's alone: it is not meant to be read or edited
 /// by hand (the snapshot, state.yaml, is).
 /// </remarks>
@@ -65,9 +66,15 @@ internal static class StateJournal
         {
             case "R" when f.Length == 3:
                 return new StateChange.Removed(new ContainerId(ManagerNames.Parse(f[1]), Names.ValidateComponent(f[2], "name")));
-            case "P" when f.Length >= 10 && f.Length % 2 == 0:
+            case "P" or "S" when f.Length >= 10 && f.Length % 2 == 0:
+                var first = f[0] == "S" ? 12 : 10;
+                if (f.Length < first)
+                {
+                    throw new FormatException("a journal record S without its unit and machine");
+                }
+
                 var paths = new Dictionary<string, string>(StringComparer.Ordinal);
-                for (var i = 10; i < f.Length; i += 2)
+                for (var i = first; i < f.Length; i += 2)
                 {
                     paths[f[i]] = f[i + 1];
                 }
@@ -82,7 +89,9 @@ internal static class StateJournal
                     paths,
                     ulong.Parse(f[7], NumberStyles.None, CultureInfo.InvariantCulture),
                     f[8] is Mapping.NamespacePrivate or Mapping.NamespaceHost ? f[8] : throw new FormatException("bad cgroup_namespace"),
-                    f[9] is Mapping.SourceHook or Mapping.SourceAdopted ? f[9] : throw new FormatException("bad source")));
+                    f[9] is Mapping.SourceHook or Mapping.SourceAdopted ? f[9] : throw new FormatException("bad source"),
+                    first == 12 ? f[10] : "",
+                    first == 12 ? f[11] : ""));
             default:
                 throw new FormatException($"a journal record of kind '{Printable.Of(f[0])}' with {f.Length} fields");
         }
@@ -95,6 +104,13 @@ internal static class StateJournal
             "P", m.Manager.ToWire(), m.Name, m.Uuid, m.State.ToWire(), m.Leader.ToString(CultureInfo.InvariantCulture),
             m.CgroupPath, m.Since.ToString(CultureInfo.InvariantCulture), m.CgroupNamespace, m.Source,
         };
+        if (m.Unit.Length > 0 || m.Machine.Length > 0)
+        {
+            fields[0] = "S";
+            fields.Add(m.Unit);
+            fields.Add(m.Machine);
+        }
+
         foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             fields.Add(key);

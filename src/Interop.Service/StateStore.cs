@@ -266,18 +266,23 @@ public sealed class StateStore
     }
 
     /// <summary>A container entry's fields, in file order (both writers; the readers take any order).</summary>
-    private static (string Key, string Value)[] Fields(Mapping m) =>
-    [
-        ("manager", m.Manager.ToWire()),
-        ("name", m.Name),
-        ("uuid", m.Uuid),
-        ("state", m.State.ToWire()),
-        ("leader", m.Leader.ToString(CultureInfo.InvariantCulture)),
-        ("cgroup_path", m.CgroupPath),
-        ("since", m.Since.ToString(CultureInfo.InvariantCulture)),
-        ("cgroup_namespace", m.CgroupNamespace),
-        ("source", m.Source),
-    ];
+    /// <remarks>unit and machine (systemd hosts only) are written only when set, so a host without systemd keeps its file as it was.</remarks>
+    private static (string Key, string Value)[] Fields(Mapping m)
+    {
+        (string Key, string Value)[] fields =
+        [
+            ("manager", m.Manager.ToWire()),
+            ("name", m.Name),
+            ("uuid", m.Uuid),
+            ("state", m.State.ToWire()),
+            ("leader", m.Leader.ToString(CultureInfo.InvariantCulture)),
+            ("cgroup_path", m.CgroupPath),
+            ("since", m.Since.ToString(CultureInfo.InvariantCulture)),
+            ("cgroup_namespace", m.CgroupNamespace),
+            ("source", m.Source),
+        ];
+        return m.Unit.Length == 0 && m.Machine.Length == 0 ? fields : [.. fields, ("unit", m.Unit), ("machine", m.Machine)];
+    }
 
     /// <summary>Plain when nothing in it means anything to YAML, else single-quoted ('' for a quote).</summary>
     private static void Scalar(TextWriter writer, string value)
@@ -672,7 +677,9 @@ public sealed class StateStore
             paths,
             ulong.Parse(F("since"), NumberStyles.None, CultureInfo.InvariantCulture),
             F("cgroup_namespace") is Mapping.NamespacePrivate or Mapping.NamespaceHost ? F("cgroup_namespace") : throw new FormatException("bad cgroup_namespace"),
-            F("source") is Mapping.SourceHook or Mapping.SourceAdopted ? F("source") : throw new FormatException("bad source"));
+            F("source") is Mapping.SourceHook or Mapping.SourceAdopted ? F("source") : throw new FormatException("bad source"),
+            fields.GetValueOrDefault("unit", ""),
+            fields.GetValueOrDefault("machine", ""));
     }
 
     private static void Scalar(IEmitter emitter, string value) =>

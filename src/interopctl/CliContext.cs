@@ -2,6 +2,7 @@ using System.Collections;
 using Interop.Core.Service;
 using Interop.DBus;
 using Interop.DBus.Direct;
+using Interop.Linux.Proc;
 
 namespace Interop.Ctl;
 
@@ -43,6 +44,9 @@ internal sealed class CliContext
     /// <summary>This executable's path (the default for lxc-config --interopctl).</summary>
     public string? ProcessPath { get; init; }
 
+    /// <summary>This process's parent pid, sent with an LXC pre-start (the monitor, for a systemd host); null in tests that do not need it.</summary>
+    public Func<int>? GetParentPid { get; init; }
+
     public static CliContext FromProcess() => new()
     {
         Out = Console.Out,
@@ -55,6 +59,7 @@ internal sealed class CliContext
         ReadFile = ReadFileOrNull,
         ProbeLocal = LocalHealth.Probe,
         ProcessPath = Environment.ProcessPath,
+        GetParentPid = ProcFs.SelfParentPid,
     };
 
     // The client never resumes on its connection's read loop (InteropClient.OffReadLoop), so its

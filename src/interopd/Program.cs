@@ -5,6 +5,7 @@ using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Adapters.Lxc;
 using Interop.Core.Config;
 using Interop.Core.Model;
+using Interop.Core.Systemd;
 using Interop.DBus;
 using Interop.Service;
 using NLog;
@@ -85,7 +86,13 @@ public static class Program
     {
         var config = File.Exists(configPath) ? ConfigLoader.Parse(File.ReadAllText(configPath), configPath) : new InteropConfig();
         var bus = busOverride ?? config.Bus;
-        var host = LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary);
+        using var systemd = await SystemdHost.ConnectIfBootedAsync(log).ConfigureAwait(false);
+        if (systemd is not null)
+        {
+            config = config.ForSystemd();
+        }
+
+        var host = systemd is null ? LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary) : SystemdHost.CgroupHost(config);
         log.Info("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",
             typeof(Program).Assembly.GetName().Version?.ToString(3), host.Mode, host.Hierarchies.Count, config.SharedRoot, config.StateFile, bus);
 
@@ -98,7 +105,7 @@ public static class Program
         };
 
         var store = new StateStore(config.StateFile);
-        using var service = new InteropService(host, config, store, layouts);
+        using var service = new InteropService(host, config, store, layouts, systemd: systemd is null ? null : new SystemdCoordinator(systemd, host, config.SharedRoot));
         try
         {
             await service.SetupAsync().ConfigureAwait(false);

@@ -54,7 +54,7 @@ public static class ConfigLoader
 
                 config = key.Value switch
                 {
-                    "shared_root" => config with { SharedRoot = SharedRootValue(fileName, parser.Consume<Scalar>()) },
+                    "shared_root" => config with { SharedRoot = SharedRootValue(fileName, parser.Consume<Scalar>()), SharedRootSet = true },
                     "boundary" => config with { Boundary = BoundaryValue(fileName, parser.Consume<Scalar>()) },
                     "bus" => config with { Bus = BusValue(fileName, parser.Consume<Scalar>()) },
                     "state_file" => config with { StateFile = AbsolutePath(fileName, parser.Consume<Scalar>(), "state_file") },

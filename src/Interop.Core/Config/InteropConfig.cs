@@ -44,6 +44,9 @@ public sealed record InteropConfig
     /// </summary>
     public string Boundary { get; init; } = "/";
 
+    /// <summary>True when the file set shared_root (on a systemd host an unset one means /machine.slice).</summary>
+    public bool SharedRootSet { get; init; }
+
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
     public string SharedRootDir => SharedRoot.TrimStart('/');
 }

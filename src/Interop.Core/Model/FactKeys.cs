@@ -34,4 +34,7 @@ public static class FactKeys
 
     /// <summary>libvirt release: the shutoff reason (10.5+), may contain a space.</summary>
     public const string Reason = "reason";
+
+    /// <summary>LXC pre-start: the hook process's parent pid (where interopd starts looking for LXC's monitor on a systemd host).</summary>
+    public const string ParentPid = "parent_pid";
 }

@@ -13,6 +13,8 @@ namespace Interop.Core.Model;
 /// <param name="Since">When the mapping entered its current state, microseconds since the epoch.</param>
 /// <param name="CgroupNamespace">"private" when the leader has its own cgroup namespace, else "host".</param>
 /// <param name="Source">"hook" when a hook registered it, "adopted" when reconcile found it.</param>
+/// <param name="Unit">On a systemd host: the systemd unit the container runs in (e.g. "lxc-web.scope"); else empty.</param>
+/// <param name="Machine">On a systemd host: the name systemd-machined knows the container by; else empty.</param>
 public sealed record Mapping(
     Manager Manager,
     string Name,
@@ -23,7 +25,9 @@ public sealed record Mapping(
     IReadOnlyDictionary<string, string> Paths,
     ulong Since,
     string CgroupNamespace,
-    string Source)
+    string Source,
+    string Unit = "",
+    string Machine = "")
 {
     public const string SourceHook = "hook";
     public const string SourceAdopted = "adopted";

@@ -54,6 +54,9 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     internal static unsafe partial nint Write(int fd, byte* buffer, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    internal static partial int GetParentPid();
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
 

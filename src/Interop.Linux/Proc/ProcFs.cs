@@ -73,6 +73,23 @@ public static class ProcFs
     }
 
     /// <summary>Whether <paramref name="pid"/> exists and is neither a zombie nor dead.</summary>
+    /// <summary>This process's parent pid (getppid(2): no file read).</summary>
+    public static int SelfParentPid() => Native.Libc.GetParentPid();
+
+    /// <summary>The argv of <paramref name="pid"/> from /proc/PID/cmdline, or null when it is gone (a kernel thread has none: empty).</summary>
+    public static IReadOnlyList<string>? TryReadCmdline(int pid, string procRoot = DefaultProcRoot)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(procRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cmdline"));
+            return text.TrimEnd('\0').Split('\0');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static bool IsAlive(int pid, string procRoot = DefaultProcRoot)
         => TryReadStat(pid, procRoot) is { IsAlive: true };
 

@@ -43,6 +43,11 @@ internal static class HookLxcCommand
             return HookRunner.BadInput(context, "lxc", ex, IsEndOfLife(RawType(args, env)));
         }
 
+        if (call.Event == LifecycleEvent.Prepare && context.GetParentPid?.Invoke() is > 1 and var parent)
+        {
+            call = call with { Facts = new Dictionary<string, string>(call.Facts, StringComparer.Ordinal) { [FactKeys.ParentPid] = parent.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
+        }
+
         return await HookRunner.DispatchAsync(context, call, busOption, cancellationToken).ConfigureAwait(false);
     }
 

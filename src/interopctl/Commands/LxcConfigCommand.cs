@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Interop.Core.Adapters.Lxc;
+using Interop.Core.Systemd;
+using Interop.Linux.Discovery;
 
 namespace Interop.Ctl.Commands;
 
@@ -18,23 +20,40 @@ internal static class LxcConfigCommand
             Description = "The shared root (e.g. /machine). Default: shared_root in /etc/interop/interop.yaml, else /machine.",
             HelpName = "PATH",
         };
+        var host = new Option<string>("--host")
+        {
+            Description = "Which host the file is for: systemd (lxc.cgroup.relative, a unit per container), plain (lxc.cgroup.dir), or auto (systemd when /run/systemd/system exists). Default: auto.",
+            HelpName = "auto|systemd|plain",
+            DefaultValueFactory = _ => "auto",
+        };
+        host.AcceptOnlyFromAmong("auto", "systemd", "plain");
         var command = new Command(
             "lxc-config",
             $"Print the LXC include file (lxc.cgroup.dir and the pre-start, start-host, stop and post-stop hooks). 'make install' writes it to {LxcConfig.IncludePath}; containers use it with 'lxc.include = {LxcConfig.IncludePath}'.")
         {
             ctl,
             root,
+            host,
         };
-        command.SetAction(parseResult => Run(context, parseResult.GetValue(ctl), parseResult.GetValue(root)));
+        command.SetAction(parseResult => Run(context, parseResult.GetValue(ctl), parseResult.GetValue(root), parseResult.GetValue(host)));
         return command;
     }
 
-    internal static int Run(CliContext context, string? interopctlPath, string? sharedRoot)
+    internal static int Run(CliContext context, string? interopctlPath, string? sharedRoot, string? host = "plain")
     {
         try
         {
             var path = string.IsNullOrEmpty(interopctlPath) ? context.ProcessPath ?? string.Empty : interopctlPath;
-            var root = string.IsNullOrEmpty(sharedRoot) ? BusResolver.LoadConfig(context).SharedRoot : sharedRoot;
+            var systemd = host == "systemd" || (host == "auto" && SystemdBoot.IsBooted());
+            var config = BusResolver.LoadConfig(context);
+            if (systemd)
+            {
+                var slice = string.IsNullOrEmpty(sharedRoot) ? config.ForSystemd().SharedRoot : sharedRoot;
+                context.Out.Write(LxcConfig.SystemdIncludeFile(slice, path));
+                return ExitCodes.Ok;
+            }
+
+            var root = string.IsNullOrEmpty(sharedRoot) ? config.SharedRoot : sharedRoot;
             context.Out.Write(LxcConfig.IncludeFile(root, path));
             return ExitCodes.Ok;
         }

@@ -56,6 +56,12 @@ internal static class ShowCommand
         o.WriteLine($"Since:            {Time.Readable(m.Since)}");
         o.WriteLine($"CgroupNamespace:  {Dash(m.CgroupNamespace)}");
         o.WriteLine($"Source:           {Dash(m.Source)}");
+        if (m.Unit.Length > 0 || m.Machine.Length > 0)
+        {
+            o.WriteLine($"Unit:             {Dash(m.Unit)}");
+            o.WriteLine($"Machine:          {Dash(m.Machine)}");
+        }
+
         o.WriteLine(m.Paths.Count == 0 ? "Paths:            -" : "Paths:");
         foreach (var path in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

@@ -5,7 +5,7 @@ using Interop.Core.Model;
 namespace Interop.Ctl.Output;
 
 // --json output for scripts. Field names are snake_case (lower case, words joined by "_") and stable;
-// the records below are the schema. Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
+// the records below are the schema. unit and machine appear only on a systemd host (where they are set). Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
 
 /// <summary>One row of 'list'.</summary>
 internal sealed record ContainerSummaryJson(string Manager, string Name, string State, int Leader, string CgroupPath);
@@ -22,7 +22,9 @@ internal sealed record ContainerJson(
     ulong SinceUs,
     string? Since,
     string CgroupNamespace,
-    string Source);
+    string Source,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
 internal sealed record TreeNodeJson(string Name, string Path, string Kind, string? Manager, string? Container, string? State, int? Leader, List<TreeNodeJson> Children);
 
@@ -76,7 +78,9 @@ internal static class Json
             m.Since,
             m.Since == 0 ? null : Time.Iso(m.Since),
             m.CgroupNamespace,
-            m.Source);
+            m.Source,
+            m.Unit.Length == 0 ? null : m.Unit,
+            m.Machine.Length == 0 ? null : m.Machine);
 }
 
 /// <summary>Since is microseconds since the epoch; people read it as UTC.</summary>

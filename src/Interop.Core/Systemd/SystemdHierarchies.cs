@@ -1,0 +1,46 @@
+namespace Interop.Core.Systemd;
+
+/// <summary>
+/// Which mounted hierarchies systemd manages on a systemd host, and where a unit must be mirrored by Interop.
+/// </summary>
+/// <remarks>
+/// systemd manages name=systemd, the cgroup2 mount, and (hybrid/legacy) the v1 controllers it has unit
+/// settings for: cpu, cpuacct, blkio, memory, devices, pids (systemd src/basic/cgroup-util.h CGroupController).
+/// Every other v1 hierarchy (cpuset, freezer, net_cls, net_prio, perf_event, hugetlb, rdma, misc) is no unit's:
+/// there Interop prepares the shared root itself, as on a host without systemd, and mirrors each container's
+/// unit path so that its cgroup is the same path in every hierarchy.
+/// </remarks>
+public static class SystemdHierarchies
+{
+    private static readonly HashSet<string> ManagedControllers = new(StringComparer.Ordinal) { "cpu", "cpuacct", "blkio", "io", "memory", "devices", "pids" };
+
+    /// <summary>True when systemd manages the hierarchy with key <paramref name="key"/> ("cpu,cpuacct", "name=systemd", "unified").</summary>
+    public static bool IsManaged(string key) =>
+        key is "unified" or "name=systemd"
+        || key.Split(',').All(ManagedControllers.Contains);
+
+    /// <summary>
+    /// What to do for a unit whose cgroup is <paramref name="unitPath"/>, given where one of its processes is
+    /// (<paramref name="cgroups"/>: hierarchy key to path, as in /proc/PID/cgroup).
+    /// </summary>
+    public static MirrorPlan Plan(IReadOnlyDictionary<string, string> cgroups, string unitPath)
+    {
+        var mirror = new List<string>();
+        var unrealized = new List<string>();
+        foreach (var (key, path) in cgroups.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            if (path == unitPath)
+            {
+                continue;
+            }
+
+            (IsManaged(key) ? unrealized : mirror).Add(key);
+        }
+
+        return new MirrorPlan(mirror, unrealized);
+    }
+}
+
+/// <param name="Mirror">Hierarchies systemd does not manage where the process is not at the unit's path: Interop creates the path there and moves it.</param>
+/// <param name="Unrealized">Hierarchies systemd manages where the process is not at the unit's path: systemd did not realize the unit there; Interop leaves them alone.</param>
+public sealed record MirrorPlan(IReadOnlyList<string> Mirror, IReadOnlyList<string> Unrealized);

@@ -1,0 +1,371 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Interop.Core;
+using Interop.Core.Adapters.Lxc;
+using Interop.Core.Model;
+using Interop.Core.Systemd;
+using NLog;
+
+namespace Interop.Service;
+
+/// <summary>
+/// What interopd does on a systemd host (DESIGN.md section 14): each container runs in a unit of its own in the
+/// shared slice, the unit's path is mirrored in the hierarchies systemd does not manage, LXC containers are
+/// registered with machined, limits go through systemd, and units are left to systemd.
+/// </summary>
+/// <remarks>
+/// Implementation notes.
+/// - LXC pre-start runs before LXC sets up any cgroup (start.c lxc_init: the hook, then cgroup_init), and with
+///   lxc.cgroup.relative = 1 LXC bases every cgroup on its monitor's own cgroup per hierarchy. So pre-start puts
+///   the monitor (and only it) into a delegated unit: the one it already runs in when that is a delegated unit
+///   directly in the slice (lxc@NAME.service with Interop's drop-in), else a new transient scope
+///   lxc-NAME.scope (StartTransientUnit with PIDs=[monitor]). Then, in every hierarchy systemd does not manage,
+///   the monitor moves to the same path below the slice, which Interop prepared (clone_children, cpuset).
+/// - start-host registers the container with machined (RegisterMachine: the unit the init runs in; never
+///   CreateMachine, which would move the init out of lxc.payload.NAME).
+/// - libvirt registers its domains with machined itself (a scope per domain); started/reconnect only learn the
+///   unit and the machine (GetUnitByPID, GetMachineByPID) and mirror the path.
+/// - The mirrored dirs stay while the unit has processes (LXC's monitor sits in &lt;unit&gt;/lxc.pivot after
+///   post-stop until it exits); they are removed when systemd drops the unit (UnitRemoved), or by the reaper once
+///   systemd no longer knows the unit.
+/// - Calls block the daemon's gate while they run (as cgroupfs writes do); each has a deadline.
+/// </remarks>
+public sealed class SystemdCoordinator
+{
+    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly ISystemdHost _systemd;
+    private readonly ICgroupHost _host;
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _mirrors = new(StringComparer.Ordinal);
+
+    /// <param name="systemd">systemd and machined.</param>
+    /// <param name="host">cgroupfs; on a systemd host it writes only the hierarchies systemd does not manage.</param>
+    /// <param name="slice">The shared slice ("machine.slice").</param>
+    /// <param name="jobTimeout">How long a scope's start job may take.</param>
+    public SystemdCoordinator(ISystemdHost systemd, ICgroupHost host, string slice, TimeSpan? jobTimeout = null)
+    {
+        _systemd = systemd;
+        _host = host;
+        Slice = SystemdUnits.ValidateSlice(slice);
+        JobTimeout = jobTimeout ?? TimeSpan.FromSeconds(10);
+        _systemd.UnitRemoved += (_, unit) => OnUnitRemoved(unit);
+    }
+
+    /// <summary>machined forgot a machine (machinectl terminate, or the unit went): its name.</summary>
+    public event EventHandler<string>? MachineRemoved
+    {
+        add => _systemd.MachineRemoved += value;
+        remove => _systemd.MachineRemoved -= value;
+    }
+
+    public string Slice { get; }
+
+    public TimeSpan JobTimeout { get; }
+
+    /// <summary>
+    /// LXC pre-start: puts LXC's monitor into a delegated unit of its own in the slice and mirrors it.
+    /// On failure nothing is left behind (a scope made here is stopped, dirs made here are removed).
+    /// </summary>
+    /// <returns>The unit's name.</returns>
+    /// <exception cref="InvalidInputException">the hook sent no usable parent pid.</exception>
+    /// <exception cref="ConflictException">no monitor found, or a unit of that name is still active.</exception>
+    /// <exception cref="SystemdException">systemd refused.</exception>
+    public string PrepareLxc(string name, IReadOnlyDictionary<string, string> facts)
+    {
+        var parentText = facts.GetValueOrDefault(FactKeys.ParentPid);
+        if (parentText is null)
+        {
+            throw new InvalidInputException(FactKeys.ParentPid, $"LXC pre-start of {Printable.Of(name)} came without the hook's parent pid; on a systemd host interopctl sends it (use the interopctl that came with this interopd)");
+        }
+
+        var parent = Names.ParsePid(parentText, FactKeys.ParentPid);
+        var monitor = LxcMonitor.Find(parent, name, _host.ReadCmdline, _host.ParentOf);
+        if (monitor == 0)
+        {
+            throw new ConflictException($"cannot find LXC's monitor of {Printable.Of(name)} above pid {parent} (no '[lxc monitor] PATH {Printable.Of(name)}' or 'lxc-start -n {Printable.Of(name)}' ancestor); start it with lxc-start or systemctl start lxc@{Printable.Of(name)}");
+        }
+
+        var current = Call(_systemd.GetUnitByPidAsync(monitor, Token()));
+        if (current is not null && IsOwnDelegatedUnit(current))
+        {
+            Log.Info("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
+            Mirror(current, monitor, [monitor], created: false);
+            return current.Id;
+        }
+
+        var scope = SystemdUnits.LxcScopeName(name);
+        var leftover = Call(_systemd.GetUnitAsync(scope, Token()));
+        if (leftover is { ActiveState: "failed" })
+        {
+            Call(_systemd.ResetFailedUnitAsync(scope, Token()));
+        }
+        else if (leftover is { ActiveState: "active" or "activating" or "reloading" or "deactivating" })
+        {
+            throw new ConflictException($"{scope} is still {leftover.ActiveState}; lxc {Printable.Of(name)} cannot get its unit until it is gone (systemctl stop {scope})");
+        }
+
+        var description = $"LXC container {name}";
+        var unit = Call(_systemd.StartScopeAsync(new ScopeRequest(scope, Slice, monitor, description), JobTimeout, Token(JobTimeout + CallTimeout)));
+        Log.Info("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
+        Mirror(unit, monitor, [monitor], created: true);
+        return unit.Id;
+    }
+
+    /// <summary>
+    /// started/start-host/reconnect: the container's unit and machine, with its path mirrored where systemd does
+    /// not manage the hierarchy. LXC containers are registered with machined here.
+    /// </summary>
+    /// <param name="mapping">The mapping as read from the leader's /proc/PID/cgroup.</param>
+    /// <param name="facts">The hook's facts (rootfs_path for LXC).</param>
+    /// <param name="redescribe">Reads the mapping again (after the leader's processes moved).</param>
+    /// <exception cref="SystemdException">systemd or machined refused.</exception>
+    /// <exception cref="NotInSharedRootException">the leader is in no unit in the slice.</exception>
+    public Mapping Complete(Mapping mapping, IReadOnlyDictionary<string, string> facts, Func<Mapping> redescribe)
+    {
+        var unit = Call(_systemd.GetUnitByPidAsync(mapping.Leader, Token()));
+        if (unit is null || !unit.ControlGroup.StartsWith("/" + Slice + "/", StringComparison.Ordinal))
+        {
+            throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
+        }
+
+        var pids = mapping.Manager == Manager.Libvirt ? DomainPids(mapping.Leader, unit.ControlGroup) : [mapping.Leader];
+        if (Mirror(unit, mapping.Leader, pids, created: false, below: mapping.Manager == Manager.Libvirt))
+        {
+            mapping = redescribe();
+        }
+
+        string machine;
+        if (mapping.Manager == Manager.Lxc)
+        {
+            machine = SystemdUnits.MachineName(mapping.Name);
+            var known = Call(_systemd.GetMachineByPidAsync(mapping.Leader, Token()));
+            if (known != machine)
+            {
+                Call(_systemd.RegisterMachineAsync(new MachineRequest(machine, "lxc", mapping.Leader, facts.GetValueOrDefault(FactKeys.RootfsPath, "")), Token()));
+                Log.Info("lxc {0}: registered with machined as {1} (unit {2})", mapping.Name, machine, unit.Id);
+            }
+        }
+        else
+        {
+            machine = Call(_systemd.GetMachineByPidAsync(mapping.Leader, Token())) ?? "";
+        }
+
+        return mapping with { Unit = unit.Id, Machine = machine };
+    }
+
+    /// <summary>post-stop/release: unregisters an LXC machine, resets a failed unit. Never throws (logged).</summary>
+    public void Release(Mapping old)
+    {
+        try
+        {
+            if (old.Manager == Manager.Lxc && old.Machine.Length > 0 && Call(_systemd.UnregisterMachineAsync(old.Machine, Token())))
+            {
+                Log.Info("lxc {0}: unregistered machine {1}", old.Name, old.Machine);
+            }
+
+            if (old.Unit.Length > 0)
+            {
+                ResetIfFailed(old.Unit);
+                if (Call(_systemd.GetUnitAsync(old.Unit, Token())) is null)
+                {
+                    OnUnitRemoved(old.Unit);
+                }
+            }
+        }
+        catch (InteropException e)
+        {
+            Log.Warn("release {0}: {1}", old.Id, e.Message);
+        }
+    }
+
+    /// <summary>A failed container unit is reset (systemd then forgets it), never rmdir'ed.</summary>
+    public void ResetIfFailed(string unit)
+    {
+        if (Call(_systemd.GetUnitAsync(unit, Token())) is { ActiveState: "failed" })
+        {
+            Call(_systemd.ResetFailedUnitAsync(unit, Token()));
+            Log.Info("reset failed unit {0}", unit);
+        }
+    }
+
+    /// <summary><c>interopctl set</c> on a systemd host: SetUnitProperties(unit, runtime) for keys systemd has a property for.</summary>
+    /// <exception cref="InvalidInputException">the key has no systemd property, or the value does not parse.</exception>
+    /// <exception cref="SystemdException">systemd refused.</exception>
+    public IReadOnlyList<UnitProperty> SetLimit(Mapping mapping, string key, string value)
+    {
+        var properties = SystemdLimits.Map(key, value, mapping.Unit);
+        Call(_systemd.SetUnitPropertiesAsync(mapping.Unit, properties, Token()));
+        return properties;
+    }
+
+    /// <summary>
+    /// The reaper's extra rule: a dir named like a unit (*.scope, *.service, *.slice) is left alone while systemd
+    /// knows the unit (and a failed one is reset). Interop prunes only hierarchies systemd does not manage.
+    /// </summary>
+    public Func<string, bool> Ownership(Func<string, bool> owned) => relPath =>
+    {
+        if (owned(relPath))
+        {
+            return true;
+        }
+
+        var parts = relPath.Trim('/').Split('/');
+        var unitName = parts.LastOrDefault(SystemdUnits.IsUnitDir);
+        if (unitName is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var unit = Call(_systemd.GetUnitAsync(unitName, Token()));
+            if (unit is { ActiveState: "failed" })
+            {
+                Call(_systemd.ResetFailedUnitAsync(unitName, Token()));
+                return false;
+            }
+
+            return unit is not null;
+        }
+        catch (SystemdException e)
+        {
+            Log.Warn("prune: {0}; leaving {1}", e.Message, relPath);
+            return true;
+        }
+    };
+
+    /// <summary>True when the unit is a delegated service or scope directly in the slice (lxc@NAME.service with Interop's drop-in).</summary>
+    internal bool IsOwnDelegatedUnit(UnitInfo unit) =>
+        unit.Delegate
+        && (unit.Id.EndsWith(".scope", StringComparison.Ordinal) || unit.Id.EndsWith(".service", StringComparison.Ordinal))
+        && unit.ControlGroup == "/" + Slice + "/" + unit.Id;
+
+    private static T Call<T>(Task<T> call) => call.GetAwaiter().GetResult();
+
+    private static void Call(Task call) => call.GetAwaiter().GetResult();
+
+    private static CancellationToken Token(TimeSpan? timeout = null) => new CancellationTokenSource(timeout ?? CallTimeout).Token;
+
+    /// <summary>The pids of a libvirt domain: every pid in the unit's cgroup (the controller and the container).</summary>
+    private List<int> DomainPids(int leader, string unitPath)
+    {
+        var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "name=systemd") ?? _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "unified");
+        var pids = key is null ? [] : _host.Tasks(key, unitPath.TrimStart('/')).Select(p => (int)p).ToList();
+        if (!pids.Contains(leader))
+        {
+            pids.Insert(0, leader);
+        }
+
+        return pids;
+    }
+
+    /// <summary>
+    /// Makes the unit's path (the process's own path when <paramref name="below"/>: libvirt's "libvirt" child)
+    /// exist in every hierarchy systemd does not manage, and moves <paramref name="pids"/> there.
+    /// </summary>
+    /// <returns>True when something moved.</returns>
+    private bool Mirror(UnitInfo unit, int probe, IReadOnlyList<int> pids, bool created, bool below = false)
+    {
+        var cgroups = _host.ReadProcCgroup(probe) ?? throw new InvalidInputException("pid", $"pid {probe} is gone");
+        var target = unit.ControlGroup;
+        if (below)
+        {
+            var own = cgroups.Where(c => c.Key is "name=systemd" or "unified").Select(c => c.Value).FirstOrDefault(v => v.StartsWith(unit.ControlGroup + "/", StringComparison.Ordinal));
+            target = own ?? target;
+        }
+
+        var plan = SystemdHierarchies.Plan(cgroups, target);
+        foreach (var key in plan.Unrealized)
+        {
+            Log.Warn("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); left as it is", unit.Id, key, probe, cgroups[key]);
+        }
+
+        var rel = target.TrimStart('/');
+        var made = new List<string>();
+        try
+        {
+            foreach (var key in plan.Mirror)
+            {
+                foreach (var action in _host.EnsureDirIn(key, rel))
+                {
+                    Log.Info("{0}: {1}", unit.Id, action);
+                }
+
+                made.Add(key);
+                foreach (var pid in pids)
+                {
+                    _host.MoveProcess(key, rel, pid);
+                }
+            }
+        }
+        catch (InteropException)
+        {
+            if (created)
+            {
+                Undo(unit.Id, made, rel);
+            }
+
+            throw;
+        }
+
+        if (plan.Mirror.Count > 0)
+        {
+            _mirrors[unit.Id] = [.. plan.Mirror.Select(k => k + "\t" + SliceRel(unit.ControlGroup))];
+            Log.Info("{0}: pid{1} {2} mirrored at {3} in {4}", unit.Id, pids.Count == 1 ? "" : "s", string.Join(",", pids.Select(p => p.ToString(CultureInfo.InvariantCulture))), target, string.Join(", ", plan.Mirror));
+        }
+
+        return plan.Mirror.Count > 0;
+    }
+
+    private static string SliceRel(string controlGroup) => controlGroup.TrimStart('/');
+
+    private void Undo(string unit, IReadOnlyList<string> keys, string rel)
+    {
+        try
+        {
+            Call(_systemd.StopUnitAsync(unit, Token()));
+        }
+        catch (SystemdException e)
+        {
+            Log.Warn("{0}", e.Message);
+        }
+
+        foreach (var key in keys)
+        {
+            try
+            {
+                _host.RemoveIfEmptyIn(key, rel);
+            }
+            catch (InteropException e)
+            {
+                Log.Warn("{0}: {1}", unit, e.Message);
+            }
+        }
+    }
+
+    /// <summary>systemd dropped a unit: remove the dirs Interop mirrored for it (now empty).</summary>
+    private void OnUnitRemoved(string unit)
+    {
+        if (!_mirrors.TryRemove(unit, out var dirs))
+        {
+            return;
+        }
+
+        foreach (var entry in dirs)
+        {
+            var tab = entry.IndexOf('\t', StringComparison.Ordinal);
+            try
+            {
+                foreach (var gone in _host.RemoveIfEmptyIn(entry[..tab], entry[(tab + 1)..]))
+                {
+                    Log.Info("{0} is gone: removed {1}", unit, gone);
+                }
+            }
+            catch (InteropException e)
+            {
+                Log.Warn("{0} is gone, its mirror stays: {1}", unit, e.Message);
+            }
+        }
+    }
+}
