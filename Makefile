@@ -65,8 +65,13 @@ test: deps
 	     END { printf "make test: %d passed, %d failed\n", p, f }' $(OUT)/test.log; \
 	exit $$rc
 
+# The real-manager suite on this host, then its systemd variant in a nested systemd host (both always run).
 integration: publish
-	integration/run.sh
+	rc=0; integration/run.sh || rc=1; integration/systemd.sh || rc=1; exit $$rc
+
+.PHONY: integration-systemd
+integration-systemd: publish
+	integration/systemd.sh
 
 bench: publish
 	tools/bench.sh
