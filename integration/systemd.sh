@@ -178,6 +178,7 @@ run_mode() {
     resilience_check "$mode"
     terminate_check "$mode"
     stop_check "$mode"
+    [ -n "$FIXTURES" ] && [ "$mode" = hybrid ] && capture_libvirt_native
   fi
   [ -n "$LOGS" ] && keep_logs "$mode"
   RUNTIME[$mode]=$(elapsed "$t0")
@@ -528,6 +529,35 @@ capture_fixtures() {
   inhost machinectl list --no-legend --no-pager >"$d/machinectl.list" 2>&1
   ictl --json list >"$d/interopctl-list.json" 2>&1
   echo "# [$mode] fixtures captured in $d"
+}
+
+# capture_libvirt_native: (fixtures only, hybrid) libvirt's own layout under machined, without
+# Interop's hook: libvirtd is restarted without it, the domain started, captured and destroyed.
+capture_libvirt_native() {
+  local d=$FIXTURES/hybrid/libvirt-native ctl init scope
+  mkdir -p "$d"
+  inhost systemctl stop interop-sdh-libvirtd.service >/dev/null 2>&1
+  inhost rm -f /etc/libvirt/hooks/lxc.d/interop
+  inhost systemd-run -q --unit=interop-sdh-libvirtd2 -p KillMode=process -E LIBVIRT_DRIVER_DIR=/usr/local/lib/interop-sdh-drv \
+    /usr/bin/unshare -m --propagation private /bin/sh -c \
+    'mkdir -p /run/interop-sdh-cg2 && mount --move /sys/fs/cgroup/unified /run/interop-sdh-cg2 && exec /usr/sbin/libvirtd'
+  wait_until 20 inhost "${VIRSH[@]}" version
+  inhost "${VIRSH[@]}" define "/root/$V.xml" >/dev/null 2>&1
+  if ! inhost timeout 30 "${VIRSH[@]}" start "$V" >"$d/virsh-start.err" 2>&1; then
+    echo "# [hybrid] libvirt without Interop did not start: $(head -c 300 "$d/virsh-start.err")"
+    return 0
+  fi
+  rm -f "$d/virsh-start.err"
+  ctl=$(inhost cat "/run/libvirt/lxc/$V.pid")
+  init=$(inhost cat "/proc/$ctl/task/$ctl/children" | awk '{print $1}')
+  inhost cat "/proc/$ctl/cgroup" >"$d/libvirt-c.controller.cgroup"
+  inhost cat "/proc/$init/cgroup" >"$d/libvirt-c.init.cgroup"
+  scope=$(unit_of_pid "$ctl")
+  inhost systemctl show "$scope" -p Id -p ControlGroup -p Slice -p Delegate >"$d/units.show" 2>&1
+  inhost machinectl list --no-legend --no-pager >"$d/machinectl.list" 2>&1
+  inhost machinectl show "lxc-$ctl-$V" >"$d/machinectl.show" 2>&1
+  inhost "${VIRSH[@]}" destroy "$V" >/dev/null 2>&1
+  echo "# [hybrid] libvirt's own layout captured in $d"
 }
 for MODE in $MODES; do
   NH_USED=1

@@ -7,6 +7,7 @@
 #   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
 #      each in its own cpuset cgroup): start-up reconcile, VmRSS, ListContainers and GetContainerByPid
 #      over the bus (hyperfine) and in process (BenchmarkDotNet, bench/Interop.Benchmarks).
+#   5. the same hook and lxc-start ratios on a systemd host, inside a nested systemd host (tools/bench-systemd.sh).
 # Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
 # process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
 # Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
@@ -402,3 +403,6 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   line "ListContainers in process, us (BDN)" bdn_list us
 } | tee "$tmp/summary.txt"
 if [ -n "${BENCH_SUMMARY:-}" ]; then cp "$tmp/summary.txt" "$BENCH_SUMMARY"; fi
+
+# --- 5. on a systemd host: hooks vs busctl and lxc-start, inside a nested systemd host ----------------
+"$repo/tools/bench-systemd.sh" || echo "bench: the systemd-host figures failed (tools/bench-systemd.sh)" >&2
