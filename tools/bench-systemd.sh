@@ -128,7 +128,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a }'; }
 {
   echo
-  echo "Interop on a systemd host (nested systemd $(inhost systemctl --version | head -n 1 | awk '{print $2}'), MODE=$mode, shared root $sroot, $(date -u +%Y-%m-%d)"
+  echo "Interop on a systemd host (nested systemd $(inhost systemctl --version | head -n 1 | awk '{print $2}'), MODE=$mode, shared root $sroot, $(date -u +%Y-%m-%d))"
   echo "1. interopctl hook vs busctl call of the same method (median ms, $runs runs):"
   printf '  %-22s %11s %9s %7s %s\n' event interopctl busctl ratio target
   for p in "lxc stop:hook-lxc-stop" "lxc post-stop:hook-lxc-poststop" "libvirt prepare:hook-virt-prepare"; do
