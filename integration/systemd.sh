@@ -128,9 +128,9 @@ cg_mounted() {
 # its machine and leader, and what interopctl says about it.
 snapshot() {
   local c=$1
-  echo "unit=$(unit_of_pid "${LEADER[$c]}")"
+  echo "unit=$(unit_of_pid "${INIT[$c]:-${LEADER[$c]}}")"
   echo "leader-alive=$(inhost test -d "/proc/${LEADER[$c]}" && echo yes)"
-  cg_mounted "${LEADER[$c]}" | sed 's/^/cgroup /'
+  cg_mounted "${INIT[$c]:-${LEADER[$c]}}" | sed 's/^/cgroup /'
   echo "machine=$(machine_prop "${MACHINE[$c]}" Leader) $(machine_prop "${MACHINE[$c]}" Unit)"
   ictl --json show "$c" --manager "${MGR[$c]}" >"$NH_DIR/snap.json" 2>&1
   echo "interopctl=$(json_full "$NH_DIR/snap.json")"
@@ -308,10 +308,10 @@ containers_check() {
       fail "[$mode] ${MGR[$c]} $c has a live leader (got '${LEADER[$c]}')"
       continue
     fi
-    u=$(unit_of_pid "${LEADER[$c]}")
+    u=$(unit_of_pid "${INIT[$c]:-${LEADER[$c]}}")
     UNIT[$c]=$u
     slice=$([ -n "$u" ] && unit_prop "$u" Slice)
-    expect_eq "[$mode] ${MGR[$c]} $c (leader ${LEADER[$c]}) runs in a unit in $SLICE" "$SLICE" "$slice" ||
+    expect_eq "[$mode] ${MGR[$c]} $c (init ${INIT[$c]:-${LEADER[$c]}}) runs in a unit in $SLICE" "$SLICE" "$slice" ||
       echo "unit: '${u:-none}'" | diag
     # lxc-NAME.scope may carry NAME systemd-escaped (as machined names its scopes): either is fine
     if [ -n "$u" ] && { [ "$u" = "${EXPECT_UNIT[$c]}" ] || [ "$u" = "${EXPECT_UNIT_ESC[$c]:-}" ]; }; then
@@ -325,8 +325,9 @@ containers_check() {
     # the leader's cgroup, from the hierarchy systemd tracks units in (cgroup2, else name=systemd)
     CGPATH[$c]=$(cg_mounted "${LEADER[$c]}" | awk -F'|' '$1 == "" { v2 = $2 } $1 == "name=systemd" { sd = $2 } END { print (v2 != "" ? v2 : sd) }')
     # every mounted hierarchy: one path, below the unit's cgroup
-    local pids=("${LEADER[$c]}")
-    [ -n "${INIT[$c]}" ] && [ "${INIT[$c]}" != "${LEADER[$c]}" ] && pids+=("${INIT[$c]}")
+    # the container's init (LXC: the leader; libvirt: the guest's init below libvirt_lxc, whose
+    # controller process keeps some of libvirtd's own placement and is not the container)
+    local pids=("${INIT[$c]:-${LEADER[$c]}}")
     for pid in "${pids[@]}"; do
       lines=$(cg_mounted "$pid")
       paths=$(printf '%s\n' "$lines" | cut -d'|' -f2 | sort -u)
