@@ -505,7 +505,7 @@ stop_check() {
   local mode=$1
   check "[$mode] systemctl stop lxc@$L2" inhost timeout 60 systemctl stop "lxc@$L2.service"
   check "[$mode] $L2 is STOPPED" wait_stopped "$L2" 10
-  if [ "$mode" = hybrid ]; then
+  if [[ " ${ALL[*]} " == *" $V "* ]]; then
     check "[$mode] virsh destroy $V" inhost timeout 30 "${VIRSH[@]}" destroy "$V"
   fi
   sleep 0.5
