@@ -102,9 +102,9 @@ inhost() {
     SYSTEMD_PAGER= SYSTEMD_COLORS=0 TERM=dumb "$@" 8>&-
 }
 
-# inshell CMD...: like a root shell inside the nested host: CMD runs in a scope of its own in
-# user.slice (systemd-run --scope), not from outside the nested host's units.
-inshell() {
+# nh_in_scope CMD...: CMD inside the nested host from a scope of its own in user.slice
+# (systemd-run --scope), as from a shell there, not from outside the nested host's units.
+nh_in_scope() {
   inhost systemd-run --quiet --scope --collect --slice=user.slice -- "$@"
 }
 

@@ -89,12 +89,6 @@ unit_of_pid() {
 unit_prop() { inhost systemctl show "$1" -P "$2" 2>/dev/null; }
 machine_prop() { inhost machinectl show "$1" -p "$2" --value 2>&1; }
 
-# cg_lines_in PID: "controllers|path" per line of /proc/PID/cgroup as the nested host sees it.
-cg_lines_in() {
-  inhost cat "/proc/$1/cgroup" | awk '{ i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":");
-    printf "%s|%s\n", substr(rest, 1, j - 1), substr(rest, j + 1) }'
-}
-
 # inshell CMD...: CMD from a root login shell of the nested host (machinectl shell root@.host: a
 # PAM session, session-N.scope in user.slice), as an admin types it. machinectl shell does not pass
 # the exit status on (systemd 252): the shell prints it last, and inshell returns it.

@@ -49,8 +49,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 note() { printf '\n== [systemd host] %s\n' "$*" >&2; }
-# in_scope CMD...: from a scope of its own in user.slice, as a root shell would (LXC bases its cgroups on it)
-in_scope() { inhost systemd-run --quiet --scope --collect --slice=user.slice -- "$@"; }
 
 note "booting the nested systemd host (MODE=$mode)"
 nh_up "$mode" || die "the nested host did not boot (see $NH_DIR/nspawn.log)"
@@ -117,7 +115,7 @@ for c in bench-sh bench-interop; do
 done
 EOF
 note "1. hooks vs busctl ($runs runs each), 2. lxc-start to RUNNING ($lxc_runs runs each)"
-in_scope sh /root/bench/run.sh bench "$runs" "$lxc_runs" >&2 || die "the measurements failed"
+nh_in_scope sh /root/bench/run.sh bench "$runs" "$lxc_runs" >&2 || die "the measurements failed"
 for f in hook-lxc-stop hook-lxc-poststop hook-virt-prepare ping lxc-start-bench-sh lxc-start-bench-interop; do
   inhost cat "/root/bench/$f.json" > "$out/$f.json"
 done
