@@ -100,6 +100,8 @@ install: publish
 	sed 's|@BINDIR@|$(BINDIR)|g' config/libvirt/interop.in > $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	chmod 0755 $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	$(CTL_OUT)/interopctl lxc-config --interopctl $(BINDIR)/interopctl > $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+	install -d '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d'
+	install -m 0644 'config/systemd/lxc@.service.d/interop.conf' '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d/interop.conf'
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 uninstall:
@@ -107,6 +109,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(DBUS_POLICY_DIR)/org.interop.Interop1.conf $(DESTDIR)$(DBUS_SERVICE_DIR)/org.interop.Interop1.service
 	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
+	rm -f '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d/interop.conf'
+	-rmdir '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d' 2>/dev/null
 
 clean:
 	$(DOTNET) clean Interop.sln -c $(CONFIGURATION) >/dev/null

@@ -463,6 +463,35 @@ public sealed class InteropBusService : IAsyncDisposable
                 return;
             }
 
+            case "ListUnits":
+            {
+                if (CheckSignature(context, string.Empty))
+                {
+                    var writer = context.CreateReplyWriter("a(ssss)");
+                    try
+                    {
+                        var array = writer.WriteArrayStart(DBusType.Struct);
+                        foreach (var m in _service.ListContainers().Where(m => m.Unit.Length > 0 || m.Machine.Length > 0))
+                        {
+                            writer.WriteStructureStart();
+                            writer.WriteString(m.Manager.ToWire());
+                            writer.WriteString(m.Name);
+                            writer.WriteString(m.Unit);
+                            writer.WriteString(m.Machine);
+                        }
+
+                        writer.WriteArrayEnd(array);
+                        context.Reply(writer.CreateMessage());
+                    }
+                    finally
+                    {
+                        writer.Dispose();
+                    }
+                }
+
+                return;
+            }
+
             case "GetContainer":
                 if (CheckSignature(context, "ss"))
                 {

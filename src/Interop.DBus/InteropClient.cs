@@ -13,7 +13,8 @@ namespace Interop.DBus;
 /// </summary>
 /// <remarks>
 /// Mappings from <see cref="ListContainers"/> and <see cref="RegisterContainerAsync"/> are partial (the wire carries
-/// manager, name, state, leader and cgroup path only): Uuid, Paths, Since, CgroupNamespace and Source are empty.
+/// manager, name, state, leader and cgroup path only, plus unit and machine from ListUnits): Uuid, Paths, Since,
+/// CgroupNamespace and Source are empty.
 /// The events are not supported on the client: subscribing throws <see cref="NotSupportedException"/>
 /// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
 /// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
@@ -103,7 +104,38 @@ public sealed partial class InteropClient : IInteropService, IAsyncDisposable, I
 
     public IReadOnlyList<Mapping> ListContainers() => Wait(ListContainersAsync);
 
-    public Task<IReadOnlyList<Mapping>> ListContainersAsync() => CallAsync(
+    /// <summary>ListContainers, with each mapping's unit and machine from ListUnits (systemd hosts; a daemon without it answers UnknownMethod and they stay empty).</summary>
+    public async Task<IReadOnlyList<Mapping>> ListContainersAsync()
+    {
+        var list = await ListPartialAsync().ConfigureAwait(false);
+        IReadOnlyDictionary<(Manager, string), (string Unit, string Machine)> units;
+        try
+        {
+            units = await CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "ListUnits", null, null, static (Message m, object? _) =>
+            {
+                var reader = m.GetBodyReader();
+                var result = new Dictionary<(Manager, string), (string, string)>();
+                var end = reader.ReadArrayStart(DBusType.Struct);
+                while (reader.HasNext(end))
+                {
+                    var manager = ManagerNames.Parse(reader.ReadString());
+                    var name = reader.ReadString();
+                    result[(manager, name)] = (reader.ReadString(), reader.ReadString());
+                }
+
+                return (IReadOnlyDictionary<(Manager, string), (string Unit, string Machine)>)result;
+            }).ConfigureAwait(false);
+        }
+        catch (DaemonErrorException)
+        {
+            // An interopd older than ListUnits: the list without units.
+            return list;
+        }
+
+        return units.Count == 0 ? list : [.. list.Select(m => units.TryGetValue((m.Manager, m.Name), out var u) ? m with { Unit = u.Unit, Machine = u.Machine } : m)];
+    }
+
+    private Task<IReadOnlyList<Mapping>> ListPartialAsync() => CallAsync(
         ObjectPaths.ManagerPath,
         ObjectPaths.ManagerInterface,
         "ListContainers",

@@ -642,7 +642,7 @@ public sealed class InteropService : IInteropService, IDisposable
 
         if (_config.Policy == ContainerPolicy.Strict)
         {
-            var raw = _layouts[manager].ParentDir(RootDir, facts);
+            var raw = _systemd is null ? _layouts[manager].ParentDir(RootDir, facts) : _systemd.ParentDir(manager, RootDir, facts);
             throw new NotInSharedRootException($"{manager.ToWire()} would place the container under /{raw}, outside the shared root {SharedRoot}; use a partition under {SharedRoot}");
         }
 
@@ -651,7 +651,8 @@ public sealed class InteropService : IInteropService, IDisposable
 
     private string? ParentDirOrNull(Manager manager, IReadOnlyDictionary<string, string> facts)
     {
-        var parent = Names.ValidateRelativePath(_layouts[manager].ParentDir(RootDir, facts), "partition");
+        var raw = _systemd is null ? _layouts[manager].ParentDir(RootDir, facts) : _systemd.ParentDir(manager, RootDir, facts);
+        var parent = Names.ValidateRelativePath(raw, "partition");
         return IsUnderRoot("/" + parent) ? parent : null;
     }
 

@@ -108,17 +108,42 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public string AbsoluteDir(string key, string dir) => CgroupFs.DirOf(Hierarchy(key), dir);
 
-    public IReadOnlyList<string> EnsureDirIn(string key, string dir) => SharedRoot.EnsureDir([Writable(key)], _sharedRoot, dir, _options);
+    public IReadOnlyList<string> EnsureDirIn(string key, string dir)
+    {
+        var h = Hierarchy(key);
+        if (_writable.Contains(h))
+        {
+            return SharedRoot.EnsureDir([h], _sharedRoot, dir, _options);
+        }
 
-    public void MoveProcess(string key, string dir, int pid) => CgroupFs.AddProcess(Writable(key), CgroupFs.NormalizeRelative(dir), pid);
+        // A hierarchy Interop does not prepare (systemd's, where systemd did not realize the unit): the missing
+        // levels only, top-down, and nothing written into an existing one.
+        var rel = CgroupFs.NormalizeRelative(dir);
+        if (!CgroupFs.IsAtOrBelow(rel, _sharedRoot) || rel == _sharedRoot)
+        {
+            throw new InvalidInputException("cgroup path", $"'{Printable.Of(CgroupFs.Display(rel))}' is not below the shared root {CgroupFs.Display(_sharedRoot)}");
+        }
+
+        var actions = new List<string>();
+        var path = "";
+        foreach (var part in rel.Split('/'))
+        {
+            path = path.Length == 0 ? part : CgroupFs.Join(path, part);
+            if (CgroupFs.CreateDir(h, path))
+            {
+                actions.Add($"{key}: created {CgroupFs.Display(path)}");
+            }
+        }
+
+        return actions;
+    }
+
+    public void MoveProcess(string key, string dir, int pid) => CgroupFs.AddProcess(Hierarchy(key), CgroupFs.NormalizeRelative(dir), pid);
 
     public IReadOnlyList<string> RemoveIfEmptyIn(string key, string dir) =>
-        [.. Pruner.RemoveIfEmpty([Writable(key)], _sharedRoot, dir).Select(r => r.ToString())];
+        [.. Pruner.RemoveIfEmpty([Hierarchy(key)], _sharedRoot, dir).Select(r => r.ToString())];
 
     public IReadOnlyList<string>? ReadCmdline(int pid) => ProcFs.TryReadCmdline(pid, _procRoot);
-
-    private Hierarchy Writable(string key) =>
-        _writable.FirstOrDefault(h => h.Key == key) ?? throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a hierarchy Interop may write");
 
     private Hierarchy Hierarchy(string key) =>
         _byKey.TryGetValue(key, out var h) ? h : throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a mounted hierarchy");

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Interop.Core;
 using Interop.Core.Adapters.Lxc;
 using Interop.Core.Model;
 using Interop.Core.Systemd;
+using Interop.Core.Text;
 using NLog;
 
 namespace Interop.Service;
@@ -37,7 +37,6 @@ public sealed class SystemdCoordinator
 
     private readonly ISystemdHost _systemd;
     private readonly ICgroupHost _host;
-    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _mirrors = new(StringComparer.Ordinal);
 
     /// <param name="systemd">systemd and machined.</param>
     /// <param name="host">cgroupfs; on a systemd host it writes only the hierarchies systemd does not manage.</param>
@@ -129,8 +128,9 @@ public sealed class SystemdCoordinator
             throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
         }
 
+        // The container's own path is below the unit (lxc.payload.NAME, libvirt's "libvirt" child): mirror that.
         var pids = mapping.Manager == Manager.Libvirt ? DomainPids(mapping.Leader, unit.ControlGroup) : [mapping.Leader];
-        if (Mirror(unit, mapping.Leader, pids, created: false, below: mapping.Manager == Manager.Libvirt))
+        if (Mirror(unit, mapping.Leader, pids, created: false, below: true))
         {
             mapping = redescribe();
         }
@@ -178,6 +178,10 @@ public sealed class SystemdCoordinator
             Log.Warn("release {0}: {1}", old.Id, e.Message);
         }
     }
+
+    /// <summary>Where a container's cgroups appear: LXC's below its unit in the slice; libvirt's in the slice of its partition (/machine is machine.slice).</summary>
+    public string ParentDir(Manager manager, string sharedRootDir, IReadOnlyDictionary<string, string> facts) =>
+        manager == Manager.Lxc ? sharedRootDir : SystemdEscape.SliceDir(SystemdEscape.SliceName(facts.GetValueOrDefault(FactKeys.Partition, "/machine")));
 
     /// <summary>A failed container unit is reset (systemd then forgets it), never rmdir'ed.</summary>
     public void ResetIfFailed(string unit)
@@ -278,14 +282,19 @@ public sealed class SystemdCoordinator
         var plan = SystemdHierarchies.Plan(cgroups, target);
         foreach (var key in plan.Unrealized)
         {
-            Log.Warn("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); left as it is", unit.Id, key, probe, cgroups[key]);
+            // Seen with systemd 252 on a hybrid host: a delegated scope realized in cpu, memory, pids, blkio but
+            // not in cpuacct (left at /) nor devices (left at the slice). LXC would then make its payload there,
+            // outside every unit; systemd does not manage this unit there, so it is mirrored like an unmanaged one
+            // (the missing dirs only, nothing written into systemd's).
+            Log.Warn("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); mirrored", unit.Id, key, probe, cgroups[key]);
         }
 
         var rel = target.TrimStart('/');
         var made = new List<string>();
+        var keys = plan.Mirror.Concat(plan.Unrealized).ToList();
         try
         {
-            foreach (var key in plan.Mirror)
+            foreach (var key in keys)
             {
                 foreach (var action in _host.EnsureDirIn(key, rel))
                 {
@@ -309,16 +318,13 @@ public sealed class SystemdCoordinator
             throw;
         }
 
-        if (plan.Mirror.Count > 0)
+        if (keys.Count > 0)
         {
-            _mirrors[unit.Id] = [.. plan.Mirror.Select(k => k + "\t" + SliceRel(unit.ControlGroup))];
-            Log.Info("{0}: pid{1} {2} mirrored at {3} in {4}", unit.Id, pids.Count == 1 ? "" : "s", string.Join(",", pids.Select(p => p.ToString(CultureInfo.InvariantCulture))), target, string.Join(", ", plan.Mirror));
+            Log.Info("{0}: pid{1} {2} mirrored at {3} in {4}", unit.Id, pids.Count == 1 ? "" : "s", string.Join(",", pids.Select(p => p.ToString(CultureInfo.InvariantCulture))), target, string.Join(", ", keys));
         }
 
-        return plan.Mirror.Count > 0;
+        return keys.Count > 0;
     }
-
-    private static string SliceRel(string controlGroup) => controlGroup.TrimStart('/');
 
     private void Undo(string unit, IReadOnlyList<string> keys, string rel)
     {
@@ -344,20 +350,29 @@ public sealed class SystemdCoordinator
         }
     }
 
-    /// <summary>systemd dropped a unit: remove the dirs Interop mirrored for it (now empty).</summary>
+    /// <summary>
+    /// systemd dropped a unit: remove what is left of its dir below the slice in the v1 hierarchies (the mirrors
+    /// Interop made, LXC's lxc.pivot in them), when empty. Nothing is tracked in memory, so this also works for a
+    /// unit started before interopd's last restart; systemd has removed its own dirs by now.
+    /// </summary>
     private void OnUnitRemoved(string unit)
     {
-        if (!_mirrors.TryRemove(unit, out var dirs))
+        if (!SystemdUnits.IsUnitDir(unit) || unit.EndsWith(".slice", StringComparison.Ordinal) || unit.Contains('/', StringComparison.Ordinal))
         {
             return;
         }
 
-        foreach (var entry in dirs)
+        var rel = Slice + "/" + unit;
+        foreach (var (key, _) in _host.Hierarchies)
         {
-            var tab = entry.IndexOf('\t', StringComparison.Ordinal);
+            if (key is "name=systemd" or "unified")
+            {
+                continue;
+            }
+
             try
             {
-                foreach (var gone in _host.RemoveIfEmptyIn(entry[..tab], entry[(tab + 1)..]))
+                foreach (var gone in _host.RemoveIfEmptyIn(key, rel))
                 {
                     Log.Info("{0} is gone: removed {1}", unit, gone);
                 }

@@ -2,6 +2,7 @@ using System.Collections;
 using Interop.Core.Service;
 using Interop.DBus;
 using Interop.DBus.Direct;
+using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
 
 namespace Interop.Ctl;
@@ -47,6 +48,9 @@ internal sealed class CliContext
     /// <summary>This process's parent pid, sent with an LXC pre-start (the monitor, for a systemd host); null in tests that do not need it.</summary>
     public Func<int>? GetParentPid { get; init; }
 
+    /// <summary>Whether systemd is PID 1 (lxc-config --host auto); null (tests): no.</summary>
+    public Func<bool>? IsSystemdHost { get; init; }
+
     public static CliContext FromProcess() => new()
     {
         Out = Console.Out,
@@ -60,6 +64,7 @@ internal sealed class CliContext
         ProbeLocal = LocalHealth.Probe,
         ProcessPath = Environment.ProcessPath,
         GetParentPid = ProcFs.SelfParentPid,
+        IsSystemdHost = () => SystemdBoot.IsBooted(),
     };
 
     // The client never resumes on its connection's read loop (InteropClient.OffReadLoop), so its

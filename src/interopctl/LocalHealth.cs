@@ -45,7 +45,9 @@ internal sealed record LocalHealth(
 
         try
         {
-            return new LocalHealth(mode.ToWire(), sharedRoot, Interop.Linux.Cgroups.SharedRoot.Check(hierarchies, sharedRoot), warnings, null);
+            // A systemd host: the slice in the hierarchies systemd manages is systemd's (no clone_children, no cpuset to check).
+            var mine = SystemdBoot.IsBooted() ? [.. hierarchies.Where(h => !Interop.Core.Systemd.SystemdHierarchies.IsManaged(h.Key))] : hierarchies;
+            return new LocalHealth(mode.ToWire(), sharedRoot, Interop.Linux.Cgroups.SharedRoot.Check(mine, sharedRoot), warnings, null);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Interop.Core.InteropException)
         {

@@ -98,7 +98,7 @@ public partial class InteropBusServiceTests
         Assert.Multiple(() =>
         {
             Assert.That(interfaces, Is.SupersetOf(new[] { ManagerIface, "org.freedesktop.DBus.Properties", "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer" }));
-            Assert.That(methods, Is.EquivalentTo(new[] { "ListContainers", "GetContainer", "GetContainerByPid", "GetContainerByCgroup", "PrepareContainer", "RegisterContainer", "StopContainer", "ReleaseContainer", "Setup", "Prune" }));
+            Assert.That(methods, Is.EquivalentTo(new[] { "ListContainers", "ListUnits", "GetContainer", "GetContainerByPid", "GetContainerByCgroup", "PrepareContainer", "RegisterContainer", "StopContainer", "ReleaseContainer", "Setup", "Prune" }));
             Assert.That(doc.Root.Elements("node").Select(n => (string)n.Attribute("name")!), Is.EqualTo(new[] { "container" }));
         });
     }

@@ -77,6 +77,45 @@ public class AdminCommandTests
     }
 
     [Test]
+    public async Task On_a_systemd_host_list_show_and_json_name_each_containers_unit_and_machine()
+    {
+        var sdWeb = Web with { CgroupPath = "/machine.slice/lxc-web.scope/lxc.payload.web", Unit = "lxc-web.scope", Machine = "web" };
+        var sdDb = Db with { CgroupPath = "/machine.slice/machine-lxc\\x2d16923\\x2ddb.scope/libvirt", Unit = "machine-lxc\\x2d16923\\x2ddb.scope", Machine = "lxc-16923-db" };
+        var h = new CliHarness();
+        h.Service.ListContainers().Returns([sdWeb, sdDb]);
+        h.Service.GetContainer(Manager.Lxc, "web").Returns(sdWeb);
+
+        var table = await h.RunAsync("list");
+        var show = await h.RunAsync("show", "web", "--manager", "lxc");
+
+        var lines = table.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "MANAGER", "NAME", "STATE", "LEADER", "CGROUP", "UNIT", "MACHINE" }));
+            Assert.That(lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2..], Is.EqualTo(new[] { "lxc-web.scope", "web" }));
+            Assert.That(show.Out, Does.Contain("Unit:             lxc-web.scope\n").And.Contain("Machine:          web\n"));
+        });
+        var jh = new CliHarness();
+        jh.Service.ListContainers().Returns([sdWeb]);
+        var jr = await jh.RunAsync("list", "--json");
+        using var doc = JsonDocument.Parse(jr.Out);
+        var item = doc.RootElement.EnumerateArray().Single();
+        Assert.That((item.GetProperty("unit").GetString(), item.GetProperty("machine").GetString()), Is.EqualTo(("lxc-web.scope", "web")));
+    }
+
+    [Test]
+    public async Task Without_systemd_list_json_has_no_unit_or_machine_field()
+    {
+        var h = new CliHarness();
+        h.Service.ListContainers().Returns([Web]);
+        var r = await h.RunAsync("list", "--json");
+
+        using var doc = JsonDocument.Parse(r.Out);
+        var item = doc.RootElement.EnumerateArray().Single();
+        Assert.That(item.TryGetProperty("unit", out _) || item.TryGetProperty("machine", out _), Is.False);
+    }
+
+    [Test]
     public async Task List_with_an_empty_registry_prints_only_the_header()
     {
         var h = new CliHarness();

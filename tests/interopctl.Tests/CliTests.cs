@@ -67,6 +67,28 @@ public class CliTests
         Assert.That(h.FilesRead, Is.Empty);
     }
 
+    [Test]
+    public async Task Lxc_config_for_a_systemd_host_sets_relative_and_names_the_slice_of_the_partition()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("lxc-config", "--interopctl", "/usr/bin/interopctl", "--shared-root", "/machine", "--host", "systemd");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("lxc.cgroup.relative = 1\n").And.Contain("machine.slice"));
+        Assert.That(r.Out.Split('\n').Where(l => !l.StartsWith('#')), Has.None.StartsWith("lxc.cgroup.dir"));
+        Assert.That(r.Out, Does.Contain("lxc.hook.pre-start = /usr/bin/interopctl hook lxc\n"));
+    }
+
+    [Test]
+    public async Task Lxc_config_host_auto_is_plain_where_systemd_is_not_pid_1()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("lxc-config", "--interopctl", "/usr/bin/interopctl", "--shared-root", "/machine", "--host", "auto");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("lxc.cgroup.dir = machine\n"));
+    }
+
     [TestCase("relative/interopctl", "/machine")]
     [TestCase("/usr/bin/interopctl", "/a/../b")]
     public async Task Lxc_config_bad_input_exits_2(string ctl, string root)

@@ -1,4 +1,5 @@
 using Interop.Core.Config;
+using Interop.Core.Text;
 
 namespace Interop.Core.Systemd;
 
@@ -6,8 +7,10 @@ namespace Interop.Core.Systemd;
 public static class SystemdConfig
 {
     /// <summary>
-    /// On a systemd host the shared root is a slice: /machine.slice unless the file names one (a shared_root that
-    /// is not a top-level slice is refused: Interop creates no cgroup outside a unit there).
+    /// On a systemd host the shared root is a slice. shared_root names it either as a slice ("/machine.slice") or
+    /// as the libvirt partition whose slice it is ("/machine", the shipped default, is machine.slice there: libvirt
+    /// maps a partition to a slice the same way, virSystemdMakeSliceName). Unset means /machine.slice. A partition
+    /// deeper than one level (a nested slice) is refused: Interop creates no cgroup outside a unit there.
     /// </summary>
     /// <exception cref="InvalidInputException">field "shared root".</exception>
     public static InteropConfig ForSystemd(this InteropConfig config)
@@ -17,6 +20,8 @@ public static class SystemdConfig
             return config with { SharedRoot = "/" + SystemdUnits.DefaultSlice };
         }
 
-        return config with { SharedRoot = "/" + SystemdUnits.ValidateSlice(config.SharedRoot) };
+        var root = config.SharedRoot.Trim('/');
+        var slice = root.EndsWith(".slice", StringComparison.Ordinal) || root.Contains('/', StringComparison.Ordinal) ? root : SystemdEscape.SliceName(root);
+        return config with { SharedRoot = "/" + SystemdUnits.ValidateSlice(slice) };
     }
 }

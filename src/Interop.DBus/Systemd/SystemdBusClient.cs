@@ -98,7 +98,8 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
                 Property(ref w, "Description", (ref MessageWriter v) => v.WriteVariantString(request.Description));
                 Property(ref w, "Delegate", (ref MessageWriter v) => v.WriteVariantBool(true));
                 Property(ref w, "CollectMode", (ref MessageWriter v) => v.WriteVariantString("inactive-or-failed"));
-                Property(ref w, "AddRef", (ref MessageWriter v) => v.WriteVariantBool(false));
+                // machinectl terminate stops the scope: LXC's monitor and a container init that ignores SIGTERM get SIGKILL after 10 s, not 90.
+                Property(ref w, "TimeoutStopUSec", (ref MessageWriter v) => v.WriteVariantUInt64(10_000_000));
                 foreach (var accounting in new[] { "CPUAccounting", "MemoryAccounting", "TasksAccounting", "IOAccounting", "BlockIOAccounting" })
                 {
                     Property(ref w, accounting, (ref MessageWriter v) => v.WriteVariantBool(true));

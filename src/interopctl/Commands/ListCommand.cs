@@ -38,6 +38,19 @@ internal static class ListCommand
             m.Leader == 0 ? "-" : m.Leader.ToString(System.Globalization.CultureInfo.InvariantCulture),
             m.CgroupPath.Length == 0 ? "-" : m.CgroupPath,
         }).ToList();
+
+        // A systemd host: each container's unit and machine (hosts without systemd keep the table as it was).
+        if (mappings.Any(m => m.Unit.Length > 0 || m.Machine.Length > 0))
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                rows[i] = [.. rows[i], mappings[i].Unit.Length == 0 ? "-" : mappings[i].Unit, mappings[i].Machine.Length == 0 ? "-" : mappings[i].Machine];
+            }
+
+            Table.Write(context.Out, ["MANAGER", "NAME", "STATE", "LEADER", "CGROUP", "UNIT", "MACHINE"], rows);
+            return ExitCodes.Ok;
+        }
+
         Table.Write(context.Out, ["MANAGER", "NAME", "STATE", "LEADER", "CGROUP"], rows);
         return ExitCodes.Ok;
     }

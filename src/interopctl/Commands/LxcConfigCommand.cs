@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Interop.Core.Adapters.Lxc;
+using Interop.Core.Config;
 using Interop.Core.Systemd;
-using Interop.Linux.Discovery;
 
 namespace Interop.Ctl.Commands;
 
@@ -44,16 +44,15 @@ internal static class LxcConfigCommand
         try
         {
             var path = string.IsNullOrEmpty(interopctlPath) ? context.ProcessPath ?? string.Empty : interopctlPath;
-            var systemd = host == "systemd" || (host == "auto" && SystemdBoot.IsBooted());
-            var config = BusResolver.LoadConfig(context);
+            var systemd = host == "systemd" || (host == "auto" && context.IsSystemdHost?.Invoke() == true);
+            var config = string.IsNullOrEmpty(sharedRoot) ? BusResolver.LoadConfig(context) : new InteropConfig { SharedRoot = sharedRoot, SharedRootSet = true };
             if (systemd)
             {
-                var slice = string.IsNullOrEmpty(sharedRoot) ? config.ForSystemd().SharedRoot : sharedRoot;
-                context.Out.Write(LxcConfig.SystemdIncludeFile(slice, path));
+                context.Out.Write(LxcConfig.SystemdIncludeFile(config.ForSystemd().SharedRoot, path));
                 return ExitCodes.Ok;
             }
 
-            var root = string.IsNullOrEmpty(sharedRoot) ? config.SharedRoot : sharedRoot;
+            var root = config.SharedRoot;
             context.Out.Write(LxcConfig.IncludeFile(root, path));
             return ExitCodes.Ok;
         }

@@ -86,7 +86,8 @@ internal static class TreeCommand
         : "  [" + string.Join(", ", node.Containers.Select(Describe)) + "]";
 
     private static string Describe(Mapping m)
-        => $"{m.Manager.ToWire()} {m.Name}, {m.State.ToWire()}" + (m.Leader == 0 ? string.Empty : $", pid {m.Leader}");
+        => $"{m.Manager.ToWire()} {m.Name}, {m.State.ToWire()}" + (m.Leader == 0 ? string.Empty : $", pid {m.Leader}")
+            + (m.Unit.Length == 0 ? string.Empty : $", unit {m.Unit}") + (m.Machine.Length == 0 ? string.Empty : $", machine {m.Machine}");
 
     private static void WriteGroup(TextWriter o, string title, List<Mapping> mappings)
     {

@@ -5,10 +5,18 @@ using Interop.Core.Model;
 namespace Interop.Ctl.Output;
 
 // --json output for scripts. Field names are snake_case (lower case, words joined by "_") and stable;
-// the records below are the schema. unit and machine appear only on a systemd host (where they are set). Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
+// the records below are the schema; unit and machine appear only on a systemd host (where they are set).
+// Source-generated (CtlJsonContext): no reflection, so it works under NativeAOT.
 
 /// <summary>One row of 'list'.</summary>
-internal sealed record ContainerSummaryJson(string Manager, string Name, string State, int Leader, string CgroupPath);
+internal sealed record ContainerSummaryJson(
+    string Manager,
+    string Name,
+    string State,
+    int Leader,
+    string CgroupPath,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
 /// <summary>Every property of a mapping ('show', 'whois').</summary>
 internal sealed record ContainerJson(
@@ -64,7 +72,7 @@ internal static class Json
         => output.WriteLine(JsonSerializer.Serialize(value, type));
 
     public static ContainerSummaryJson Summary(Mapping m)
-        => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath);
+        => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath, m.Unit.Length == 0 ? null : m.Unit, m.Machine.Length == 0 ? null : m.Machine);
 
     public static ContainerJson Full(Mapping m)
         => new(

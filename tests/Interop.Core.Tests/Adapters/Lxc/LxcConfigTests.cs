@@ -77,3 +77,30 @@ public class LxcConfigTests
         Assert.That(text, Does.Contain($"lxc.hook.pre-start = {word} hook lxc\n"));
     }
 }
+
+public class LxcConfigSystemdTests
+{
+    [Test]
+    public void Include_file_for_a_systemd_host_sets_relative_and_the_hooks_and_no_cgroup_dir()
+    {
+        var text = LxcConfig.SystemdIncludeFile("/machine.slice", "/usr/local/bin/interopctl");
+        var settings = text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(settings, Is.EqualTo(new[]
+            {
+                "lxc.cgroup.relative = 1",
+                "lxc.hook.pre-start = /usr/local/bin/interopctl hook lxc",
+                "lxc.hook.start-host = /usr/local/bin/interopctl hook lxc",
+                "lxc.hook.stop = /usr/local/bin/interopctl hook lxc",
+                "lxc.hook.post-stop = /usr/local/bin/interopctl hook lxc",
+            }));
+            Assert.That(text, Does.Contain("machine.slice"));
+            Assert.That(text, Does.Contain("lxc.include = /usr/share/interop/lxc.conf"));
+        });
+    }
+
+    [Test]
+    public void A_shared_root_that_is_no_slice_is_refused() =>
+        Assert.Throws<InvalidInputException>(() => LxcConfig.SystemdIncludeFile("/machine", "/usr/bin/interopctl"));
+}
