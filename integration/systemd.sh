@@ -291,6 +291,19 @@ EOF
   EXPECT_UNIT[$V]="machine-lxc\\x2d${LEADER[$V]}\\x2d${V//-/\\x2d}.scope"
 }
 
+# tree_names FILE WORD...: every WORD is a whole string somewhere in the JSON FILE; names the missing.
+tree_names() {
+  local f=$1 w missing=()
+  shift
+  for w in "$@"; do
+    jq -r '.. | strings' "$f" 2>/dev/null | grep -qxF -- "$w" || missing+=("$w")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  echo "not in interopctl --json tree: ${missing[*]}"
+  jq -c '.. | objects | select(has("name") or has("Name"))' "$f" 2>&1 | head -n 8
+  return 1
+}
+
 # containers_check MODE: points 1-3 of issue 11 while all run.
 containers_check() {
   local mode=$1 c u slice lines paths path cg other
@@ -375,8 +388,8 @@ containers_check() {
   done
   ictl --json tree >"$NH_DIR/tree.json" 2>&1
   for c in "${ALL[@]}"; do
-    check "[$mode] interopctl --json tree names $c, its unit and its machine" bash -c \
-      "s=\$(jq -r '.. | strings' '$NH_DIR/tree.json'); grep -qxF -- '$c' <<<\"\$s\" && grep -qxF -- '${UNIT[$c]:-?}' <<<\"\$s\" && grep -qxF -- '${MACHINE[$c]}' <<<\"\$s\""
+    check "[$mode] interopctl --json tree names $c, its unit and its machine" \
+      tree_names "$NH_DIR/tree.json" "$c" "${UNIT[$c]:-?}" "${MACHINE[$c]}"
   done
   [ -n "$FIXTURES" ] && capture_fixtures "$mode"
   return 0
