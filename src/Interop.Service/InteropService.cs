@@ -93,7 +93,7 @@ public sealed class InteropService : IInteropService, IDisposable
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
         WithGate(() =>
         {
-            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile).Run();
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null).Run();
             lock (_sync)
             {
                 foreach (var m in report.Kept.Concat(report.Adopted))

@@ -33,6 +33,7 @@ internal sealed class Reconciler
     private readonly string _rootDir;
     private readonly Func<DateTimeOffset> _clock;
     private readonly string _libvirtRunDir;
+    private readonly bool _systemd;
     private readonly Func<ContainerId, int, string, string, Mapping> _describe;
 
     public Reconciler(
@@ -42,8 +43,10 @@ internal sealed class Reconciler
         string rootDir,
         Func<DateTimeOffset> clock,
         string libvirtRunDir,
-        Func<ContainerId, int, string, string, Mapping> describe)
+        Func<ContainerId, int, string, string, Mapping> describe,
+        bool systemd = false)
     {
+        _systemd = systemd;
         _host = host;
         _store = store;
         _layouts = layouts;
@@ -130,7 +133,7 @@ internal sealed class Reconciler
             foreach (var child in _host.ListChildren(parent))
             {
                 var dir = parent + "/" + child;
-                if (SystemdUnits.IsUnitDir(child) && depth < 8)
+                if (_systemd && SystemdUnits.IsUnitDir(child) && depth < 8)
                 {
                     // systemd host: LXC at <slice>/<unit>/lxc.payload.NAME, libvirt at <slice>/machine-lxc\x2dPID\x2dNAME.scope.
                     if (LibvirtNames.ParseScope(child) is { } scope && _host.HasTasks(dir))

@@ -37,6 +37,9 @@ internal static class SystemdCaptures
     public static string HybridLibvirtController => string.Join('\n', HybridKeys.Select((k, i) =>
         $"{i}:{(k == "unified" ? "" : k)}:{(k is "cpuacct" or "freezer" ? "/" : LibvirtLeaf)}"));
 
+    /// <summary>A run-2 capture (real names kept), e.g. "run2-hybrid/libvirt-c.leader.cgroup".</summary>
+    public static string Run2(string rel) => File.ReadAllText(Path.Combine(TestContext.CurrentContext.TestDirectory, "fixtures", "systemd", rel));
+
     /// <summary>/proc/PID/cgroup text to Interop's keys: the controllers field, "unified" for the v2 line.</summary>
     public static Dictionary<string, string> ByKey(string procCgroup) =>
         procCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(':', 3))

@@ -301,6 +301,69 @@ public sealed class SystemdCoordinatorTests
     }
 
     [Test]
+    public async Task The_real_libvirt_domain_in_place_everywhere_is_registered_as_it_is_with_nothing_moved()
+    {
+        // Run 2 on the hybrid nested host: controller 842 of domain sdv-1b7410-c, and its guest init.
+        const int controller = 842;
+        const string scope = "machine-lxc\\x2d842\\x2dsdv\\x2d1b7410\\x2dc.scope";
+        var leader = SystemdCaptures.ByKey(SystemdCaptures.Run2("run2-hybrid/libvirt-c.leader.cgroup"));
+        _host.IsAlive(controller).Returns(true);
+        _host.ReadProcCgroup(controller).Returns(leader);
+        _host.Tasks("name=systemd", "machine.slice/" + scope).Returns([(uint)controller, 843u]);
+        _systemd.GetUnitByPidAsync(controller, Arg.Any<CancellationToken>()).Returns(new UnitInfo(scope, "/machine.slice/" + scope, false, "active"));
+        _systemd.GetMachineByPidAsync(controller, Arg.Any<CancellationToken>()).Returns("lxc-842-sdv-1b7410-c");
+
+        await _service.PrepareContainerAsync(Manager.Libvirt, "sdv-1b7410-c", new Dictionary<string, string> { [FactKeys.Hook] = "prepare" });
+        var m = await _service.RegisterContainerAsync(Manager.Libvirt, "sdv-1b7410-c", controller, new Dictionary<string, string>());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(m.CgroupPath, Is.EqualTo("/machine.slice/" + scope + "/libvirt"));
+            Assert.That(m.Paths.Keys, Is.EquivalentTo(leader.Keys));
+            Assert.That((m.Unit, m.Machine), Is.EqualTo((scope, "lxc-842-sdv-1b7410-c")));
+        });
+        _host.DidNotReceive().MoveProcess(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<int>());
+        _host.DidNotReceive().EnsureDir(Arg.Any<string>());
+    }
+
+    [Test]
+    public async Task A_container_reboot_keeps_its_unit_and_moves_nothing()
+    {
+        // busybox's init takes SIGTERM as reboot: LXC runs pre-start again in the same monitor, now in <unit>/lxc.pivot.
+        _systemd.GetUnitByPidAsync(Monitor, Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, ScopePath, true, "active"));
+        _host.ReadProcCgroup(Monitor).Returns(SystemdCaptures.ByKey(SystemdCaptures.HybridLxcInit.Replace("lxc.payload.web", "lxc.pivot", StringComparison.Ordinal)));
+
+        await _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart);
+
+        _host.DidNotReceive().MoveProcess(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<int>());
+        await _systemd.DidNotReceive().StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        Assert.That(_service.GetContainer(Manager.Lxc, "web").Unit, Is.EqualTo(Scope));
+    }
+
+    [Test]
+    public async Task Reconcile_adopts_an_lxc_container_below_its_unit_and_re_registers_it_with_machined()
+    {
+        const string Payload = "machine.slice/lxc-web.scope/lxc.payload.web";
+        _host.ListChildren("machine.slice").Returns(new HashSet<string> { "lxc-web.scope" });
+        _host.ListChildren("machine.slice/lxc-web.scope").Returns(new HashSet<string> { "lxc.payload.web", "lxc.monitor.web" });
+        _host.HasTasks(Payload).Returns(true);
+        _host.Tasks("cpuset", Payload).Returns([(uint)Init, 4300u]);
+        _host.ParentOf(Init).Returns(Monitor);
+        _host.ParentOf(4300).Returns(Init);
+
+        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+
+        var m = report.Adopted.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That((m.Name, m.Leader, m.Source), Is.EqualTo(("web", Init, Mapping.SourceAdopted)));
+            Assert.That((m.Unit, m.Machine), Is.EqualTo((Scope, "web")));
+            Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
+        });
+        await _systemd.Received(1).RegisterMachineAsync(Arg.Is<MachineRequest>(r => r.Name == "web" && r.Leader == Init), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
     public async Task A_leader_in_no_unit_of_the_slice_is_refused()
     {
         _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo("session-3.scope", "/user.slice/user-0.slice/session-3.scope", false, "active"));

@@ -29,7 +29,8 @@ public static class SystemdHierarchies
         var unrealized = new List<string>();
         foreach (var (key, path) in cgroups.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
-            if (path == unitPath)
+            // At the unit's path or below it (LXC's monitor sits in <unit>/lxc.pivot after a container reboot).
+            if (path == unitPath || path.StartsWith(unitPath + "/", StringComparison.Ordinal))
             {
                 continue;
             }
@@ -41,6 +42,9 @@ public static class SystemdHierarchies
     }
 }
 
-/// <param name="Mirror">Hierarchies systemd does not manage where the process is not at the unit's path: Interop creates the path there and moves it.</param>
-/// <param name="Unrealized">Hierarchies systemd manages where the process is not at the unit's path: systemd did not realize the unit there; Interop leaves them alone.</param>
+/// <param name="Mirror">Hierarchies systemd does not manage where the process is not at (or below) the unit's path: Interop creates the path there and moves it.</param>
+/// <param name="Unrealized">
+/// Hierarchies systemd manages where the process is not at (or below) the unit's path: systemd did not realize the unit there
+/// (seen with systemd 252 on hybrid: cpuacct, devices); Interop mirrors them too, creating only the missing dirs.
+/// </param>
 public sealed record MirrorPlan(IReadOnlyList<string> Mirror, IReadOnlyList<string> Unrealized);

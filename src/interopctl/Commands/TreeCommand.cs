@@ -114,7 +114,9 @@ internal static class TreeCommand
             container?.Name,
             container?.State.ToWire(),
             container?.Leader,
-            node.Children.Values.Select(ToJson).ToList());
+            node.Children.Values.Select(ToJson).ToList(),
+            container is { Unit.Length: > 0 } ? container.Unit : null,
+            container is { Machine.Length: > 0 } ? container.Machine : null);
     }
 
     private sealed class Node(string name, string path)

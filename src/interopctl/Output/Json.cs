@@ -34,7 +34,17 @@ internal sealed record ContainerJson(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
-internal sealed record TreeNodeJson(string Name, string Path, string Kind, string? Manager, string? Container, string? State, int? Leader, List<TreeNodeJson> Children);
+internal sealed record TreeNodeJson(
+    string Name,
+    string Path,
+    string Kind,
+    string? Manager,
+    string? Container,
+    string? State,
+    int? Leader,
+    List<TreeNodeJson> Children,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Machine = null);
 
 internal sealed record TreeJson(string SharedRoot, List<TreeNodeJson> Children, List<ContainerSummaryJson> NotStarted, List<ContainerSummaryJson> OutsideSharedRoot);
 
