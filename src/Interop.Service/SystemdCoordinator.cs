@@ -85,7 +85,7 @@ public sealed class SystemdCoordinator
             throw new ConflictException($"cannot find LXC's monitor of {Printable.Of(name)} above pid {parent} (no '[lxc monitor] PATH {Printable.Of(name)}' or 'lxc-start -n {Printable.Of(name)}' ancestor); start it with lxc-start or systemctl start lxc@{Printable.Of(name)}");
         }
 
-        var current = Call(_systemd.GetUnitByPidAsync(monitor, Token()));
+        var current = Call(t => _systemd.GetUnitByPidAsync(monitor, t));
         if (current is not null && IsOwnDelegatedUnit(current))
         {
             Log.Info("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
@@ -94,10 +94,10 @@ public sealed class SystemdCoordinator
         }
 
         var scope = SystemdUnits.LxcScopeName(name);
-        var leftover = Call(_systemd.GetUnitAsync(scope, Token()));
+        var leftover = Call(t => _systemd.GetUnitAsync(scope, t));
         if (leftover is { ActiveState: "failed" })
         {
-            Call(_systemd.ResetFailedUnitAsync(scope, Token()));
+            Call(t => _systemd.ResetFailedUnitAsync(scope, t));
         }
         else if (leftover is { ActiveState: "active" or "activating" or "reloading" or "deactivating" })
         {
@@ -105,7 +105,7 @@ public sealed class SystemdCoordinator
         }
 
         var description = $"LXC container {name}";
-        var unit = Call(_systemd.StartScopeAsync(new ScopeRequest(scope, Slice, monitor, description), JobTimeout, Token(JobTimeout + CallTimeout)));
+        var unit = Call(t => _systemd.StartScopeAsync(new ScopeRequest(scope, Slice, monitor, description), JobTimeout, t), JobTimeout + CallTimeout);
         Log.Info("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
         Mirror(unit, monitor, [monitor], created: true);
         return unit.Id;
@@ -122,7 +122,7 @@ public sealed class SystemdCoordinator
     /// <exception cref="NotInSharedRootException">the leader is in no unit in the slice.</exception>
     public Mapping Complete(Mapping mapping, IReadOnlyDictionary<string, string> facts, Func<Mapping> redescribe)
     {
-        var unit = Call(_systemd.GetUnitByPidAsync(mapping.Leader, Token()));
+        var unit = Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
         if (unit is null || !unit.ControlGroup.StartsWith("/" + Slice + "/", StringComparison.Ordinal))
         {
             throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
@@ -139,16 +139,16 @@ public sealed class SystemdCoordinator
         if (mapping.Manager == Manager.Lxc)
         {
             machine = SystemdUnits.MachineName(mapping.Name);
-            var known = Call(_systemd.GetMachineByPidAsync(mapping.Leader, Token()));
+            var known = Call(t => _systemd.GetMachineByPidAsync(mapping.Leader, t));
             if (known != machine)
             {
-                Call(_systemd.RegisterMachineAsync(new MachineRequest(machine, "lxc", mapping.Leader, facts.GetValueOrDefault(FactKeys.RootfsPath, "")), Token()));
+                Call(t => _systemd.RegisterMachineAsync(new MachineRequest(machine, "lxc", mapping.Leader, facts.GetValueOrDefault(FactKeys.RootfsPath, "")), t));
                 Log.Info("lxc {0}: registered with machined as {1} (unit {2})", mapping.Name, machine, unit.Id);
             }
         }
         else
         {
-            machine = Call(_systemd.GetMachineByPidAsync(mapping.Leader, Token())) ?? "";
+            machine = Call(t => _systemd.GetMachineByPidAsync(mapping.Leader, t)) ?? "";
         }
 
         return mapping with { Unit = unit.Id, Machine = machine };
@@ -159,7 +159,7 @@ public sealed class SystemdCoordinator
     {
         try
         {
-            if (old.Manager == Manager.Lxc && old.Machine.Length > 0 && Call(_systemd.UnregisterMachineAsync(old.Machine, Token())))
+            if (old.Manager == Manager.Lxc && old.Machine.Length > 0 && Call(t => _systemd.UnregisterMachineAsync(old.Machine, t)))
             {
                 Log.Info("lxc {0}: unregistered machine {1}", old.Name, old.Machine);
             }
@@ -167,7 +167,7 @@ public sealed class SystemdCoordinator
             if (old.Unit.Length > 0)
             {
                 ResetIfFailed(old.Unit);
-                if (Call(_systemd.GetUnitAsync(old.Unit, Token())) is null)
+                if (Call(t => _systemd.GetUnitAsync(old.Unit, t)) is null)
                 {
                     OnUnitRemoved(old.Unit);
                 }
@@ -186,9 +186,9 @@ public sealed class SystemdCoordinator
     /// <summary>A failed container unit is reset (systemd then forgets it), never rmdir'ed.</summary>
     public void ResetIfFailed(string unit)
     {
-        if (Call(_systemd.GetUnitAsync(unit, Token())) is { ActiveState: "failed" })
+        if (Call(t => _systemd.GetUnitAsync(unit, t)) is { ActiveState: "failed" })
         {
-            Call(_systemd.ResetFailedUnitAsync(unit, Token()));
+            Call(t => _systemd.ResetFailedUnitAsync(unit, t));
             Log.Info("reset failed unit {0}", unit);
         }
     }
@@ -199,7 +199,7 @@ public sealed class SystemdCoordinator
     public IReadOnlyList<UnitProperty> SetLimit(Mapping mapping, string key, string value)
     {
         var properties = SystemdLimits.Map(key, value, mapping.Unit);
-        Call(_systemd.SetUnitPropertiesAsync(mapping.Unit, properties, Token()));
+        Call(t => _systemd.SetUnitPropertiesAsync(mapping.Unit, properties, t));
         return properties;
     }
 
@@ -223,10 +223,10 @@ public sealed class SystemdCoordinator
 
         try
         {
-            var unit = Call(_systemd.GetUnitAsync(unitName, Token()));
+            var unit = Call(t => _systemd.GetUnitAsync(unitName, t));
             if (unit is { ActiveState: "failed" })
             {
-                Call(_systemd.ResetFailedUnitAsync(unitName, Token()));
+                Call(t => _systemd.ResetFailedUnitAsync(unitName, t));
                 return false;
             }
 
@@ -245,11 +245,27 @@ public sealed class SystemdCoordinator
         && (unit.Id.EndsWith(".scope", StringComparison.Ordinal) || unit.Id.EndsWith(".service", StringComparison.Ordinal))
         && unit.ControlGroup == "/" + Slice + "/" + unit.Id;
 
-    private static T Call<T>(Task<T> call) => call.GetAwaiter().GetResult();
+    /// <summary>One call to systemd or machined, with its deadline, waited for (the caller holds the daemon's gate).</summary>
+    /// <exception cref="SystemdException">systemd refused, or gave no answer before the deadline.</exception>
+    private static T Call<T>(Func<CancellationToken, Task<T>> call, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? CallTimeout;
+        using var deadline = new CancellationTokenSource(limit);
+        try
+        {
+            return call(deadline.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new SystemdException("the call", "org.interop.Interop1.Error.Timeout", $"systemd or machined gave no answer in {limit.TotalSeconds:F0} s", e);
+        }
+    }
 
-    private static void Call(Task call) => call.GetAwaiter().GetResult();
-
-    private static CancellationToken Token(TimeSpan? timeout = null) => new CancellationTokenSource(timeout ?? CallTimeout).Token;
+    private static void Call(Func<CancellationToken, Task> call) => Call(async t =>
+    {
+        await call(t).ConfigureAwait(false);
+        return true;
+    });
 
     /// <summary>The pids of a libvirt domain: every pid in the unit's cgroup (the controller and the container).</summary>
     private List<int> DomainPids(int leader, string unitPath)
@@ -330,7 +346,7 @@ public sealed class SystemdCoordinator
     {
         try
         {
-            Call(_systemd.StopUnitAsync(unit, Token()));
+            Call(t => _systemd.StopUnitAsync(unit, t));
         }
         catch (SystemdException e)
         {

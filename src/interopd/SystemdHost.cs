@@ -25,7 +25,7 @@ internal static class SystemdHost
 
         try
         {
-            var client = await SystemdBusClient.ConnectAsync().ConfigureAwait(false);
+            var client = await SystemdBusClient.ConnectAsync(onError: (message, e) => log.Warn(e, "{0}", message)).ConfigureAwait(false);
             log.Info("systemd is PID 1: containers run in units of their own, registered with machined");
             return client;
         }

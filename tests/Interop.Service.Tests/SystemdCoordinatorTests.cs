@@ -178,6 +178,18 @@ public sealed class SystemdCoordinatorTests
     }
 
     [Test]
+    public void Systemd_that_does_not_answer_in_time_fails_the_start_in_one_line()
+    {
+        _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>()).ThrowsAsync(new OperationCanceledException());
+
+        var e = Assert.ThrowsAsync<SystemdException>(() => _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart))!;
+
+        Assert.That(e.DBusError, Is.EqualTo("org.interop.Interop1.Error.Timeout"));
+        Assert.That(e.Message, Does.Not.Contain("\n"));
+        Assert.That(_service.ContainerCount, Is.Zero);
+    }
+
+    [Test]
     public void A_mirror_the_kernel_refuses_stops_the_new_scope_and_removes_the_dirs_made_for_it()
     {
         _host.When(h => h.MoveProcess("freezer", Arg.Any<string>(), Monitor)).Do(_ => throw new CgroupException("/sys/fs/cgroup/freezer/machine.slice/lxc-web.scope/cgroup.procs", 22, "write", "Invalid argument"));

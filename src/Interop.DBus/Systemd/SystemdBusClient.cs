@@ -37,9 +37,12 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _jobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _finished = new(StringComparer.Ordinal);
 
-    private SystemdBusClient(DBusConnection connection)
+    private readonly Action<string, Exception>? _onError;
+
+    private SystemdBusClient(DBusConnection connection, Action<string, Exception>? onError)
     {
         _connection = connection;
+        _onError = onError;
     }
 
     private delegate void BodyWriter(ref MessageWriter writer);
@@ -49,10 +52,13 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
     public event EventHandler<string>? UnitRemoved;
 
     /// <summary>Connects to <paramref name="address"/> (default: the system bus), subscribes to systemd's and machined's signals.</summary>
-    public static async Task<SystemdBusClient> ConnectAsync(string? address = null, CancellationToken cancellationToken = default)
+    /// <param name="address">A D-Bus address; null for the system bus.</param>
+    /// <param name="onError">Told when a handler of a signal failed (it never throws on the read loop).</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    public static async Task<SystemdBusClient> ConnectAsync(string? address = null, Action<string, Exception>? onError = null, CancellationToken cancellationToken = default)
     {
         var connection = new DBusConnection(address ?? DBusAddress.System ?? throw new InvalidOperationException("the system bus address is unknown"));
-        var client = new SystemdBusClient(connection);
+        var client = new SystemdBusClient(connection, onError);
         try
         {
             await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -295,7 +301,7 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        Console.Error.WriteLine($"interopd: a handler of {value}'s removal failed: {ex.Message}");
+                        _onError?.Invoke($"handling the removal of {value} failed", ex);
                     }
                 });
             }
