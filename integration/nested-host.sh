@@ -219,22 +219,44 @@ nh_up() {
   return 1
 }
 
-# nh_down: stop the nested host and remove everything nh_up made. Safe to call more than once.
+# nh_scratch_pids: every pid in the scratch cgroups. All of them were started by this file (nh-incg
+# moved only its own new processes there; the rest are their descendants).
+nh_scratch_pids() {
+  local d
+  for d in "${NH_CGROUPS[@]}"; do
+    [ -d "$d" ] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+}
+
+# nh_down: stop the nested host and remove everything nh_up made. Safe to call more than once, and
+# at any point of nh_up (an interrupt may land before the nested PID 1 is known).
 nh_down() {
-  local i m d
+  local i m d pids
+  if [ -z "$NH_PID1" ] && [ -n "$NH_NSPAWN_PID" ]; then
+    NH_PID1=$(pgrep -P "$NH_NSPAWN_PID" | head -n 1)
+  fi
   if [ -n "$NH_PID1" ] && kill -0 "$NH_PID1" 2>/dev/null; then
     timeout 10 "$NH_DIR/nh-incg" ctl nsenter -t "$NH_PID1" -a systemctl poweroff --no-block >/dev/null 2>&1 8>&-
   fi
   if [ -n "$NH_NSPAWN_PID" ]; then
     for i in $(seq 150); do kill -0 "$NH_NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$NH_NSPAWN_PID" 2>/dev/null; then
-      nh_log "nspawn (pid $NH_NSPAWN_PID) did not exit after poweroff: SIGKILL to the nested PID 1 ($NH_PID1), then nspawn"
+      nh_log "nspawn (pid $NH_NSPAWN_PID) did not exit after poweroff: SIGKILL to the nested PID 1 (${NH_PID1:-not started}), then nspawn"
+      # the nested PID 1 first: its pid namespace (and every container in it) goes with it
       [ -n "$NH_PID1" ] && kill -KILL "$NH_PID1" 2>/dev/null
       for i in $(seq 50); do kill -0 "$NH_NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$NH_NSPAWN_PID" 2>/dev/null
     fi
     wait "$NH_NSPAWN_PID" 2>/dev/null
   fi
+  # whatever is still in the scratch cgroups (a PID 1 nspawn left behind, a stray nsenter'd command)
+  for i in $(seq 50); do
+    pids=$(nh_scratch_pids)
+    [ -z "$pids" ] && break
+    [ "$i" = 1 ] && nh_log "SIGKILL to what is left in the scratch cgroups: $(echo $pids)"
+    kill -KILL $pids 2>/dev/null
+    sleep 0.1
+  done
   NH_NSPAWN_PID=
   NH_PID1=
   for ((i = ${#NH_MOUNTED[@]} - 1; i >= 0; i--)); do

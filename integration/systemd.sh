@@ -155,15 +155,14 @@ run_mode() {
   local mode=$1 t0
   t0=$(now)
   echo "# --- MODE=$mode"
-  if nh_up "$mode" 2>"$NH_DIR.up.err"; then
+  mkdir -p "$NH_DIR"
+  if nh_up "$mode" 2>"$NH_DIR/up.err"; then
     pass "[$mode] nested systemd host boots (its PID 1 is pid $NH_PID1 here): $(inhost systemctl is-system-running 2>&1)"
   else
     fail "[$mode] nested systemd host boots"
-    diag < "$NH_DIR.up.err"
-    rm -f "$NH_DIR.up.err"
+    diag < "$NH_DIR/up.err"
     return 1
   fi
-  rm -f "$NH_DIR.up.err"
   echo "# [$mode] booted in $(elapsed "$t0") s"
   if setup_interop "$mode"; then
     containers_start "$mode"
