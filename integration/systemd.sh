@@ -171,6 +171,7 @@ run_mode() {
     resilience_check "$mode"
     terminate_check "$mode"
     stop_check "$mode"
+    refusal_check "$mode"
     [ -n "$FIXTURES" ] && [ "$mode" = hybrid ] && capture_libvirt_native
   fi
   [ -n "$LOGS" ] && keep_logs "$mode"
@@ -520,6 +521,48 @@ stop_check() {
     no_trace "$mode" "$c" "stop"
   done
   expect_eq "[$mode] interopctl list is empty after every stop" "[]" "$(ictl --json list 2>&1 | jq -c . 2>&1)"
+}
+
+# refusal_check MODE: point 7. A start hook that cannot get its unit (a unit of that name is
+# already active) fails the start cleanly: nothing registered, no payload or monitor dir, no
+# machine, and the unit that was there untouched.
+refusal_check() {
+  local mode=$1 esc scope
+  L3=sdl-$RUN-x
+  MGR[$L3]=lxc
+  check "[$mode] lxc-create $L3 (busybox, config: only the lxc.include)" lxc_create_in "$L3"
+  esc=$(inhost systemd-escape -- "$L3")
+  scope=lxc-$esc.scope
+  # the blocker: a scope of the name Interop would give L3's monitor, with a sleep in it
+  inhost sh -c "systemd-run --quiet --scope --unit='$scope' --slice=$SLICE sleep 300 </dev/null >/dev/null 2>&1 &"
+  check "[$mode] a unit $scope is active before the start" wait_until 10 unit_active "$scope"
+  # in the foreground (-F): a start that is not refused would hang here, and times out (124).
+  # (LXC 5.0.2 shows neither the shell nor its log the hook's own stderr: its message is not checked.)
+  local rc
+  inshell timeout 30 lxc-start -F -n "$L3" -l INFO -o "/root/$L3.log" >/dev/null 2>&1; rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+    pass "[$mode] lxc-start -F $L3 is refused while $scope is active (exit $rc)"
+  else
+    fail "[$mode] lxc-start -F $L3 is refused while $scope is active (exit $rc)"
+  fi
+  check "[$mode] $L3 is STOPPED" is_stopped "$L3"
+  check "[$mode] the LXC log names the failed pre-start hook" inhost grep -q 'Failed to run lxc.hook.pre-start' "/root/$L3.log"
+  check "[$mode] $L3 is not registered (interopctl show exits 4)" not_registered "$L3"
+  expect_eq "[$mode] no payload or monitor dir of $L3 in any hierarchy" "" \
+    "$(inhost find /sys/fs/cgroup -type d \( -name "lxc.payload.$L3*" -o -name "lxc.monitor.$L3*" \) 2>&1)"
+  expect_eq "[$mode] no machine $L3" "" "$(inhost machinectl list --no-legend 2>&1 | grep -F -- "$L3")"
+  expect_eq "[$mode] $scope untouched: still active, its sleep still in it" "active 1" \
+    "$(unit_prop "$scope" ActiveState) $(unit_procs "$scope" | wc -l)"
+  inhost systemctl stop "$scope" >/dev/null 2>&1
+  wait_until 10 no_unit_of "$L3"
+  expect_eq "[$mode] once $scope is stopped: no unit, no cgroup dir of $L3" "" "$(units_of "$L3"; cgroups_of "$L3")"
+}
+
+unit_active() { [ "$(unit_prop "$1" ActiveState)" = active ]; }
+# unit_procs UNIT: the pids in UNIT's cgroup, from the hierarchy systemd tracks units in
+unit_procs() {
+  inhost sh -c 'cg=$(systemctl show "$1" -P ControlGroup); for m in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
+    [ -f "$m$cg/cgroup.procs" ] && { cat "$m$cg/cgroup.procs"; exit 0; }; done' _ "$1"
 }
 
 # capture_fixtures MODE: what the nested host shows, for the unit tests (tests/fixtures-systemd).
