@@ -45,9 +45,6 @@ public interface ISystemdHost
 
     /// <summary>machined GetMachineByPID, then the machine's Name; null when the pid belongs to no machine.</summary>
     Task<string?> GetMachineByPidAsync(int pid, CancellationToken cancellationToken = default);
-
-    /// <summary>machined ListMachines.</summary>
-    Task<IReadOnlyList<MachineEntry>> ListMachinesAsync(CancellationToken cancellationToken = default);
 }
 
 /// <param name="Id">The unit's name ("lxc-web.scope").</param>
@@ -63,8 +60,6 @@ public sealed record ScopeRequest(string Unit, string Slice, int Pid, string Des
 /// <param name="Leader">The container's init.</param>
 /// <param name="RootDirectory">The container's root file system, or empty.</param>
 public sealed record MachineRequest(string Name, string Service, int Leader, string RootDirectory);
-
-public sealed record MachineEntry(string Name, string Class, string Service);
 
 /// <summary>systemd or machined refused a call: one line naming the unit (or machine), the D-Bus error name and message.</summary>
 public sealed class SystemdException : InteropException

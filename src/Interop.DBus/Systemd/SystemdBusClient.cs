@@ -208,24 +208,6 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
         return path is null ? null : await GetStringAsync(Machine1, path, MachineInterface, "Name", $"the machine of pid {pid}", cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<IReadOnlyList<MachineEntry>> ListMachinesAsync(CancellationToken cancellationToken = default) =>
-        CallAsync<IReadOnlyList<MachineEntry>>(Machine1, Machine1Path, Machine1Manager, "ListMachines", null, null, static (m, _) =>
-        {
-            var reader = m.GetBodyReader();
-            var list = new List<MachineEntry>();
-            var end = reader.ReadArrayStart(DBusType.Struct);
-            while (reader.HasNext(end))
-            {
-                var name = reader.ReadString();
-                var cls = reader.ReadString();
-                var service = reader.ReadString();
-                reader.ReadObjectPathAsString();
-                list.Add(new MachineEntry(name, cls, service));
-            }
-
-            return list;
-        }, "the machine list", cancellationToken);
-
     private static void Property(ref MessageWriter writer, string name, BodyWriter value)
     {
         writer.WriteStructureStart();
