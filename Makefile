@@ -71,10 +71,15 @@ test: deps
 	     END { printf "make test: %d passed, %d failed\n", p, f }' $(OUT)/test.log; \
 	exit $$rc
 
-# The real-manager suite from the source tree, then the Debian package's (integration/package.sh):
-# each prints its own "integration: N passed, N failed" line, and the closing total adds them up.
+# The real-manager suite on this host, its systemd variant in a nested systemd host, then the Debian
+# package's (integration/package.sh). All always run; each prints its own "integration: N passed,
+# N failed" line, and the closing total adds them up.
 integration: publish
-	@rc=0; integration/run.sh || rc=1; integration/package.sh || rc=1; exit $$rc
+	@rc=0; integration/run.sh || rc=1; integration/systemd.sh || rc=1; integration/package.sh || rc=1; exit $$rc
+
+.PHONY: integration-systemd
+integration-systemd: publish
+	integration/systemd.sh
 
 bench: publish
 	tools/bench.sh

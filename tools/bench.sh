@@ -10,6 +10,7 @@
 #   5. at BENCH_SCRAPE_SCALE containers (default 1000; each with a dir in every hierarchy): a /metrics scrape
 #      (curl, hyperfine; interopd's own collect time from interop_metrics_collect_duration_seconds), and the
 #      stop hook while scrapes run back to back, against the same hook without them.
+#   6. the same hook and lxc-start ratios on a systemd host, inside a nested systemd host (tools/bench-systemd.sh).
 # Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
 # process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
 # Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
@@ -453,3 +454,6 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   printf '  %-58s %8s %s\n' "interopctl hook lxc stop, median ms, scrapes back to back" "$(ms "$a")" "${q}x: $(ok "$q" 1.5) (target <= 1.5x: 2 cpus shared)"
 } | tee "$tmp/summary.txt"
 if [ -n "${BENCH_SUMMARY:-}" ]; then cp "$tmp/summary.txt" "$BENCH_SUMMARY"; fi
+
+# --- 6. on a systemd host: hooks vs busctl and lxc-start, inside a nested systemd host ----------------
+"$repo/tools/bench-systemd.sh" || echo "bench: the systemd-host figures failed (tools/bench-systemd.sh)" >&2

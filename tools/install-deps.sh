@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   dbus-daemon dbus-bin        # private test buses, dbus-send
   systemd                     # busctl
+  systemd-container           # systemd-nspawn: the nested systemd host of integration/systemd.sh
   libglib2.0-bin              # gdbus
   util-linux                  # setpriv, unshare
   clang zlib1g-dev            # NativeAOT link of interopctl
