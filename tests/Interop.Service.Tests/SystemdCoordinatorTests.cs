@@ -402,9 +402,9 @@ public sealed class SystemdCoordinatorTests
     {
         await _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>());
 
-        var e = Assert.ThrowsAsync<InvalidInputException>(() => _service.SetValueAsync(Manager.Lxc, "web", "freezer.state", "FROZEN"))!;
+        var e = Assert.ThrowsAsync<InvalidInputException>(() => _service.SetValueAsync(Manager.Lxc, "web", "memory.swappiness", "10"))!;
 
-        Assert.That(e.Message, Does.Contain("freezer.state has no systemd property; lxc-web.scope's limits go through systemd"));
+        Assert.That(e.Message, Does.Contain("memory.swappiness has no systemd property; lxc-web.scope's limits go through systemd"));
         await _systemd.DidNotReceive().SetUnitPropertiesAsync(Arg.Any<string>(), Arg.Any<IReadOnlyList<UnitProperty>>(), Arg.Any<CancellationToken>());
         _host.DidNotReceive().WriteValue(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>());
     }

@@ -283,7 +283,7 @@ public partial class GeneratedDocsTests
     [GeneratedRegex(@"^  (?<names>\S.*?)(?: {2,}(?<text>\S.*))?$")]
     private static partial Regex EntryPattern();
 
-    [GeneratedRegex(@"(?<![\w-])--[a-z][a-z-]*")]
+    [GeneratedRegex(@"(?<![\w-])--[a-z][a-z-]*(?![\w.])")]
     private static partial Regex OptionPattern();
 
     [GeneratedRegex(@"\s+")]

@@ -22,7 +22,7 @@ internal static class LxcConfigCommand
         };
         var host = new Option<string>("--host")
         {
-            Description = "Which host the file is for: systemd (lxc.cgroup.relative, a unit per container), plain (lxc.cgroup.dir), or auto (systemd when /run/systemd/system exists). Default: auto.",
+            Description = "Which host the file is for: systemd (lxc.cgroup.relative, a unit per container), plain (lxc.cgroup.dir), or auto (systemd when /run/systemd/system exists).",
             HelpName = "auto|systemd|plain",
             DefaultValueFactory = _ => "auto",
         };

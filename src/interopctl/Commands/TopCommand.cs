@@ -24,7 +24,7 @@ internal static class TopCommand
         };
         var delay = new Option<double>("--delay", "-d")
         {
-            Description = "Seconds between frames (default 2); --json takes its two samples this far apart.",
+            Description = "Seconds between frames; --json takes its two samples this far apart.",
             HelpName = "SECONDS",
             DefaultValueFactory = _ => 2,
         };

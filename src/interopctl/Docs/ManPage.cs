@@ -87,7 +87,10 @@ internal static class ManPage
             man.Append(".TP\n");
             var names = string.Join(", ", CommandTree.Names(option).Select(n => $"\\fB{Escape(n)}\\fR"));
             man.Append(CommandTree.IsFlag(option) ? $"{names}\n" : $"{names} \\fI{Escape(CommandTree.ValueName(option))}\\fR\n");
-            Text(man, option.Description);
+            // As --help shows it: the default after the description.
+            Text(man, option.HasDefaultValue && !CommandTree.IsFlag(option)
+                ? $"{option.Description} [default: {option.GetDefaultValue()}]"
+                : option.Description);
         }
     }
 
