@@ -341,35 +341,19 @@ public sealed class InteropBusService : IAsyncDisposable
     /// <see cref="MaxConcurrentWalks"/> at a time: however big a container's tree and however many callers ask,
     /// the hooks' calls behind it on the connection are read and answered meanwhile.
     /// </summary>
-    private void RunWalk(MethodContext context, Func<Action<MethodContext>> walk)
-    {
-        context.DisposesAsynchronously = true;
-        var member = context.Request.MemberAsString ?? string.Empty;
-        _ = Task.Run(async () =>
+    private void RunWalk(MethodContext context, Func<Action<MethodContext>> walk) =>
+        RunOffLoop(context, async _ =>
         {
             await _walks.WaitAsync().ConfigureAwait(false);
             try
             {
-                walk()(context);
-            }
-            catch (Exception ex)
-            {
-                try
-                {
-                    ReplyException(context, ex);
-                }
-                catch (Exception replyEx)
-                {
-                    SafeLog(_log, $"cannot reply to {member}: {replyEx.Message}", replyEx);
-                }
+                return walk();
             }
             finally
             {
                 _walks.Release();
-                context.Dispose();
             }
         });
-    }
 
     private void RunMutating(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call) =>
         RunMutating(context, (_, ct) => call(ct));
@@ -377,32 +361,12 @@ public sealed class InteropBusService : IAsyncDisposable
     /// <summary>Answers a mutating call off the read loop: check the caller, run the call (with the caller's uid), reply, dispose.</summary>
     private void RunMutating(MethodContext context, Func<uint, CancellationToken, Task<Action<MethodContext>>> call)
     {
-        context.DisposesAsynchronously = true;
         var member = context.Request.MemberAsString ?? string.Empty;
         var sender = context.Request.SenderAsString;
-        _ = Task.Run(async () =>
+        RunOffLoop(context, async ct =>
         {
-            try
-            {
-                var uid = await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
-                var reply = await call(uid, context.RequestAborted).ConfigureAwait(false);
-                reply(context);
-            }
-            catch (Exception ex)
-            {
-                try
-                {
-                    ReplyException(context, ex);
-                }
-                catch (Exception replyEx)
-                {
-                    SafeLog(_log, $"cannot reply to {member}: {replyEx.Message}", replyEx);
-                }
-            }
-            finally
-            {
-                context.Dispose();
-            }
+            var uid = await _authorizer.DemandAsync(sender, member).ConfigureAwait(false);
+            return await call(uid, ct).ConfigureAwait(false);
         });
     }
 
@@ -711,7 +675,13 @@ public sealed class InteropBusService : IAsyncDisposable
     }
 
     /// <summary>Answers a read that reads cgroupfs at length (GetMetrics) off the read loop; reads are open to every caller.</summary>
-    private void RunRead(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call)
+    private void RunRead(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call) => RunOffLoop(context, call);
+
+    /// <summary>
+    /// Answers a call off the bus read loop (a handler must never block it): run <paramref name="call"/>, apply its
+    /// reply, or reply with the error it threw; the context is disposed in every case.
+    /// </summary>
+    private void RunOffLoop(MethodContext context, Func<CancellationToken, Task<Action<MethodContext>>> call)
     {
         context.DisposesAsynchronously = true;
         var member = context.Request.MemberAsString ?? string.Empty;
