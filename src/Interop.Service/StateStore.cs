@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Interop.Core;
 using Interop.Core.Model;
+using Interop.Linux.Native;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -758,14 +759,14 @@ public sealed class StateStore
 
     private static void Fsync(string path, bool directory)
     {
-        var fd = Native.Open(path, Native.ORdOnly | Native.OCloExec | (directory ? Native.ODirectory : 0));
+        var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec | (directory ? Libc.ODirectory : 0));
         if (fd < 0)
         {
             return;
         }
 
-        _ = Native.Fsync(fd);
-        _ = Native.Close(fd);
+        _ = Libc.Fsync(fd);
+        _ = Libc.Close(fd);
     }
 
     private void FlushQueued()
