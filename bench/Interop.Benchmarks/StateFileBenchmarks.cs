@@ -68,7 +68,7 @@ public class StateFileBenchmarks : IDisposable
             cgroup,
             paths,
             1_764_547_200_000_000UL + (ulong)i,
-            Mapping.NamespacePrivate,
-            i % 3 == 0 ? Mapping.SourceAdopted : Mapping.SourceHook);
+            CgroupNamespaceKind.Private,
+            i % 3 == 0 ? MappingSource.Adopted : MappingSource.Hook);
     }
 }
