@@ -17,8 +17,8 @@ namespace Interop.Service;
 /// - Mutations are serialized by one async gate, so concurrent hooks of one container (or two containers
 ///   competing for one dir) cannot interleave. Readers never wait for the gate: the registry itself is
 ///   guarded by a short lock held only while it is read or changed, never across I/O.
-/// - The state file is rewritten after every change, before the caller gets its answer, so a crash
-///   (kill -9) right after a reply loses nothing the caller was told.
+/// - Every change is in the state files (a journal record, now and then a new snapshot: <see cref="StateStore"/>)
+///   before the caller gets its answer, so a crash (kill -9) right after a reply loses nothing the caller was told.
 /// - Prepare removes only EMPTY dirs that would make the container lose its canonical name; a dir with
 ///   tasks is a conflict. Release never fails: a manager ignores post-stop/release errors anyway, so
 ///   problems are logged and the mapping is dropped.

@@ -69,6 +69,7 @@ internal static class StateJournal
 
     /// <summary>The change one line (without its newline) records.</summary>
     /// <exception cref="FormatException">the line fails its check or does not parse.</exception>
+    /// <exception cref="InteropException">a field fails <see cref="MappingCodec.Read"/>'s check (a name, a manager, a state...).</exception>
     public static StateChange Decode(string line)
     {
         var tab = line.LastIndexOf('\t');

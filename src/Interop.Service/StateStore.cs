@@ -383,7 +383,7 @@ public sealed class StateStore
 
     /// <summary>
     /// A reader for exactly the shape <see cref="Write"/> produces: header comments, then one "key: value" per line
-    /// at fixed indentation, values plain or single-quoted. About ten times faster than the YAML parser on a
+    /// at fixed indentation, values plain or single-quoted. Several times faster than the YAML parser on a
     /// registry of 10,000 (start-up reconcile reads it). It returns null at the first line it does not
     /// recognize (a double-quoted or folded scalar, a comment after a value, a hand edit), and the caller
     /// reads the file with the full YAML parser instead, so both give the same registry or the same error.
