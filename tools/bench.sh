@@ -7,6 +7,7 @@
 #   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
 #      each in its own cpuset cgroup): start-up reconcile, VmRSS, ListContainers and GetContainerByPid
 #      over the bus (hyperfine) and in process (BenchmarkDotNet, bench/Interop.Benchmarks).
+#   4b. the state file at 10,000 mappings: a snapshot write and a read, in process (BenchmarkDotNet, no cgroups).
 #   5. at BENCH_SCRAPE_SCALE containers (default 1000; each with a dir in every hierarchy): a /metrics scrape
 #      (curl, hyperfine; interopd's own collect time from interop_metrics_collect_duration_seconds), and the
 #      stop hook with a scrape a second and with scrapes back to back, against the same hook without them.
@@ -286,6 +287,12 @@ gcc -O2 -Wall -pthread -o "$tmp/cgthreads" "$repo/bench/helpers/cgthreads.c"
 note "building bench/Interop.Benchmarks"
 dotnet build "$repo/bench/Interop.Benchmarks" -c Release -o "$tmp/bdn" -v q -nologo > "$tmp/bdn-build.log" 2>&1 ||
   { cat "$tmp/bdn-build.log" >&2; die "building the benchmarks failed"; }
+# The state file at 10,000 mappings, in process (no cgroups): a snapshot write and a read (issue 13).
+note "4b. the state file at 10,000 mappings"
+(cd "$tmp" && dotnet "$tmp/bdn/Interop.Benchmarks.dll" state > "$tmp/bdn.state.log" 2>&1) ||
+  { tail -n 30 "$tmp/bdn.state.log" >&2; die "BenchmarkDotNet failed (state)"; }
+record state_save "$(awk '$1 == "RESULT" && $2 == "SaveSnapshot" {printf "%.1f", $3 / 1e6}' "$tmp/bdn.state.log")"
+record state_load "$(awk '$1 == "RESULT" && $2 == "LoadSnapshot" {printf "%.1f", $3 / 1e6}' "$tmp/bdn.state.log")"
 
 for n in $scales; do
   note "3. interopd with $n containers"
@@ -450,6 +457,7 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
   bus_line "busctl StopContainer, ms (client wall)" 4
   line "GetContainerByPid in process, us (BDN)" bdn_bypid us
   line "ListContainers in process, us (BDN)" bdn_list us
+  echo "  state file at 10,000, in process (BDN): snapshot write $(r state_save) ms, read $(r state_load) ms"
   echo
   n=$scrape_scale
   echo "5. /metrics with $n containers (target: a scrape under 100 ms; hooks not delayed by scrapes)"

@@ -8,12 +8,12 @@ namespace Interop.Benchmarks;
 
 /// <summary>
 /// Runs <see cref="RegistryBenchmarks"/> in process (no generated project to build: the registry's live
-/// leaders belong to tools/bench.sh) and ends with one machine-readable line per benchmark:
+/// leaders belong to tools/bench.sh), or <see cref="StateFileBenchmarks"/> with the argument "state", and ends with one machine-readable line per benchmark:
 /// "RESULT NAME MEDIAN_NS".
 /// </summary>
 public static class Program
 {
-    public static int Main()
+    public static int Main(string[] args)
     {
         var job = Job.Default
             .WithToolchain(InProcessEmitToolchain.Instance)
@@ -21,7 +21,9 @@ public static class Program
             .WithWarmupCount(3)
             .WithIterationCount(10);
         var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableLogFile);
-        var summary = BenchmarkRunner.Run<RegistryBenchmarks>(config);
+        var summary = args is ["state"]
+            ? BenchmarkRunner.Run<StateFileBenchmarks>(config)
+            : BenchmarkRunner.Run<RegistryBenchmarks>(config);
         var ok = true;
         foreach (var report in summary.Reports)
         {

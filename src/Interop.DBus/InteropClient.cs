@@ -14,7 +14,7 @@ namespace Interop.DBus;
 /// <remarks>
 /// Mappings from <see cref="ListContainers"/> and <see cref="RegisterContainerAsync"/> are partial (the wire carries
 /// manager, name, state, leader and cgroup path only, plus unit and machine from ListUnits): Uuid, Paths, Since,
-/// CgroupNamespace and Source are empty.
+/// CgroupNamespace and Source are Unknown.
 /// The events are not supported on the client: subscribing throws <see cref="NotSupportedException"/>
 /// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
 /// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
@@ -230,7 +230,7 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
             ReadObjectPath,
             cancellationToken).ConfigureAwait(false);
         facts.TryGetValue(FactKeys.Uuid, out var uuid);
-        return Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = Mapping.SourceHook };
+        return Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = MappingSource.Hook };
     }
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
@@ -335,7 +335,7 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
         => new("InteropClient does not raise events; watch the ContainerAdded/ContainerRemoved/PropertiesChanged signals with a match rule (e.g. busctl monitor org.interop.Interop1)");
 
     internal static Mapping Partial(Manager manager, string name, string uuid, ContainerState state, uint leader, string cgroupPath)
-        => new(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, new Dictionary<string, string>(), 0, string.Empty, string.Empty);
+        => new(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Unknown, MappingSource.Unknown);
 
     private static BodyWriter ManagerNameFacts(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
         => (ref MessageWriter w) =>

@@ -77,10 +77,10 @@ internal static class Wire
                 writer.WriteVariantUInt64(mapping.Since);
                 return true;
             case "CgroupNamespace":
-                writer.WriteVariantString(mapping.CgroupNamespace);
+                writer.WriteVariantString(mapping.CgroupNamespace.ToWire());
                 return true;
             case "Source":
-                writer.WriteVariantString(mapping.Source);
+                writer.WriteVariantString(mapping.Source.ToWire());
                 return true;
             case "Unit":
                 writer.WriteVariantString(mapping.Unit);
@@ -192,7 +192,9 @@ internal static class Wire
     public static Mapping ReadMapping(ref Reader reader)
     {
         Manager manager = default;
-        string name = string.Empty, uuid = string.Empty, cgroupPath = string.Empty, cgroupNamespace = string.Empty, source = string.Empty;
+        string name = string.Empty, uuid = string.Empty, cgroupPath = string.Empty;
+        var cgroupNamespace = CgroupNamespaceKind.Unknown;
+        var source = MappingSource.Unknown;
         string unit = string.Empty, machine = string.Empty;
         var state = ContainerState.Prepared;
         uint leader = 0;
@@ -238,11 +240,11 @@ internal static class Wire
                     break;
                 case "CgroupNamespace":
                     reader.ReadSignature("s");
-                    cgroupNamespace = reader.ReadString();
+                    cgroupNamespace = CgroupNamespaceKindNames.Parse(reader.ReadString());
                     break;
                 case "Source":
                     reader.ReadSignature("s");
-                    source = reader.ReadString();
+                    source = MappingSourceNames.Parse(reader.ReadString());
                     break;
                 case "Unit":
                     reader.ReadSignature("s");

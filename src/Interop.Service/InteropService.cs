@@ -17,8 +17,8 @@ namespace Interop.Service;
 /// - Mutations are serialized by one async gate, so concurrent hooks of one container (or two containers
 ///   competing for one dir) cannot interleave. Readers never wait for the gate: the registry itself is
 ///   guarded by a short lock held only while it is read or changed, never across I/O.
-/// - The state file is rewritten after every change, before the caller gets its answer, so a crash
-///   (kill -9) right after a reply loses nothing the caller was told.
+/// - Every change is in the state files (a journal record, now and then a new snapshot: <see cref="StateStore"/>)
+///   before the caller gets its answer, so a crash (kill -9) right after a reply loses nothing the caller was told.
 /// - Prepare removes only EMPTY dirs that would make the container lose its canonical name; a dir with
 ///   tasks is a conflict. Release never fails: a manager ignores post-stop/release errors anyway, so
 ///   problems are logged and the mapping is dropped.
@@ -215,7 +215,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             // systemd host: LXC's monitor gets its unit now, before LXC makes any cgroup (SystemdCoordinator).
             var unit = _systemd is not null && manager == Manager.Lxc ? _systemd.PrepareLxc(name, facts) : "";
             var mapping = new Mapping(manager, name, facts.GetValueOrDefault(FactKeys.Uuid, old?.Uuid ?? ""), ContainerState.Prepared, 0, "",
-                new Dictionary<string, string>(), Now(), Mapping.NamespaceHost, Mapping.SourceHook, unit);
+                new Dictionary<string, string>(), Now(), CgroupNamespaceKind.Host, MappingSource.Hook, unit);
             lock (_sync)
             {
                 _registry.Put(mapping);
@@ -235,10 +235,10 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             var id = new ContainerId(manager, name);
             var uuid = facts.GetValueOrDefault(FactKeys.Uuid, "");
-            var mapping = Describe(id, pid, uuid, Mapping.SourceHook);
+            var mapping = Describe(id, pid, uuid, MappingSource.Hook);
             if (_systemd is not null)
             {
-                mapping = _systemd.Complete(mapping, facts, () => Describe(id, pid, uuid, Mapping.SourceHook));
+                mapping = _systemd.Complete(mapping, facts, () => Describe(id, pid, uuid, MappingSource.Hook));
             }
 
             Mapping? old;
@@ -459,14 +459,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     public void Dispose() => _gate.Dispose();
 
     /// <summary>Reconcile's view of a leader: on a systemd host with its unit and machine (an LXC one registered again if machined forgot it).</summary>
-    private Mapping DescribeForReconcile(ContainerId id, int pid, string uuid, string source)
+    private Mapping DescribeForReconcile(ContainerId id, int pid, string uuid, MappingSource source)
     {
         var m = Describe(id, pid, uuid, source);
         return _systemd is null ? m : _systemd.Complete(m, new Dictionary<string, string>(), () => Describe(id, pid, uuid, source));
     }
 
     /// <summary>A mapping for a running leader: reads /proc/pid/cgroup and checks it against the shared root.</summary>
-    private Mapping Describe(ContainerId id, int pid, string uuid, string source)
+    private Mapping Describe(ContainerId id, int pid, string uuid, MappingSource source)
     {
         if (!_host.IsAlive(pid))
         {
@@ -496,7 +496,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
         }
 
-        var ns = HasPrivateNamespace(pid, cgroupPath, paths) ? Mapping.NamespacePrivate : Mapping.NamespaceHost;
+        var ns = HasPrivateNamespace(pid, cgroupPath, paths) ? CgroupNamespaceKind.Private : CgroupNamespaceKind.Host;
         return new Mapping(id.Manager, id.Name, uuid, ContainerState.Running, pid, cgroupPath, paths, Now(), ns, source);
     }
 

@@ -34,7 +34,7 @@ internal sealed class Reconciler
     private readonly Func<DateTimeOffset> _clock;
     private readonly string _libvirtRunDir;
     private readonly bool _systemd;
-    private readonly Func<ContainerId, int, string, string, Mapping> _describe;
+    private readonly Func<ContainerId, int, string, MappingSource, Mapping> _describe;
 
     public Reconciler(
         ICgroupHost host,
@@ -43,7 +43,7 @@ internal sealed class Reconciler
         string rootDir,
         Func<DateTimeOffset> clock,
         string libvirtRunDir,
-        Func<ContainerId, int, string, string, Mapping> describe,
+        Func<ContainerId, int, string, MappingSource, Mapping> describe,
         bool systemd = false)
     {
         _systemd = systemd;
@@ -184,7 +184,7 @@ internal sealed class Reconciler
             {
                 // A unit's dir (a libvirt machine scope) holds the container below it (its `libvirt` child): the
                 // container is where its leader is. Any other container dir is the container, whatever its init made below.
-                var described = _describe(id, leader, "", Mapping.SourceAdopted);
+                var described = _describe(id, leader, "", MappingSource.Adopted);
                 var m = SystemdUnits.IsUnitDir(dir[(dir.LastIndexOf('/') + 1)..])
                     ? (ContainerDir.IsAtOrBelow(described.CgroupPath, "/" + dir) ? described : null)
                     : ContainerDir.Rebase(described, "/" + dir, _host);

@@ -29,15 +29,14 @@ public abstract record StateChange
 /// with NULs (what an interrupted append can leave after a power loss) or altered fails its check.
 /// </summary>
 /// <remarks>
-/// <c>P manager name uuid state leader cgroup_path since cgroup_namespace source [key dir]... crc</c> for a put,
+/// <c>P manager name uuid state leader cgroup_path since cgroup_namespace source [key dir]... crc</c> for a put
+/// (the fields are <see cref="MappingCodec"/>'s, which also checks them on the way back),
 /// <c>S</c> (a put on a systemd host) is a <c>P</c> with the unit and the machine name after source, before the dirs;
 /// <c>R manager name crc</c> for a removal. The file is interopd's alone: it is not meant to be read or edited
 /// by hand (the snapshot, state.yaml, is).
 /// </remarks>
 internal static class StateJournal
 {
-    private static readonly uint[] CrcTable = MakeCrcTable();
-
     public static string Encode(StateChange change)
     {
         var fields = change switch
@@ -70,6 +69,7 @@ internal static class StateJournal
 
     /// <summary>The change one line (without its newline) records.</summary>
     /// <exception cref="FormatException">the line fails its check or does not parse.</exception>
+    /// <exception cref="InteropException">a field fails <see cref="MappingCodec.Read"/>'s check (a name, a manager, a state...).</exception>
     public static StateChange Decode(string line)
     {
         var tab = line.LastIndexOf('\t');
@@ -84,32 +84,23 @@ internal static class StateJournal
         {
             case "R" when f.Length == 3:
                 return new StateChange.Removed(new ContainerId(ManagerNames.Parse(f[1]), Names.ValidateComponent(f[2], "name")));
-            case "P" or "S" when f.Length >= 10 && f.Length % 2 == 0:
-                var first = f[0] == "S" ? 12 : 10;
-                if (f.Length < first)
+            case "P" or "S" when f.Length >= 1 + MappingCodec.Required && f.Length % 2 == 0:
+                // P: the required fields, then the paths; S (systemd hosts): unit and machine too, then the paths.
+                var count = f[0] == "S" ? MappingCodec.Keys.Count : MappingCodec.Required;
+                if (f.Length < 1 + count)
                 {
                     throw new FormatException("a journal record S without its unit and machine");
                 }
 
+                var values = MappingCodec.NewValues();
+                Array.Copy(f, 1, values, 0, count);
                 var paths = new Dictionary<string, string>(StringComparer.Ordinal);
-                for (var i = first; i < f.Length; i += 2)
+                for (var i = 1 + count; i < f.Length; i += 2)
                 {
                     paths[f[i]] = f[i + 1];
                 }
 
-                return new StateChange.Put(new Mapping(
-                    ManagerNames.Parse(f[1]),
-                    Names.ValidateComponent(f[2], "name"),
-                    f[3],
-                    ContainerStateNames.Parse(f[4]),
-                    int.Parse(f[5], NumberStyles.None, CultureInfo.InvariantCulture),
-                    f[6],
-                    paths,
-                    ulong.Parse(f[7], NumberStyles.None, CultureInfo.InvariantCulture),
-                    f[8] is Mapping.NamespacePrivate or Mapping.NamespaceHost ? f[8] : throw new FormatException("bad cgroup_namespace"),
-                    f[9] is Mapping.SourceHook or Mapping.SourceAdopted ? f[9] : throw new FormatException("bad source"),
-                    first == 12 ? f[10] : "",
-                    first == 12 ? f[11] : ""));
+                return new StateChange.Put(MappingCodec.Read(values, paths));
             default:
                 throw new FormatException($"a journal record of kind '{Printable.Of(f[0])}' with {f.Length} fields");
         }
@@ -117,16 +108,11 @@ internal static class StateJournal
 
     private static string[] PutFields(Mapping m)
     {
-        var fields = new List<string>
+        var count = MappingCodec.CountOf(m);
+        var fields = new List<string>(1 + count + (2 * m.Paths.Count)) { count == MappingCodec.Required ? "P" : "S" };
+        for (var i = 0; i < count; i++)
         {
-            "P", m.Manager.ToWire(), m.Name, m.Uuid, m.State.ToWire(), m.Leader.ToString(CultureInfo.InvariantCulture),
-            m.CgroupPath, m.Since.ToString(CultureInfo.InvariantCulture), m.CgroupNamespace, m.Source,
-        };
-        if (m.Unit.Length > 0 || m.Machine.Length > 0)
-        {
-            fields[0] = "S";
-            fields.Add(m.Unit);
-            fields.Add(m.Machine);
+            fields.Add(MappingCodec.Value(m, i));
         }
 
         foreach (var (key, dir) in m.Paths.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -143,32 +129,6 @@ internal static class StateJournal
     private static string Unescape(string value)
         => Encoding.UTF8.GetString(PercentEscape.UnescapeToBytes(value) ?? throw new FormatException("a bad escape in a journal record"));
 
-    // CRC-32 (IEEE 802.3, as zlib) of the text's UTF-8 bytes.
-    internal static uint Crc32(string text)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in Encoding.UTF8.GetBytes(text))
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-
-        return ~crc;
-    }
-
-    private static uint[] MakeCrcTable()
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
-    }
+    /// <summary>CRC-32 (IEEE 802.3, as zlib) of the text's UTF-8 bytes.</summary>
+    internal static uint Crc32(string text) => System.IO.Hashing.Crc32.HashToUInt32(Encoding.UTF8.GetBytes(text));
 }

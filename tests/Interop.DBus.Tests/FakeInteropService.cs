@@ -41,8 +41,8 @@ internal sealed class FakeInteropService : IInteropService
         $"/machine/lxc.payload.{name}",
         new Dictionary<string, string> { ["cpuset"] = $"/sys/fs/cgroup/cpuset/machine/lxc.payload.{name}", ["name=systemd"] = $"/sys/fs/cgroup/systemd/machine/lxc.payload.{name}" },
         1_700_000_000_000_000UL,
-        Mapping.NamespacePrivate,
-        Mapping.SourceHook);
+        CgroupNamespaceKind.Private,
+        MappingSource.Hook);
 
     public void RaiseAdded(Mapping m) => ContainerAdded?.Invoke(this, new ContainerEventArgs(m));
 

@@ -34,7 +34,7 @@ public class LifecycleTests
         Assert.Multiple(() =>
         {
             Assert.That(shown.CgroupPath, Is.EqualTo(expectedPath));
-            Assert.That(shown.Source, Is.EqualTo(Mapping.SourceHook));
+            Assert.That(shown.Source, Is.EqualTo(MappingSource.Hook));
             Assert.That(shown.Paths["cpuset"], Is.EqualTo(rig.RootDir("cpuset", "lxc.payload." + name)));
             Assert.That(shown.Paths.ContainsKey("memory"), Is.False, "our task stays in memory:/process_api, outside the shared root");
         });

@@ -33,7 +33,7 @@ public class RecoveryTests
             Assert.That(listed["orphan"].CgroupPath, Is.EqualTo($"{rig.SharedRoot}/lxc.payload.orphan"));
         });
         var adopted = Sync.Run(rig.Client.GetContainerByPidAsync((uint)orphanChild));
-        Assert.That((adopted.Name, adopted.Source), Is.EqualTo(("orphan", Mapping.SourceAdopted)));
+        Assert.That((adopted.Name, adopted.Source), Is.EqualTo(("orphan", MappingSource.Adopted)));
         Assert.That(rig.State, Does.Contain("name: orphan"), "the rebuilt registry is persisted");
         Assert.That(orphan, Is.GreaterThan(1));
     }

@@ -99,5 +99,5 @@ public sealed class AuthorizerTests
     }
 
     private static Mapping Mapping(int leader, string dir) =>
-        new(Manager.Lxc, "c" + leader, "", ContainerState.Running, leader, "/machine/x", new Dictionary<string, string> { ["cpu"] = dir }, 0, Interop.Core.Model.Mapping.NamespaceHost, Interop.Core.Model.Mapping.SourceHook);
+        new(Manager.Lxc, "c" + leader, "", ContainerState.Running, leader, "/machine/x", new Dictionary<string, string> { ["cpu"] = dir }, 0, Interop.Core.Model.CgroupNamespaceKind.Host, Interop.Core.Model.MappingSource.Hook);
 }

@@ -70,7 +70,7 @@ public sealed class InteropServiceTests
             Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
             Assert.That(m.Paths.Keys, Is.EquivalentTo(new[] { "cpuset", "memory", "unified" }), "name=systemd at / is not in the shared root");
             Assert.That(m.Paths["cpuset"], Is.EqualTo("/sys/fs/cgroup/cpuset/" + Payload));
-            Assert.That(m.CgroupNamespace, Is.EqualTo(Mapping.NamespacePrivate));
+            Assert.That(m.CgroupNamespace, Is.EqualTo(CgroupNamespaceKind.Private));
             Assert.That(m.Since, Is.EqualTo(1_700_000_000_000_000UL));
             Assert.That(new StateStore(StatePath).Load().Single().State, Is.EqualTo(ContainerState.Running));
         });
@@ -260,7 +260,7 @@ public sealed class InteropServiceTests
         {
             Assert.That(m.Name, Is.EqualTo("web"));
             Assert.That(m.Leader, Is.EqualTo(4242));
-            Assert.That(m.Source, Is.EqualTo(Mapping.SourceAdopted));
+            Assert.That(m.Source, Is.EqualTo(MappingSource.Adopted));
             Assert.That(_service.GetContainerByPid(4242).Name, Is.EqualTo("web"));
         });
     }

@@ -11,10 +11,10 @@ public class StaleDirsTests
     private static readonly LibvirtLayout Libvirt = new(["cpuset", "cpu", "memory"]);
 
     private static Mapping Running(Manager manager, string name, int leader, string path) =>
-        new(manager, name, "", ContainerState.Running, leader, path, new Dictionary<string, string>(), 0, Mapping.NamespaceHost, Mapping.SourceHook);
+        new(manager, name, "", ContainerState.Running, leader, path, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
 
     private static Mapping Prepared(Manager manager, string name) =>
-        new(manager, name, "", ContainerState.Prepared, 0, "", new Dictionary<string, string>(), 0, Mapping.NamespaceHost, Mapping.SourceHook);
+        new(manager, name, "", ContainerState.Prepared, 0, "", new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
 
     [Test]
     public void An_LXC_retry_reading_dir_is_a_leftover_only_when_no_registered_or_live_container_has_that_name()

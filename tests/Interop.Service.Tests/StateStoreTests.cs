@@ -27,8 +27,8 @@ public sealed class StateStoreTests
             ["name=systemd"] = $"/sys/fs/cgroup/systemd/machine/lxc.payload.{name}",
         },
         1732841000123456,
-        Mapping.NamespacePrivate,
-        Mapping.SourceHook);
+        CgroupNamespaceKind.Private,
+        MappingSource.Hook);
 
     [Test]
     public void Save_then_load_gives_back_every_field()
@@ -165,33 +165,92 @@ public sealed class StateStoreTests
         });
     }
 
-    [Test]
-    public void Ordinary_registries_are_written_exactly_as_the_YAML_emitter_writes_them()
-    {
-        var mappings = Enumerable.Range(0, 20).Select(i => Sample($"c{i}", i % 2 == 0 ? Manager.Lxc : Manager.Libvirt))
-            .Append(Sample("prepared") with { State = ContainerState.Prepared, Leader = 0, CgroupPath = "", Paths = new Dictionary<string, string>() })
-            .Append(Sample(@"lxc\x2dweb") with { CgroupPath = @"/machine.slice/machine-lxc\x2d42\x2dweb.scope" })
-            .ToList();
-        var fast = new StringWriter();
-        var yaml = new StringWriter();
-        StateStore.Write(fast, mappings);
-        StateStore.WriteYaml(yaml, mappings);
+    private static string Fixture(string name) =>
+        Path.Combine(TestContext.CurrentContext.TestDirectory, "fixtures", "state-v1", name);
 
-        Assert.That(fast.ToString(), Is.EqualTo(yaml.ToString()));
+    private static Dictionary<string, string> P(params string[] keyDir)
+    {
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < keyDir.Length; i += 2)
+        {
+            paths[keyDir[i]] = keyDir[i + 1];
+        }
+
+        return paths;
     }
 
+    /// <summary>The registry fixtures/state-v1 holds (its README says how it was written).</summary>
+    internal static Mapping[] TodaysFiles() =>
+    [
+        new(Manager.Lxc, "web", "", ContainerState.Running, 4242, "/machine/lxc.payload.web",
+            P("cpuset", "/sys/fs/cgroup/cpuset/machine/lxc.payload.web", "name=systemd", "/sys/fs/cgroup/systemd/machine/lxc.payload.web",
+                "unified", "/sys/fs/cgroup/unified/machine/lxc.payload.web"),
+            1732841000123456, CgroupNamespaceKind.Private, MappingSource.Hook),
+        new(Manager.Libvirt, "db: \"main\" #1", "c5833ee2-cac8-401e-bcf6-862a1cf9ef5e", ContainerState.Running, 5151,
+            @"/machine/machine-lxc\x2d5151\x2ddb.scope",
+            P("cpu,cpuacct", @"/sys/fs/cgroup/cpu,cpuacct/machine/machine-lxc\x2d5151\x2ddb.scope",
+                "memory", @"/sys/fs/cgroup/memory/machine/machine-lxc\x2d5151\x2ddb.scope"),
+            1732841000200000, CgroupNamespaceKind.Host, MappingSource.Adopted),
+        new(Manager.Lxc, "yes", "", ContainerState.Running, 777, "/machine.slice/lxc-yes.scope",
+            P("unified", "/sys/fs/cgroup/unified/machine.slice/lxc-yes.scope"),
+            1732841000450000, CgroupNamespaceKind.Private, MappingSource.Hook, "lxc-yes.scope", "lxc-yes"),
+        new(Manager.Lxc, "new", "", ContainerState.Prepared, 0, "", P(), 1732841000500000, CgroupNamespaceKind.Host, MappingSource.Hook),
+        new(Manager.Libvirt, "t%ab 50%", "u\nv", ContainerState.Running, 9, "/machine/t\tab",
+            P("cpuset", "/sys/fs/cgroup/cpuset/machine/t\tab"), 1732841000600000, CgroupNamespaceKind.Private, MappingSource.Adopted),
+    ];
+
     [Test]
-    public void An_empty_registry_is_written_as_the_emitter_writes_it_and_reads_back_empty()
+    public void State_files_written_before_the_shared_codec_read_the_same()
     {
-        var fast = new StringWriter();
-        var yaml = new StringWriter();
-        StateStore.Write(fast, []);
-        StateStore.WriteYaml(yaml, []);
+        File.Copy(Fixture("state.yaml"), StatePath);
+        File.Copy(Fixture("state.yaml.journal"), StatePath + ".journal");
+        var store = new StateStore(StatePath);
+
+        var loaded = store.Load();
 
         Assert.Multiple(() =>
         {
-            Assert.That(fast.ToString(), Is.EqualTo(yaml.ToString()));
-            Assert.That(StateStore.ParseOwnFormat(fast.ToString()), Is.Empty);
+            Assert.That(loaded.Select(Comparable), Is.EquivalentTo(TodaysFiles().Select(Comparable)));
+            Assert.That(store.LoadWarning, Is.Null);
+        });
+    }
+
+    [Test]
+    public void A_snapshot_written_through_the_emitter_before_the_shared_codec_reads_the_same()
+    {
+        var text = File.ReadAllText(Fixture("escaped.yaml"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(StateStore.ParseOwnFormat(text), Is.Null, "double-quoted and folded scalars are the YAML parser's");
+            Assert.That(StateStore.Parse(text).Select(Comparable), Is.EqualTo(TodaysFiles().Select(Comparable)));
+        });
+    }
+
+    [Test]
+    public void A_snapshot_written_before_the_shared_codec_is_written_back_byte_for_byte()
+    {
+        var text = File.ReadAllText(Fixture("state.yaml"));
+        var mappings = StateStore.ParseOwnFormat(text, out var generation);
+        var writer = new StringWriter();
+
+        StateStore.Write(writer, mappings!, generation);
+
+        Assert.That(writer.ToString(), Is.EqualTo(text));
+    }
+
+    [Test]
+    public void An_empty_registry_is_written_as_an_empty_list_and_reads_back_empty()
+    {
+        var writer = new StringWriter();
+        StateStore.Write(writer, []);
+        var text = writer.ToString();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.EndWith("\nversion: 1\ncontainers: []\ncount: 0\n"));
+            Assert.That(StateStore.ParseOwnFormat(text), Is.Empty);
+            Assert.That(StateStore.ParseYaml(text), Is.Empty);
         });
     }
 
@@ -199,7 +258,7 @@ public sealed class StateStoreTests
     [TestCase("/machine/a\nb")]
     [TestCase("/machine/a\u2028b")]
     [TestCase("/machine/a\u200bb")]
-    public void Values_that_need_escapes_go_through_the_emitter_and_read_back_intact(string cgroupPath)
+    public void Values_that_need_escapes_are_double_quoted_and_read_back_intact(string cgroupPath)
     {
         var mapping = Sample("web") with { CgroupPath = cgroupPath };
         var writer = new StringWriter();

@@ -368,7 +368,7 @@ public sealed class SystemdCoordinatorTests
         var m = report.Adopted.Single();
         Assert.Multiple(() =>
         {
-            Assert.That((m.Name, m.Leader, m.Source), Is.EqualTo(("web", Init, Mapping.SourceAdopted)));
+            Assert.That((m.Name, m.Leader, m.Source), Is.EqualTo(("web", Init, MappingSource.Adopted)));
             Assert.That((m.Unit, m.Machine), Is.EqualTo((Scope, "web")));
             Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
         });

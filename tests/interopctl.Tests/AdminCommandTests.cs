@@ -22,8 +22,8 @@ public class AdminCommandTests
         "/machine/lxc.payload.web",
         new Dictionary<string, string> { ["cpuset"] = "/sys/fs/cgroup/cpuset/machine/lxc.payload.web", ["unified"] = "/sys/fs/cgroup/unified/machine/lxc.payload.web" },
         Since,
-        Mapping.NamespacePrivate,
-        Mapping.SourceHook);
+        CgroupNamespaceKind.Private,
+        MappingSource.Hook);
 
     private static readonly Mapping Db = new(
         Manager.Libvirt,
@@ -34,8 +34,8 @@ public class AdminCommandTests
         "/machine/web.partition/lxc-16923-db.libvirt-lxc",
         new Dictionary<string, string>(),
         Since,
-        Mapping.NamespaceHost,
-        Mapping.SourceAdopted);
+        CgroupNamespaceKind.Host,
+        MappingSource.Adopted);
 
     private static readonly Mapping Alpha = Web with { Name = "alpha", State = ContainerState.Prepared, Leader = 0, CgroupPath = string.Empty };
 

@@ -17,7 +17,7 @@ public partial class GeneratedDocsTests
 
     private static readonly Mapping Web = new(
         Manager.Lxc, "web-1", string.Empty, ContainerState.Running, 4242, "/machine/lxc.payload.web-1",
-        new Dictionary<string, string>(), 1, Mapping.NamespacePrivate, Mapping.SourceHook);
+        new Dictionary<string, string>(), 1, CgroupNamespaceKind.Private, MappingSource.Hook);
 
     private static readonly Mapping Db = Web with { Manager = Manager.Libvirt, Name = "db.two", Leader = 16923 };
 

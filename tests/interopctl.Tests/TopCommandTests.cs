@@ -11,7 +11,7 @@ namespace Interop.Ctl.Tests;
 public class TopCommandTests
 {
     private static Mapping Container(Manager manager, string name, string cgroup) =>
-        new(manager, name, "", ContainerState.Running, 4242, cgroup, new Dictionary<string, string>(), 0, Mapping.NamespaceHost, Mapping.SourceHook);
+        new(manager, name, "", ContainerState.Running, 4242, cgroup, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
 
     private static TopRow Row(string manager, string name, double? cpu, ulong? memory, ulong? pids = null, ulong? read = null, ulong? write = null, string state = "running") =>
         new(manager, name, state, "/machine/" + name, cpu, new ContainerUsage(null, memory, null, pids, read, write));

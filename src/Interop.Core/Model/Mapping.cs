@@ -11,8 +11,8 @@ namespace Interop.Core.Model;
 /// <param name="CgroupPath">The cgroup path relative to the hierarchy root, with a leading '/' (as in /proc/pid/cgroup); empty before started.</param>
 /// <param name="Paths">Hierarchy key (e.g. "cpuset", "cpu,cpuacct", "name=systemd", "unified") to absolute directory.</param>
 /// <param name="Since">When the mapping entered its current state, microseconds since the epoch.</param>
-/// <param name="CgroupNamespace">"private" when the leader has its own cgroup namespace, else "host".</param>
-/// <param name="Source">"hook" when a hook registered it, "adopted" when reconcile found it.</param>
+/// <param name="CgroupNamespace">Private when the leader has its own cgroup namespace, else Host.</param>
+/// <param name="Source">Hook when a hook registered it, Adopted when reconcile found it.</param>
 /// <param name="Unit">On a systemd host: the systemd unit the container runs in (e.g. "lxc-web.scope"); else empty.</param>
 /// <param name="Machine">On a systemd host: the name systemd-machined knows the container by; else empty.</param>
 public sealed record Mapping(
@@ -24,16 +24,11 @@ public sealed record Mapping(
     string CgroupPath,
     IReadOnlyDictionary<string, string> Paths,
     ulong Since,
-    string CgroupNamespace,
-    string Source,
+    CgroupNamespaceKind CgroupNamespace,
+    MappingSource Source,
     string Unit = "",
     string Machine = "")
 {
-    public const string SourceHook = "hook";
-    public const string SourceAdopted = "adopted";
-    public const string NamespacePrivate = "private";
-    public const string NamespaceHost = "host";
-
     public ContainerId Id => new(Manager, Name);
 }
 

@@ -78,7 +78,7 @@ public sealed class DirectClient : ILifecycleService, IDisposable
     {
         Call("RegisterContainer", "ssua{ss}", ManagerNameFacts(manager, name, leader, facts));
         facts.TryGetValue(FactKeys.Uuid, out var uuid);
-        return Task.FromResult(InteropClient.Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = Mapping.SourceHook });
+        return Task.FromResult(InteropClient.Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = MappingSource.Hook });
     }
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Interop.Core.Text;
+using Interop.Linux.Native;
 
 namespace Interop.DBus.Direct;
 
@@ -7,7 +8,7 @@ namespace Interop.DBus.Direct;
 /// A blocking AF_UNIX stream socket over libc: what <see cref="DirectClient"/> talks to the bus through. No
 /// System.Net: a hook process pays for none of its start-up (address-family probes, the socket engine thread).
 /// </summary>
-internal sealed partial class UnixSocket : IDisposable
+internal sealed class UnixSocket : IDisposable
 {
     private const int AfUnix = 1;
     private const int SockStream = 1;
@@ -41,7 +42,7 @@ internal sealed partial class UnixSocket : IDisposable
                 continue;
             }
 
-            var fd = Socket(AfUnix, SockStream | SockCloExec, 0);
+            var fd = Libc.Socket(AfUnix, SockStream | SockCloExec, 0);
             if (fd < 0)
             {
                 error = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
@@ -53,7 +54,7 @@ internal sealed partial class UnixSocket : IDisposable
             int rc;
             do
             {
-                rc = ConnectTo(fd, sockaddr, (uint)sockaddr.Length);
+                rc = Libc.ConnectTo(fd, sockaddr, (uint)sockaddr.Length);
             }
             while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
 
@@ -63,7 +64,7 @@ internal sealed partial class UnixSocket : IDisposable
             }
 
             error = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
-            _ = CloseFd(fd);
+            _ = Libc.Close(fd);
         }
 
         return null;
@@ -121,8 +122,8 @@ internal sealed partial class UnixSocket : IDisposable
         var tv = stackalloc long[2];
         tv[0] = ticks / TimeSpan.TicksPerSecond;
         tv[1] = ticks % TimeSpan.TicksPerSecond / 10;
-        _ = SetSockOpt(fd, SolSocket, SoRcvTimeo, tv, 16);
-        _ = SetSockOpt(fd, SolSocket, SoSndTimeo, tv, 16);
+        _ = Libc.SetSockOpt(fd, SolSocket, SoRcvTimeo, tv, 16);
+        _ = Libc.SetSockOpt(fd, SolSocket, SoSndTimeo, tv, 16);
     }
 
     /// <exception cref="IOException">the peer is gone, or the timeout passed.</exception>
@@ -133,7 +134,7 @@ internal sealed partial class UnixSocket : IDisposable
             var sent = 0;
             while (sent < data.Length)
             {
-                var n = Send(_fd, p + sent, (nuint)(data.Length - sent), MsgNoSignal);
+                var n = Libc.Send(_fd, p + sent, (nuint)(data.Length - sent), MsgNoSignal);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -158,7 +159,7 @@ internal sealed partial class UnixSocket : IDisposable
         {
             while (true)
             {
-                var n = Recv(_fd, p, (nuint)buffer.Length, 0);
+                var n = Libc.Recv(_fd, p, (nuint)buffer.Length, 0);
                 if (n >= 0)
                 {
                     return (int)n;
@@ -177,38 +178,18 @@ internal sealed partial class UnixSocket : IDisposable
     {
         if (_fd >= 0)
         {
-            _ = CloseFd(_fd);
+            _ = Libc.Close(_fd);
             _fd = -1;
         }
     }
 
     /// <summary>The effective uid: what AUTH EXTERNAL claims (the bus checks it against SO_PEERCRED).</summary>
-    public static uint EffectiveUid() => GetEuid();
+    public static uint EffectiveUid() => Libc.GetEuid();
 
     private static IOException Failure(string what, int errno) => errno == EAgain
         ? new BusTimeoutException($"no answer from the bus ({what} timed out)")
         : new IOException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)}");
 
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    private static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
-    private static partial int ConnectTo(int fd, [In] byte[] address, uint length);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static unsafe partial nint Send(int fd, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    private static unsafe partial nint Recv(int fd, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
-    private static unsafe partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseFd(int fd);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEuid();
 }
 
 /// <summary>The bus did not answer in time.</summary>

@@ -10,11 +10,8 @@ namespace Interop.Linux.Native;
 /// kill -9 included, so a stale lock file never blocks a restart). The holder writes its pid into the file, so
 /// the one refused can say who holds it.
 /// </summary>
-public sealed partial class DaemonLock : IDisposable
+public sealed class DaemonLock : IDisposable
 {
-    private const int ORdWr = 2;
-    private const int OCreat = 0x40;
-    private const int OCloExec = 0x80000;
     private const int LockEx = 2;
     private const int LockNb = 4;
     private const int EWouldBlock = 11;
@@ -38,13 +35,13 @@ public sealed partial class DaemonLock : IDisposable
     {
         holder = 0;
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var fd = OpenFile(path, ORdWr | OCreat | OCloExec, 0x180); // 0600
+        var fd = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.OCloExec, 0x180); // 0600
         if (fd < 0)
         {
             throw new IOException($"cannot open the lock file {path}: {Libc.ErrnoName(Marshal.GetLastPInvokeError())}");
         }
 
-        if (Flock(fd, LockEx | LockNb) != 0)
+        if (Libc.Flock(fd, LockEx | LockNb) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             holder = ReadPid(path);
@@ -53,7 +50,7 @@ public sealed partial class DaemonLock : IDisposable
         }
 
         // Ours: say whose it is. Truncate and write through the locked descriptor.
-        _ = Ftruncate(fd, 0);
+        _ = Libc.Ftruncate(fd, 0);
         var bytes = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
         unsafe
         {
@@ -101,12 +98,4 @@ public sealed partial class DaemonLock : IDisposable
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenFile(string path, int flags, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    private static partial int Ftruncate(int fd, long length);
 }

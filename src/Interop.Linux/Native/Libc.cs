@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace Interop.Linux.Native;
 
 /// <summary>
-/// The libc calls the Linux layer needs where the exact errno matters (cgroupfs refuses with ENOSPC,
-/// EBUSY, EINVAL... and .NET's IOException mapping loses or renames some of them).
+/// Every libc call in the product, in one class (files and processes here; sockets in Libc.Socket.cs, users and
+/// groups in Libc.Nss.cs): the Linux layer needs the exact errno (cgroupfs refuses with ENOSPC, EBUSY, EINVAL...
+/// and .NET's IOException mapping loses or renames some of them), interopd's state store fsyncs a directory,
+/// and the hook's D-Bus client talks over a libc socket. interopctl links libc directly (DirectPInvoke).
 /// Read the errno with <see cref="Marshal.GetLastPInvokeError"/> right after a call that returned -1.
 /// </summary>
 internal static partial class Libc
@@ -30,6 +32,9 @@ internal static partial class Libc
 
     internal const int ORdOnly = 0;
     internal const int OWrOnly = 1;
+    internal const int ORdWr = 2;
+    internal const int OCreat = 0x40;
+    internal const int ODirectory = 0x10000;
     internal const int OCloExec = 0x80000;
 
     /// <summary>O_NOFOLLOW: 0x20000 on x86/x86_64, 0x8000 on arm/arm64.</summary>
@@ -45,8 +50,25 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags);
 
+    /// <summary>open(2) with a mode, for <see cref="OCreat"/>.</summary>
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags, uint mode);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
+
+    /// <summary>fsync(2): also of a directory (its entries), which FileStream refuses to open.</summary>
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    internal static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    internal static partial int Ftruncate(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);

@@ -8,7 +8,7 @@ namespace Interop.Linux.Native;
 /// call, so a membership change applies without a restart. The struct layouts are glibc's on LP64 Linux
 /// (x86_64, aarch64): passwd { name, passwd, uid, gid, gecos, dir, shell }, group { name, passwd, gid, mem }.
 /// </summary>
-public static partial class Nss
+public static class Nss
 {
     private const int ERange = 34;
     private const int PasswdSize = 48;
@@ -31,7 +31,7 @@ public static partial class Nss
             int rc;
             fixed (byte* b = buffer)
             {
-                rc = GetGrNam(name, group, b, (nuint)size, &result);
+                rc = Libc.GetGrNam(name, group, b, (nuint)size, &result);
             }
 
             if (rc == ERange)
@@ -56,7 +56,7 @@ public static partial class Nss
             int rc;
             fixed (uint* g = groups)
             {
-                rc = GetGroupList(user, gid, g, &n);
+                rc = Libc.GetGroupList(user, gid, g, &n);
             }
 
             if (rc >= 0)
@@ -81,8 +81,8 @@ public static partial class Nss
             fixed (byte* b = buffer)
             {
                 rc = name is not null
-                    ? GetPwNam(name, passwd, b, (nuint)size, &result)
-                    : GetPwUid(uid!.Value, passwd, b, (nuint)size, &result);
+                    ? Libc.GetPwNam(name, passwd, b, (nuint)size, &result)
+                    : Libc.GetPwUid(uid!.Value, passwd, b, (nuint)size, &result);
             }
 
             if (rc == ERange)
@@ -102,15 +102,4 @@ public static partial class Nss
         return null;
     }
 
-    [LibraryImport("libc", EntryPoint = "getpwnam_r", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int GetPwNam(string name, byte* passwd, byte* buffer, nuint size, nint* result);
-
-    [LibraryImport("libc", EntryPoint = "getpwuid_r")]
-    private static unsafe partial int GetPwUid(uint uid, byte* passwd, byte* buffer, nuint size, nint* result);
-
-    [LibraryImport("libc", EntryPoint = "getgrnam_r", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int GetGrNam(string name, byte* group, byte* buffer, nuint size, nint* result);
-
-    [LibraryImport("libc", EntryPoint = "getgrouplist", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int GetGroupList(string user, uint group, uint* groups, int* count);
 }

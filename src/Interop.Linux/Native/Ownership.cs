@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Interop.Linux.Native;
 
 /// <summary>Who owns a cgroup dir (statx: its layout is the same on every architecture) and whom a process runs as.</summary>
-public static partial class Ownership
+public static class Ownership
 {
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
@@ -14,7 +14,7 @@ public static partial class Ownership
     public static unsafe uint? OwnerOf(string path)
     {
         var buffer = stackalloc byte[256];
-        return Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxUid, buffer) == 0 ? *(uint*)(buffer + 20) : null;
+        return Libc.Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxUid, buffer) == 0 ? *(uint*)(buffer + 20) : null;
     }
 
     /// <summary>The real uid of process <paramref name="pid"/> (the "Uid:" line of /proc/PID/status), or null when it is gone.</summary>
@@ -38,7 +38,4 @@ public static partial class Ownership
 
         return null;
     }
-
-    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 }

@@ -55,8 +55,8 @@ internal static class ShowCommand
         o.WriteLine($"Leader:           {(m.Leader == 0 ? "-" : m.Leader.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
         o.WriteLine($"CgroupPath:       {Dash(m.CgroupPath)}");
         o.WriteLine($"Since:            {Time.Readable(m.Since)}");
-        o.WriteLine($"CgroupNamespace:  {Dash(m.CgroupNamespace)}");
-        o.WriteLine($"Source:           {Dash(m.Source)}");
+        o.WriteLine($"CgroupNamespace:  {Dash(m.CgroupNamespace.ToWire())}");
+        o.WriteLine($"Source:           {Dash(m.Source.ToWire())}");
         if (m.Unit.Length > 0 || m.Machine.Length > 0)
         {
             o.WriteLine($"Unit:             {Dash(m.Unit)}");

@@ -120,8 +120,8 @@ internal static class Json
             new SortedDictionary<string, string>(m.Paths.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
             m.Since,
             m.Since == 0 ? null : Time.Iso(m.Since),
-            m.CgroupNamespace,
-            m.Source,
+            m.CgroupNamespace.ToWire(),
+            m.Source.ToWire(),
             m.Unit.Length == 0 ? null : m.Unit,
             m.Machine.Length == 0 ? null : m.Machine,
             usage is null ? null : Usage(usage));

@@ -25,7 +25,7 @@ public sealed class InteropMetricsTests
     }
 
     private static Mapping Container(Manager manager, string name, string cgroup, ContainerState state = ContainerState.Running) =>
-        new(manager, name, "", state, cgroup.Length == 0 ? 0 : 4242, cgroup, new Dictionary<string, string>(), 0, Mapping.NamespaceHost, Mapping.SourceHook);
+        new(manager, name, "", state, cgroup.Length == 0 ? 0 : 4242, cgroup, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
 
     private InteropMetrics Metrics() => new(() => [.. _containers], m => _usage.GetValueOrDefault(m.Name, ContainerUsage.None));
 
