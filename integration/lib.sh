@@ -182,3 +182,61 @@ bus_signalled() {
     'map(select(.member == $s and .payload.data[0] == $m and .payload.data[1] == $n)) | length > 0' \
     "$1" >/dev/null 2>&1
 }
+
+# The machine-wide lock ----------------------------------------------------------------------
+
+# take_integration_lock: one real-manager run at a time on a machine. Every run installs into the
+# same system paths, talks to the one system bus and starts libvirtd or a nested host; a second run
+# waits here (fd 8, held until the script exits; 30 min at most).
+take_integration_lock() {
+  INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
+  mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
+  exec 8>"$INTEROP_IT_LOCK"
+  flock -w 1800 8 || { echo "integration: another run holds $INTEROP_IT_LOCK for 30 min; giving up" >&2; exit 1; }
+}
+
+# Cleanup of the real managers' containers ------------------------------------------------------
+
+# remove_lxc_container NAME: stop (kill) and destroy an LXC container of this run, if LXC knows it.
+remove_lxc_container() {
+  if lxc-info -n "$1" >/dev/null 2>&1; then
+    timeout 30 lxc-stop -n "$1" -k >/dev/null 2>&1
+    timeout 30 lxc-destroy -n "$1" -f >/dev/null 2>&1
+  fi
+}
+
+# remove_libvirt_domain NAME LIBVIRTD_PID: destroy and undefine a domain of this run while its libvirtd
+# runs; a domain whose libvirtd is gone has its controller (libvirt_lxc) stopped by the pid libvirt
+# recorded for it (the container's init goes with it). Then what libvirt leaves of a stopped domain:
+# its log, its runtime dirs (rmdir only: never a mount point, never a dir with something in it) and socket.
+remove_libvirt_domain() {
+  local name=$1 libvirtd=$2 pid d
+  if pid_alive "$libvirtd"; then
+    timeout 30 virsh -q destroy "$name" >/dev/null 2>&1
+    timeout 30 virsh -q undefine "$name" >/dev/null 2>&1
+  fi
+  pid=$(cat "/run/libvirt/lxc/$name.pid" 2>/dev/null)
+  if [ -n "$pid" ] && pid_alive "$pid" && grep -q libvirt_lxc "/proc/$pid/cmdline" 2>/dev/null; then
+    stop_pid "$pid" 10
+    rm -f "/run/libvirt/lxc/$name.pid" "/run/libvirt/lxc/$name.xml"
+  fi
+  rm -f "/var/log/libvirt/lxc/$name.log"
+  for d in "/run/libvirt/lxc/$name".{dev,devpts,fuse}; do
+    [ -d "$d" ] && ! mountpoint -q "$d" && rmdir -- "$d" 2>/dev/null
+  done
+  [ -S "/run/libvirt/lxc/$name.sock" ] && rm -f -- "/run/libvirt/lxc/$name.sock"
+}
+
+# containers_left: what is left of this run's containers (CLEAN_LXC, CLEAN_VIRSH), one path a line.
+containers_left() {
+  local name f
+  for name in "${CLEAN_LXC[@]}"; do
+    [ -e "/var/lib/lxc/$name" ] && echo "/var/lib/lxc/$name"
+  done
+  for name in "${CLEAN_VIRSH[@]}"; do
+    for f in "/etc/libvirt/lxc/$name.xml" "/run/libvirt/lxc/$name".{dev,devpts,fuse,sock,pid,xml}; do
+      [ -e "$f" ] && echo "$f"
+    done
+  done
+  return 0
+}

@@ -34,11 +34,7 @@ if [ "${INTEROP_PKG_SKIP_BUILD:-0}" != 1 ]; then
   rm -f "/tmp/interop-package-build.$$.log"
 fi
 
-# One real-manager run at a time on a machine (the same stanza as run.sh).
-INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
-mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
-exec 8>"$INTEROP_IT_LOCK"
-flock -w 1800 8 || { echo "integration: another run holds $INTEROP_IT_LOCK for 30 min; giving up" >&2; exit 1; }
+take_integration_lock
 
 CTL=/usr/bin/interopctl
 SHARED_ROOT=/machine
@@ -102,27 +98,9 @@ cleanup() {
     if [ ! -e "$INCLUDE" ] && [ -f "/var/lib/lxc/$name/config" ]; then
       sed -i "\|^lxc.include = $INCLUDE\$|d" "/var/lib/lxc/$name/config"
     fi
-    if lxc-info -n "$name" >/dev/null 2>&1; then
-      timeout 30 lxc-stop -n "$name" -k >/dev/null 2>&1
-      timeout 30 lxc-destroy -n "$name" -f >/dev/null 2>&1
-    fi
+    remove_lxc_container "$name"
   done
-  for name in "${CLEAN_VIRSH[@]}"; do
-    if pid_alive "$LIBVIRTD_PID"; then
-      timeout 30 virsh -q destroy "$name" >/dev/null 2>&1
-      timeout 30 virsh -q undefine "$name" >/dev/null 2>&1
-    fi
-    pid=$(cat "/run/libvirt/lxc/$name.pid" 2>/dev/null)
-    if [ -n "$pid" ] && pid_alive "$pid" && grep -q libvirt_lxc "/proc/$pid/cmdline" 2>/dev/null; then
-      stop_pid "$pid" 10
-      rm -f "/run/libvirt/lxc/$name.pid" "/run/libvirt/lxc/$name.xml"
-    fi
-    rm -f "/var/log/libvirt/lxc/$name.log"
-    for d in "/run/libvirt/lxc/$name".{dev,devpts,fuse}; do
-      [ -d "$d" ] && ! mountpoint -q "$d" && rmdir -- "$d" 2>/dev/null
-    done
-    [ -S "/run/libvirt/lxc/$name.sock" ] && rm -f -- "/run/libvirt/lxc/$name.sock"
-  done
+  for name in "${CLEAN_VIRSH[@]}"; do remove_libvirt_domain "$name" "$LIBVIRTD_PID"; done
   stop_pid "$LIBVIRTD_PID" 10
   if [ -n "$LIBVIRTD_PID" ]; then
     for name in "${CLEAN_VIRSH[@]}"; do rm -f "/etc/libvirt/lxc/$name.xml"; done
@@ -160,14 +138,7 @@ cleanup() {
       { [ -e "$f" ] || [ -L "$f" ]; } && left+=("$f")
     done
   fi
-  for name in "${CLEAN_LXC[@]}"; do
-    [ -e "/var/lib/lxc/$name" ] && left+=("/var/lib/lxc/$name")
-  done
-  for name in "${CLEAN_VIRSH[@]}"; do
-    for f in "/etc/libvirt/lxc/$name.xml" "/run/libvirt/lxc/$name".{dev,devpts,fuse,sock,pid,xml}; do
-      [ -e "$f" ] && left+=("$f")
-    done
-  done
+  while IFS= read -r f; do left+=("$f"); done < <(containers_left)
   while IFS= read -r d; do left+=("$d"); done < <(dirs_matching "*$RUN*")
   if [ "$PKG_PATHS_CHECKED" = 1 ]; then
     if ((${#left[@]} == 0)); then

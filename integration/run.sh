@@ -16,16 +16,10 @@
 # Everything it starts is stopped by pid, everything it creates is removed, even on failure.
 set -uo pipefail
 
-# One real-manager run at a time on a machine: every run installs into the same system paths,
-# talks to the one system bus and starts libvirtd. A second run waits here for the first.
-INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
-mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
-exec 8>"$INTEROP_IT_LOCK"
-flock -w 1800 8 || { echo "integration: another run holds $INTEROP_IT_LOCK for 30 min; giving up" >&2; exit 1; }
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=integration/lib.sh
 . "$ROOT/integration/lib.sh"
+take_integration_lock
 
 PREFIX=${PREFIX:-/usr/local}
 CTL=$PREFIX/bin/interopctl
@@ -87,34 +81,8 @@ cleanup() {
   set +e
   echo "# cleaning up"
   for pid in "${CONFLICT_PIDS[@]}"; do stop_pid "$pid" 2; done
-  for name in "${CLEAN_LXC[@]}"; do
-    if lxc-info -n "$name" >/dev/null 2>&1; then
-      timeout 30 lxc-stop -n "$name" -k >/dev/null 2>&1
-      timeout 30 lxc-destroy -n "$name" -f >/dev/null 2>&1
-    fi
-  done
-  for name in "${CLEAN_VIRSH[@]}"; do
-    if pid_alive "$LIBVIRTD_PID"; then
-      timeout 30 virsh -q destroy "$name" >/dev/null 2>&1
-      timeout 30 virsh -q undefine "$name" >/dev/null 2>&1
-    fi
-    # A domain whose libvirtd is gone: stop its controller (libvirt_lxc) by the pid libvirt
-    # recorded for it; the container's init goes with it.
-    pid=$(cat "/run/libvirt/lxc/$name.pid" 2>/dev/null)
-    if [ -n "$pid" ] && pid_alive "$pid" && grep -q libvirt_lxc "/proc/$pid/cmdline" 2>/dev/null; then
-      stop_pid "$pid" 10
-      rm -f "/run/libvirt/lxc/$name.pid" "/run/libvirt/lxc/$name.xml"
-    fi
-    rm -f "/var/log/libvirt/lxc/$name.log"
-  done
-  # libvirt leaves each stopped domain's runtime dirs and socket behind; rmdir only (never a
-  # mount point, never a dir with something in it).
-  for name in "${CLEAN_VIRSH[@]}"; do
-    for d in "/run/libvirt/lxc/$name".{dev,devpts,fuse}; do
-      [ -d "$d" ] && ! mountpoint -q "$d" && rmdir -- "$d" 2>/dev/null
-    done
-    [ -S "/run/libvirt/lxc/$name.sock" ] && rm -f -- "/run/libvirt/lxc/$name.sock"
-  done
+  for name in "${CLEAN_LXC[@]}"; do remove_lxc_container "$name"; done
+  for name in "${CLEAN_VIRSH[@]}"; do remove_libvirt_domain "$name" "$LIBVIRTD_PID"; done
   stop_pid "$LIBVIRTD_PID" 10
   if [ -n "$LIBVIRTD_PID" ]; then
     # A libvirtd that died before undefine leaves the definitions behind.
@@ -159,14 +127,7 @@ cleanup() {
   fi
   # The cleanup proves itself: nothing of this run's containers may be left.
   local left=()
-  for name in "${CLEAN_LXC[@]}"; do
-    [ -e "/var/lib/lxc/$name" ] && left+=("/var/lib/lxc/$name")
-  done
-  for name in "${CLEAN_VIRSH[@]}"; do
-    for f in "/etc/libvirt/lxc/$name.xml" "/run/libvirt/lxc/$name".{dev,devpts,fuse,sock,pid,xml}; do
-      [ -e "$f" ] && left+=("$f")
-    done
-  done
+  while IFS= read -r f; do left+=("$f"); done < <(containers_left)
   if [ -n "$RUN" ]; then
     while IFS= read -r d; do left+=("$d"); done < <(dirs_matching "*$RUN*")
   fi

@@ -12,15 +12,11 @@
 # needs, checks and leaves behind. INTEROP_SD_MODES="hybrid unified" (default) picks the modes.
 set -uo pipefail
 
-# One real-manager run at a time on a machine (the same lock as integration/run.sh).
-INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
-mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
-exec 8>"$INTEROP_IT_LOCK"
-flock -w 1800 8 || { echo "integration: another run holds $INTEROP_IT_LOCK for 30 min; giving up" >&2; exit 1; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=integration/lib.sh
 . "$ROOT/integration/lib.sh"
+take_integration_lock
 RUN=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 NH_TAG=$RUN
 # shellcheck source=integration/nested-host.sh

@@ -24,10 +24,7 @@ command -v hyperfine >/dev/null || die "hyperfine is missing (make deps)"
 [ -x "$repo/artifacts/interopctl/interopctl" ] || die "run make publish first"
 
 # The same machine-wide lock as the integration suites: one real-manager run at a time.
-INTEROP_IT_LOCK=${INTEROP_IT_LOCK:-/run/lock/interop-integration.lock}
-mkdir -p "$(dirname "$INTEROP_IT_LOCK")"
-exec 8>"$INTEROP_IT_LOCK"
-flock -w 1800 8 || die "another run holds $INTEROP_IT_LOCK for 30 min"
+take_integration_lock
 
 # shellcheck source=integration/lib.sh
 . "$repo/integration/lib.sh"
