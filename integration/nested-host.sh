@@ -27,6 +27,9 @@ NH_CG=interop-sdh.$NH_TAG          # the scratch cgroup, in every hierarchy
 NH_DIR=/tmp/interop-sdh.$NH_TAG    # overlay, tmpfs, logs, helper scripts
 NH_ROOTFS=$NH_DIR/rootfs
 NH_MACHINE=interop-sdh
+# The source tree, bound into the nested host at the same path: nspawn mounts a fresh tmpfs on /tmp
+# and the overlay shows no other mount, so a checkout there (CI's clone may be anywhere) would be missing.
+NH_REPO=${NH_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 NH_NSPAWN_PID=
 NH_PID1=
 NH_MOUNTED=()                      # what nh_up mounted, unmounted in reverse order
@@ -192,7 +195,7 @@ nh_up() {
   nh_customise || return 1
   env "${envs[@]}" setsid "$NH_DIR/nh-incg" launch \
     systemd-nspawn -q -D "$NH_ROOTFS" -M "$NH_MACHINE" --register=no --keep-unit --private-network \
-      --console=pipe --bind=/dev/fuse --kill-signal=SIGRTMIN+3 /usr/local/sbin/interop-sdh-init \
+      --console=pipe --bind=/dev/fuse --bind="$NH_REPO" --kill-signal=SIGRTMIN+3 /usr/local/sbin/interop-sdh-init \
     > "$NH_DIR/nspawn.log" 2>&1 < /dev/null 8>&- &
   NH_NSPAWN_PID=$!
   for i in $(seq 200); do
