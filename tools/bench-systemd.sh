@@ -23,11 +23,10 @@ command -v systemd-nspawn >/dev/null || die "systemd-nspawn is missing (make dep
 command -v hyperfine >/dev/null || die "hyperfine is missing (make deps)"
 [ -x "$repo/artifacts/interopctl/interopctl" ] || die "run make publish first"
 
-# The same machine-wide lock as the integration suites: one real-manager run at a time.
-take_integration_lock
-
 # shellcheck source=integration/lib.sh
 . "$repo/integration/lib.sh"
+# The same machine-wide lock as the integration suites: one real-manager run at a time.
+take_integration_lock
 NH_TAG=bench.$$
 # shellcheck source=integration/nested-host.sh
 . "$repo/integration/nested-host.sh"
