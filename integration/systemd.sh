@@ -387,6 +387,15 @@ containers_check() {
     check "[$mode] interopctl --json tree names $c, its unit and its machine" \
       tree_names "$NH_DIR/tree.json" "$c" "${UNIT[$c]:-?}" "${MACHINE[$c]}"
   done
+  # interopctl top (issue 14) on a systemd host: each container's figures from its unit's cgroups. This VM binds
+  # memory and pids to v1, so the unified host has only CPU time for them; hybrid has all three.
+  ictl --json top -d 0.5 >"$NH_DIR/top.json" 2>&1
+  local figures='.cpu_seconds != null'
+  [ "$mode" = hybrid ] && figures='.cpu_seconds != null and .memory_bytes > 0 and .pids > 0'
+  for c in "${ALL[@]}"; do
+    check "[$mode] interopctl --json top: $c with its figures ($figures)" \
+      jq -e --arg m "${MGR[$c]}" --arg n "$c" "[.containers[] | select(.manager == \$m and .name == \$n) | $figures] == [true]" "$NH_DIR/top.json"
+  done
   [ -n "$FIXTURES" ] && capture_fixtures "$mode"
   return 0
 }
