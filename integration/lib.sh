@@ -240,3 +240,45 @@ containers_left() {
   done
   return 0
 }
+
+# What interopd's setup changes on the host ----------------------------------------------------
+
+# record_shared_root: before a run, the dirs under SHARED_ROOT in every hierarchy (to PREEXISTING_DIRS) and
+# the v2 root's cgroup.subtree_control (to SUBTREE_BEFORE): setup (boundary /) may add to both.
+record_shared_root() {
+  local m
+  for m in $(hierarchy_mounts); do
+    [ -d "$m$SHARED_ROOT" ] && find "$m$SHARED_ROOT" -type d
+  done > "$PREEXISTING_DIRS" 2>/dev/null
+  [ -f "$CGROOT/unified/cgroup.subtree_control" ] && SUBTREE_BEFORE="= $(cat "$CGROOT/unified/cgroup.subtree_control")"
+  return 0
+}
+
+# restore_shared_root: after a run, every dir under SHARED_ROOT that was not there before, deepest first
+# (rmdir only: a dir with tasks stays, and says so), then the v2 controllers the run enabled at the root.
+restore_shared_root() {
+  local m d c
+  if [ -f "$PREEXISTING_DIRS" ]; then
+    for m in $(hierarchy_mounts); do
+      [ -d "$m$SHARED_ROOT" ] || continue
+      find "$m$SHARED_ROOT" -depth -type d 2>/dev/null | while IFS= read -r d; do
+        grep -qxF -- "$d" "$PREEXISTING_DIRS" || rmdir -- "$d" 2>/dev/null || echo "# left behind (busy): $d"
+      done
+    done
+  fi
+  if [ -n "$SUBTREE_BEFORE" ]; then
+    for c in $(cat "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null); do
+      case " ${SUBTREE_BEFORE#= } " in *" $c "*) ;; *) echo "-$c" > "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null || echo "# left enabled: $c" ;; esac
+    done
+  fi
+}
+
+# finish_run RC: the closing line the Makefile adds up, and the run's exit status (1 on any failed check
+# or a non-zero RC).
+finish_run() {
+  echo "integration: $PASSED passed, $FAILED failed"
+  if [ "$FAILED" -gt 0 ] || [ "$1" -ne 0 ]; then
+    exit 1
+  fi
+  exit 0
+}

@@ -118,19 +118,8 @@ cleanup() {
     stop_pid "$DBUS_PID" 5
     rm -f /run/dbus/pid /run/dbus/system_bus_socket
   fi
-  if [ -f "$PREEXISTING_DIRS" ]; then
-    for m in $(hierarchy_mounts); do
-      [ -d "$m$SHARED_ROOT" ] || continue
-      find "$m$SHARED_ROOT" -depth -type d 2>/dev/null | while IFS= read -r d; do
-        grep -qxF -- "$d" "$PREEXISTING_DIRS" || rmdir -- "$d" 2>/dev/null || echo "# left behind (busy): $d"
-      done
-    done
-  fi
-  if [ -n "$SUBTREE_BEFORE" ]; then
-    for c in $(cat "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null); do
-      case " ${SUBTREE_BEFORE#= } " in *" $c "*) ;; *) echo "-$c" > "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null || echo "# left enabled: $c" ;; esac
-    done
-  fi
+  # cgroup dirs this run made under the shared root, and v2 controllers it enabled at the root.
+  restore_shared_root
   # The machine as before: nothing of the package, its containers or its cgroup dirs.
   local left=()
   if [ "$PKG_PATHS_CHECKED" = 1 ]; then
@@ -161,11 +150,7 @@ cleanup() {
   else
     rm -rf -- "$WORK"
   fi
-  echo "integration: $PASSED passed, $FAILED failed"
-  if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
-    exit 1
-  fi
-  exit 0
+  finish_run "$rc"
 }
 PKG_PATHS_CHECKED=0
 trap cleanup EXIT
@@ -190,10 +175,7 @@ for f in "${PACKAGE_PATHS[@]}" /usr/local/bin/interopctl /usr/local/sbin/interop
   fi
 done
 PKG_PATHS_CHECKED=1
-for m in $(hierarchy_mounts); do
-  [ -d "$m$SHARED_ROOT" ] && find "$m$SHARED_ROOT" -type d
-done > "$PREEXISTING_DIRS" 2>/dev/null
-[ -f "$CGROOT/unified/cgroup.subtree_control" ] && SUBTREE_BEFORE="= $(cat "$CGROOT/unified/cgroup.subtree_control")"
+record_shared_root
 VERSION=$(dpkg-deb -f "$DEB" Version)
 
 # 1. lintian, and the same files as a newer version for the upgrade ---------------------------

@@ -95,23 +95,8 @@ cleanup() {
     # dbus-daemon leaves its pid file behind, and a later start refuses to run over it.
     rm -f /run/dbus/pid /run/dbus/system_bus_socket
   fi
-  # cgroup dirs: every dir under the shared root that was not there before, deepest first,
-  # then the shared root itself if this run created it. rmdir only: a dir with tasks stays.
-  if [ -f "$PREEXISTING_DIRS" ]; then
-    for m in $(hierarchy_mounts); do
-      [ -d "$m$SHARED_ROOT" ] || continue
-      find "$m$SHARED_ROOT" -depth -type d 2>/dev/null | while IFS= read -r d; do
-        grep -qxF -- "$d" "$PREEXISTING_DIRS" || rmdir -- "$d" 2>/dev/null || echo "# left behind (busy): $d"
-      done
-    done
-  fi
-  # interopd's setup hands v2 controllers down from the hierarchy root (boundary /): take back the
-  # ones this run enabled there, once the dirs below are gone.
-  if [ -n "$SUBTREE_BEFORE" ]; then
-    for c in $(cat "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null); do
-      case " ${SUBTREE_BEFORE#= } " in *" $c "*) ;; *) echo "-$c" > "$CGROOT/unified/cgroup.subtree_control" 2>/dev/null || echo "# left enabled: $c" ;; esac
-    done
-  fi
+  # cgroup dirs this run made under the shared root, and v2 controllers it enabled at the root.
+  restore_shared_root
   # Installed files: what `make install` added in this run is removed, what was there stays.
   if [ "${INTEROP_IT_KEEP_INSTALL:-0}" != 1 ]; then
     for d in "${INSTALLED_NEW[@]}"; do
@@ -152,11 +137,7 @@ cleanup() {
   else
     rm -rf -- "$WORK"
   fi
-  echo "integration: $PASSED passed, $FAILED failed"
-  if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
-    exit 1
-  fi
-  exit 0
+  finish_run "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -176,10 +157,7 @@ fi
 for f in "${INSTALL_FILES[@]}"; do
   [ -e "$f" ] || [ -L "$f" ] || INSTALLED_NEW+=("$f")
 done
-for m in $(hierarchy_mounts); do
-  [ -d "$m$SHARED_ROOT" ] && find "$m$SHARED_ROOT" -type d
-done > "$PREEXISTING_DIRS" 2>/dev/null
-[ -f "$CGROOT/unified/cgroup.subtree_control" ] && SUBTREE_BEFORE="= $(cat "$CGROOT/unified/cgroup.subtree_control")"
+record_shared_root
 
 # The product must be built: interopctl --version proves the CLI is real (not a stub).
 ARTIFACT_CTL=$ROOT/artifacts/interopctl/interopctl

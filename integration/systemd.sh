@@ -54,11 +54,7 @@ cleanup() {
     fi
   fi
   nh_remove_dir
-  echo "integration: $PASSED passed, $FAILED failed"
-  if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
-    exit 1
-  fi
-  exit 0
+  finish_run "$rc"
 }
 NH_USED=0
 trap cleanup EXIT
