@@ -24,6 +24,9 @@ runs=${BENCH_RUNS:-30}
 lxc_runs=${BENCH_LXC_RUNS:-15}
 scales=${BENCH_SCALES:-100 1000 10000}
 scrape_scale=${BENCH_SCRAPE_SCALE:-1000}
+# BENCH_PARTS: which parts run (default all): hooks (1), lxc (2), scale (3, 4, 4b, 5), systemd (6).
+parts=" ${BENCH_PARTS:-hooks lxc scale systemd} "
+want() { [[ $parts == *" $1 "* ]]; }
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates cgroups and starts containers)"
@@ -168,11 +171,13 @@ log_ms() {
   grep -m1 "$2" "$1" | awk '{split($1, t, ":"); printf "%d\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000}'
 }
 
+if want hooks || want lxc; then
 mkdir -p "$tmp/state"
 write_config "$tmp/interop.yaml" "$root" "$tmp/state/state.yaml"
 start_daemon "$tmp/interop.yaml" "$tmp/interopd.log"
 note "interopd pid $daemon_pid on $bus, shared root /$root (start-up $startup_ms ms)"
 
+if want hooks; then
 # --- 1. hooks against busctl --------------------------------------------------------------------
 # Live leaders: a sleep per manager, moved into its container dir in every hierarchy but memory
 # (this shell's memory cgroup is the machine agent's; nothing leaves it) and the v2 one.
@@ -256,6 +261,8 @@ hf ping "${hfh[@]}" -n "busctl Peer.Ping (floor)" "busctl --address=$bus call or
 eval "$release_lxc"; eval "$release_virt"
 for p in "$lxc_leader" "$virt_leader"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 
+fi # hooks
+if want lxc; then
 # --- 2. lxc-start to RUNNING --------------------------------------------------------------------
 note "2. lxc-start to RUNNING, $lxc_runs runs each"
 mkdir -p "$lxc_path"
@@ -280,8 +287,11 @@ for c in bench-none bench-sh bench-interop; do
 done
 unset INTEROP_BUS_ADDRESS
 grep -q "started lxc bench-interop" "$tmp/interopd.log" || die "the Interop hooks did not register bench-interop (see interopd log)"
+fi # lxc
 stop_daemon
+fi # hooks or lxc
 
+if want scale; then
 # --- 3./4. interopd at scale --------------------------------------------------------------------
 gcc -O2 -Wall -pthread -o "$tmp/cgthreads" "$repo/bench/helpers/cgthreads.c"
 note "building bench/Interop.Benchmarks"
@@ -403,6 +413,8 @@ PY
   done
 done
 
+fi # scale
+
 # --- summary -----------------------------------------------------------------------------------
 r() { get "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -474,4 +486,6 @@ ok() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 <= t) ? "ok" : "
 if [ -n "${BENCH_SUMMARY:-}" ]; then cp "$tmp/summary.txt" "$BENCH_SUMMARY"; fi
 
 # --- 6. on a systemd host: hooks vs busctl and lxc-start, inside a nested systemd host ----------------
-"$repo/tools/bench-systemd.sh" || echo "bench: the systemd-host figures failed (tools/bench-systemd.sh)" >&2
+if want systemd; then
+  "$repo/tools/bench-systemd.sh" || echo "bench: the systemd-host figures failed (tools/bench-systemd.sh)" >&2
+fi
