@@ -13,7 +13,7 @@ public class CgroupFsTests
     [TestCase("cgroup.procs", "999999999", 3, "ESRCH")]
     public void A_refused_write_names_the_file_and_the_errno(string file, string value, int errno, string name)
     {
-        using var scratch = new ScratchCgroup(Cpuset);
+        using var scratch = HostHierarchies.Scratch(Cpuset);
 
         var e = Assert.Throws<CgroupException>(() => CgroupFs.Write(Cpuset, scratch.Name, file, value));
 
@@ -28,7 +28,7 @@ public class CgroupFsTests
     [Test]
     public void Mkdir_and_rmdir_report_existing_and_missing_dirs_and_EBUSY_for_a_task()
     {
-        using var scratch = new ScratchCgroup(Cpuset);
+        using var scratch = HostHierarchies.Scratch(Cpuset);
         var dir = scratch.Rel("c");
 
         Assert.Multiple(() =>
@@ -41,7 +41,7 @@ public class CgroupFsTests
 
         CgroupFs.Write(Cpuset, dir, CgroupFs.CpusetCpus, CgroupFs.Read(Cpuset, scratch.Name, CgroupFs.CpusetCpus).Trim());
         CgroupFs.Write(Cpuset, dir, CgroupFs.CpusetMems, CgroupFs.Read(Cpuset, scratch.Name, CgroupFs.CpusetMems).Trim());
-        var sleeper = scratch.StartSleep();
+        var sleeper = scratch.Start("sleep", "60");
         CgroupFs.AddProcess(Cpuset, dir, sleeper.Id);
 
         var busy = Assert.Throws<CgroupException>(() => CgroupFs.RemoveDir(Cpuset, dir));

@@ -124,7 +124,7 @@ public class CgroupUsageTests
         // Tasks are moved into cpu, cpuacct and pids only: the memory hierarchy holds the machine agent's cgroup, which
         // no test moves a task out of. The scratch memory cgroup stays empty and gets a limit of its own.
         Hierarchy[] hierarchies = [HostHierarchies.V1("cpu"), HostHierarchies.V1("cpuacct"), HostHierarchies.V1("pids"), HostHierarchies.V1("memory"), HostHierarchies.V1("blkio")];
-        using var scratch = new ScratchCgroup(hierarchies);
+        using var scratch = HostHierarchies.Scratch(hierarchies);
         CgroupFs.Write(scratch["memory"], scratch.Name, "memory.limit_in_bytes", "67108864");
         var dirs = hierarchies.ToDictionary(h => h.Key, h => h.DirOf(scratch.Name));
         var busy = Process.Start(new ProcessStartInfo("sh", ["-c", "while :; do :; done"]) { UseShellExecute = false })!;
@@ -162,7 +162,7 @@ public class CgroupUsageTests
     public void The_reader_keeps_files_open_reads_current_figures_and_reopens_a_cgroup_made_anew()
     {
         Hierarchy[] hierarchies = [HostHierarchies.V1("pids"), HostHierarchies.V1("memory")];
-        using var scratch = new ScratchCgroup(hierarchies);
+        using var scratch = HostHierarchies.Scratch(hierarchies);
         var sub = scratch.Rel("c");
         foreach (var h in hierarchies)
         {
@@ -174,7 +174,7 @@ public class CgroupUsageTests
         using var reader = new UsageReader();
 
         var first = reader.Read(dirs);
-        var sleeper = scratch.StartSleep();
+        var sleeper = scratch.Start("sleep", "60");
         CgroupFs.AddProcess(scratch["pids"], sub, sleeper.Id);
         var second = reader.Read(dirs);
         var kept = reader.OpenFiles;

@@ -29,7 +29,7 @@ public class PathEscapeTests
     [TestCaseSource(nameof(Cases))]
     public void Every_entry_point_refuses_the_name_and_creates_nothing(string hostile)
     {
-        using var scratch = new ScratchCgroup(Both);
+        using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
         var before = Both.Select(scratch.Listing).ToList();
@@ -52,7 +52,7 @@ public class PathEscapeTests
     [Test]
     public void A_hostile_control_file_name_is_refused()
     {
-        using var scratch = new ScratchCgroup(HostHierarchies.Cpuset);
+        using var scratch = HostHierarchies.Scratch(HostHierarchies.Cpuset);
         Assert.That(() => CgroupFs.Read(HostHierarchies.Cpuset, scratch.Name, "../cpuset.cpus"), Throws.TypeOf<InvalidInputException>());
     }
 }

@@ -15,7 +15,7 @@ public class PrunerTests
     [Test]
     public void Prune_removes_empty_unowned_dirs_deepest_first_and_keeps_owned_and_busy_ones()
     {
-        using var scratch = new ScratchCgroup(Both);
+        using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
         foreach (var h in Both)
@@ -26,7 +26,7 @@ public class PrunerTests
             }
         }
 
-        var sleeper = scratch.StartSleep();
+        var sleeper = scratch.Start("sleep", "60");
         CgroupFs.AddProcess(Cpuset, root + "/busy/leaf", sleeper.Id);
         var before = scratch.Listing(Cpuset);
         bool IsOwned(string rel) => rel == root + "/owned";
@@ -64,7 +64,7 @@ public class PrunerTests
     [Test]
     public void RemoveIfEmpty_removes_one_containers_dirs_and_keeps_them_where_a_task_lives()
     {
-        using var scratch = new ScratchCgroup(Both);
+        using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
         var payload = root + "/lxc.payload.web";
@@ -74,7 +74,7 @@ public class PrunerTests
             CgroupFs.CreateDir(h, payload + "/init.scope");
         }
 
-        var sleeper = scratch.StartSleep();
+        var sleeper = scratch.Start("sleep", "60");
         CgroupFs.AddProcess(Cpuset, payload + "/init.scope", sleeper.Id);
 
         var removed = Pruner.RemoveIfEmpty(Both, root, payload);
@@ -100,7 +100,7 @@ public class PrunerTests
     [TestCase("other")]
     public void RemoveIfEmpty_refuses_the_shared_root_itself_and_anything_outside_it(string relative)
     {
-        using var scratch = new ScratchCgroup(Both);
+        using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
         CgroupFs.CreateDir(Cpuset, scratch.Rel("other"));
@@ -118,7 +118,7 @@ public class PrunerTests
     [Test]
     public void Prune_and_HasTasks_skip_names_Interop_does_not_address_and_dirs_past_the_depth_bound_reporting_each_once()
     {
-        using var scratch = new ScratchCgroup(Both);
+        using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
         var warnings = new List<string>();
@@ -134,7 +134,7 @@ public class PrunerTests
                 Directory.CreateDirectory(h.DirOf(root + "/deep/" + deep));
             }
 
-            var sleeper = scratch.StartSleep();
+            var sleeper = scratch.Start("sleep", "60");
             Directory.CreateDirectory(Cpuset.DirOf(root + "/busy/tab\tx"));
             File.WriteAllText(Cpuset.DirOf(root + "/busy/tab\tx") + "/cgroup.procs", sleeper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

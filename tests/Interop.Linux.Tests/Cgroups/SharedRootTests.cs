@@ -13,9 +13,9 @@ public class SharedRootTests
     [Test]
     public void A_child_of_a_prepared_root_accepts_a_pid_and_a_child_of_an_unprepared_dir_refuses_with_ENOSPC()
     {
-        using var scratch = new ScratchCgroup(Cpuset);
+        using var scratch = HostHierarchies.Scratch(Cpuset);
         SharedRoot.Setup([Cpuset], scratch.Rel("machine"), new SharedRootOptions { Boundary = scratch.Name });
-        var sleeper = scratch.StartSleep();
+        var sleeper = scratch.Start("sleep", "60");
 
         CgroupFs.CreateDir(Cpuset, scratch.Rel("machine/c1"));
         CgroupFs.AddProcess(Cpuset, scratch.Rel("machine/c1"), sleeper.Id);
@@ -36,7 +36,7 @@ public class SharedRootTests
     [Test]
     public void Setup_in_every_hierarchy_reports_its_actions_and_a_second_run_changes_nothing()
     {
-        using var scratch = new ScratchCgroup(HostHierarchies.All);
+        using var scratch = HostHierarchies.Scratch(HostHierarchies.All);
         var root = scratch.Rel("a/b/machine");
         var options = new SharedRootOptions { Boundary = scratch.Name };
 
@@ -66,7 +66,7 @@ public class SharedRootTests
     public void A_damaged_shared_root_is_repaired_and_each_repair_is_reported()
     {
         var hierarchies = new[] { Cpuset, HostHierarchies.Systemd };
-        using var scratch = new ScratchCgroup(hierarchies);
+        using var scratch = HostHierarchies.Scratch(hierarchies);
         var root = scratch.Rel("machine");
         var options = new SharedRootOptions { Boundary = scratch.Name };
         SharedRoot.Setup(hierarchies, root, options);
@@ -102,7 +102,7 @@ public class SharedRootTests
     [Test]
     public void Isolated_and_offline_cpus_are_left_out_of_the_copy()
     {
-        using var scratch = new ScratchCgroup(Cpuset);
+        using var scratch = HostHierarchies.Scratch(Cpuset);
         var parent = CpuList.Parse(CgroupFs.Read(Cpuset, scratch.Name, CgroupFs.CpusetCpus));
         Assume.That(parent, Has.Count.GreaterThan(1), "needs a parent cpuset with two CPUs");
         var sys = Directory.CreateTempSubdirectory("interop-cpu-");
@@ -126,7 +126,7 @@ public class SharedRootTests
     public void An_existing_ancestor_with_an_empty_cpuset_is_reported_as_the_cause_and_nothing_is_created()
     {
         var hierarchies = new[] { Cpuset, HostHierarchies.Systemd };
-        using var scratch = new ScratchCgroup(hierarchies);
+        using var scratch = HostHierarchies.Scratch(hierarchies);
         CgroupFs.CreateDir(Cpuset, scratch.Rel("anc")); // scratch has clone_children=0: anc gets an empty cpuset
         CgroupFs.CreateDir(HostHierarchies.Systemd, scratch.Rel("anc"));
 
@@ -147,7 +147,7 @@ public class SharedRootTests
     public void V2_controllers_are_enabled_top_down_from_the_boundary_to_the_shared_root()
     {
         var unified = HostHierarchies.Unified;
-        using var scratch = new ScratchCgroup(unified);
+        using var scratch = HostHierarchies.Scratch(unified);
         var root = scratch.Rel("a/machine");
 
         var actions = SharedRoot.Setup([unified], root, new SharedRootOptions { Boundary = scratch.Name });
@@ -175,7 +175,7 @@ public class SharedRootTests
     public void EnsureDir_creates_a_partition_below_the_shared_root_with_a_usable_cpuset()
     {
         var hierarchies = new[] { Cpuset, HostHierarchies.Systemd };
-        using var scratch = new ScratchCgroup(hierarchies);
+        using var scratch = HostHierarchies.Scratch(hierarchies);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(hierarchies, root, new SharedRootOptions { Boundary = scratch.Name });
 

@@ -1,4 +1,5 @@
 using Interop.Linux.Cgroups;
+using Interop.TestSupport;
 
 namespace Interop.Linux.Tests.Support;
 
@@ -23,6 +24,9 @@ internal static class HostHierarchies
 
     /// <summary>Every hierarchy of the host.</summary>
     public static Hierarchy[] All => [.. AllV1, Unified];
+
+    /// <summary>A scratch cgroup "interop-test-&lt;random&gt;" in just these hierarchies.</summary>
+    public static ScratchCgroups Scratch(params Hierarchy[] hierarchies) => new("interop-test-", hierarchies: hierarchies);
 
     public static Hierarchy V1(string controller) =>
         new(controller, CgroupVersion.V1, [controller], null, Base + controller, [Base + controller], "/");
