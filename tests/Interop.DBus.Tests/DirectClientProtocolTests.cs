@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Interop.Core.Model;
 using Interop.DBus.Direct;
+using Interop.TestSupport;
 
 namespace Interop.DBus.Tests;
 
@@ -17,7 +18,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task It_sends_authentication_Hello_and_the_call_in_one_go()
     {
-        await using var peer = new ScriptedPeer(Ok, BigEndianReturn(replySerial: 2, value: 1));
+        await using var peer = new ScriptedBusPeer(Ok, BigEndianReturn(replySerial: 2, value: 1)) { RequestComplete = CallComplete };
         using (var client = DirectClient.Connect(peer.Address))
         {
             Assert.That(await client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts), Is.True);
@@ -42,7 +43,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task It_skips_signals_and_reads_a_big_endian_reply()
     {
-        await using var peer = new ScriptedPeer(Ok, Signal(), BigEndianReturn(replySerial: 1, value: 7), BigEndianReturn(replySerial: 2, value: 0));
+        await using var peer = new ScriptedBusPeer(Ok, ScriptedBusPeer.Signal(), BigEndianReturn(replySerial: 1, value: 7), BigEndianReturn(replySerial: 2, value: 0)) { RequestComplete = CallComplete };
         using var client = DirectClient.Connect(peer.Address);
         Assert.That(await client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts), Is.False);
     }
@@ -50,7 +51,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task A_refused_authentication_is_reported_in_one_line()
     {
-        await using var peer = new ScriptedPeer("REJECTED ANONYMOUS\r\n"u8.ToArray());
+        await using var peer = new ScriptedBusPeer("REJECTED ANONYMOUS\r\n"u8.ToArray()) { RequestComplete = CallComplete };
         using var client = DirectClient.Connect(peer.Address);
         var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
         Assert.That(ex!.Message, Does.Contain("refused AUTH EXTERNAL").And.Contain("REJECTED ANONYMOUS").And.Not.Contain("\n"));
@@ -59,7 +60,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task A_silent_peer_times_out()
     {
-        await using var peer = new ScriptedPeer(Ok);
+        await using var peer = new ScriptedBusPeer(Ok) { RequestComplete = CallComplete };
         using var client = DirectClient.Connect(peer.Address, TimeSpan.FromMilliseconds(300));
         var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
         Assert.That(ex!.Message, Does.Contain("timed out"));
@@ -68,7 +69,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task A_peer_that_hangs_up_is_unreachable()
     {
-        await using var peer = new ScriptedPeer(Ok) { HangUp = true };
+        await using var peer = new ScriptedBusPeer(Ok) { RequestComplete = CallComplete, HangUp = true };
         using var client = DirectClient.Connect(peer.Address);
         var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
         Assert.That(ex!.Message, Does.Contain("closed the connection"));
@@ -78,7 +79,7 @@ public sealed class DirectClientProtocolTests
     public async Task A_peer_that_trickles_signals_never_holds_a_call_past_its_deadline()
     {
         // Each signal comes well within the socket's receive timeout; only a deadline for the whole call ends it.
-        await using var peer = new ScriptedPeer(Ok) { SignalEvery = TimeSpan.FromMilliseconds(100) };
+        await using var peer = new ScriptedBusPeer(Ok) { RequestComplete = CallComplete, SignalEvery = TimeSpan.FromMilliseconds(100) };
         using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(1));
         var started = System.Diagnostics.Stopwatch.StartNew();
         var call = Task.Run(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
@@ -93,7 +94,7 @@ public sealed class DirectClientProtocolTests
     [Test]
     public async Task A_reply_sent_a_byte_at_a_time_past_the_deadline_times_out()
     {
-        await using var peer = new ScriptedPeer(Ok, BigEndianReturn(replySerial: 2, value: 1)) { ByteDelay = TimeSpan.FromMilliseconds(150) };
+        await using var peer = new ScriptedBusPeer(Ok, BigEndianReturn(replySerial: 2, value: 1)) { RequestComplete = CallComplete, ByteDelay = TimeSpan.FromMilliseconds(150) };
         using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(1));
         var started = System.Diagnostics.Stopwatch.StartNew();
         var call = Task.Run(() => client.ReleaseContainerAsync(Manager.Lxc, "web", NoFacts));
@@ -109,7 +110,7 @@ public sealed class DirectClientProtocolTests
     public void The_reader_refuses_truncated_and_hostile_messages_with_InvalidDataException_only()
     {
         var random = new Random(20_261_130);
-        byte[][] seeds = [BigEndianReturn(2, 1), Signal(), LittleEndianError()];
+        byte[][] seeds = [BigEndianReturn(2, 1), ScriptedBusPeer.Signal(), LittleEndianError()];
         var others = new List<string>();
         var tried = 0;
         foreach (var seed in seeds)
@@ -172,7 +173,7 @@ public sealed class DirectClientProtocolTests
             var m = BigEndianReturn(2, 1);
             m[random.Next(m.Length)] = (byte)random.Next(256);
             m[random.Next(m.Length)] = (byte)random.Next(256);
-            await using var peer = new ScriptedPeer(Ok, m[..random.Next(16, m.Length + 1)]);
+            await using var peer = new ScriptedBusPeer(Ok, m[..random.Next(16, m.Length + 1)]) { RequestComplete = CallComplete };
             using var client = DirectClient.Connect(peer.Address, TimeSpan.FromMilliseconds(500));
             try
             {
@@ -192,7 +193,7 @@ public sealed class DirectClientProtocolTests
     [TestCase(new byte[] { (byte)'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 4, 1, (byte)'s', 0, 0xff, 0, 0, 0 }, "past the end", TestName = "A string longer than its message")]
     public async Task A_malformed_reply_is_refused_with_what_is_wrong(byte[] reply, string expected)
     {
-        await using var peer = new ScriptedPeer(Ok, reply);
+        await using var peer = new ScriptedBusPeer(Ok, reply) { RequestComplete = CallComplete };
         using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(2));
         var ex = Assert.Throws<DaemonUnreachableException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
         Assert.That(ex!.Message, Does.Contain("malformed").And.Contain(expected));
@@ -233,7 +234,7 @@ public sealed class DirectClientProtocolTests
         Assert.That(ex!.Message, Does.Contain("No such file or directory"));
     }
 
-    private static byte[] Ok => "OK 0123456789abcdef0123456789abcdef\r\n"u8.ToArray();
+    private static byte[] Ok => ScriptedBusPeer.AuthOk;
 
     /// <summary>A METHOD_RETURN in big-endian order answering <paramref name="replySerial"/> with one 'b'.</summary>
     private static byte[] BigEndianReturn(uint replySerial, uint value)
@@ -296,149 +297,28 @@ public sealed class DirectClientProtocolTests
         return [.. all];
     }
 
-    /// <summary>A little-endian SIGNAL with a member field and no body.</summary>
-    private static byte[] Signal()
+    /// <summary>Auth, Hello and the call arrive together: the request is in once Hello and the call are whole.</summary>
+    private static bool CallComplete(byte[] received)
     {
-        var m = new byte[32];
-        m[0] = (byte)'l';
-        m[1] = 4;
-        m[3] = 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(8), 3);
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(12), 13);
-        m[16] = 3;
-        m[17] = 1;
-        m[18] = (byte)'s';
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(20), 4);
-        "Ping"u8.CopyTo(m.AsSpan(24));
-        return m;
-    }
-
-    /// <summary>Accepts one connection, reads what the client sends, answers with the scripted chunks.</summary>
-    private sealed class ScriptedPeer : IAsyncDisposable
-    {
-        private readonly string _dir = Directory.CreateTempSubdirectory("interop-direct-test-").FullName;
-        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        private readonly Task<byte[]> _session;
-
-        public ScriptedPeer(params byte[][] replies)
+        var data = received.AsSpan();
+        var begin = data.IndexOf("BEGIN\r\n"u8);
+        if (begin < 0)
         {
-            var path = Path.Combine(_dir, "bus");
-            _listener.Bind(new UnixDomainSocketEndPoint(path));
-            _listener.Listen(1);
-            Address = "unix:path=" + path;
-            _session = Task.Run(() => Serve(replies));
+            return false;
         }
 
-        public string Address { get; }
-
-        public bool HangUp { get; init; }
-
-        /// <summary>Sends each reply a byte at a time, this far apart.</summary>
-        public TimeSpan? ByteDelay { get; init; }
-
-        /// <summary>After the replies, a signal this often, for as long as the client listens.</summary>
-        public TimeSpan? SignalEvery { get; init; }
-
-        public async Task<byte[]> ReceivedAsync() => await _session.WaitAsync(TimeSpan.FromSeconds(10));
-
-        public async ValueTask DisposeAsync()
+        var rest = data[(begin + 7)..];
+        for (var i = 0; i < 2; i++)
         {
-            _listener.Dispose();
-            try
-            {
-                await _session.WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // The test ended before its client connected.
-            }
-
-            Directory.Delete(_dir, recursive: true);
-        }
-
-        private async Task<byte[]> Serve(byte[][] replies)
-        {
-            using var peer = await _listener.AcceptAsync();
-            var received = new List<byte>();
-            var buffer = new byte[4096];
-            // Auth, Hello and the call arrive together; wait until the call's header is complete.
-            while (!Complete(received))
-            {
-                var n = await peer.ReceiveAsync(buffer);
-                if (n == 0)
-                {
-                    return [.. received];
-                }
-
-                received.AddRange(buffer.AsSpan(0, n));
-            }
-
-            if (HangUp)
-            {
-                peer.Shutdown(SocketShutdown.Both);
-                return [.. received];
-            }
-
-            try
-            {
-                foreach (var reply in replies)
-                {
-                    if (ByteDelay is { } delay)
-                    {
-                        for (var i = 0; i < reply.Length; i++)
-                        {
-                            await peer.SendAsync(reply.AsMemory(i, 1));
-                            await Task.Delay(delay);
-                        }
-                    }
-                    else
-                    {
-                        await peer.SendAsync(reply);
-                    }
-                }
-
-                while (SignalEvery is { } every)
-                {
-                    await peer.SendAsync(Signal());
-                    await Task.Delay(every);
-                }
-            }
-            catch (SocketException)
-            {
-                // The client gave up and closed the connection.
-                return [.. received];
-            }
-
-            // Hold the connection until the client closes it (a silent peer says nothing more).
-            while (await peer.ReceiveAsync(buffer) > 0)
-            {
-            }
-
-            return [.. received];
-        }
-
-        private static bool Complete(List<byte> received)
-        {
-            var data = received.ToArray().AsSpan();
-            var begin = data.IndexOf("BEGIN\r\n"u8);
-            if (begin < 0)
+            var length = MessageReader.MessageLength(rest);
+            if (length == 0 || length > rest.Length)
             {
                 return false;
             }
 
-            var rest = data[(begin + 7)..];
-            for (var i = 0; i < 2; i++)
-            {
-                var length = MessageReader.MessageLength(rest);
-                if (length == 0 || length > rest.Length)
-                {
-                    return false;
-                }
-
-                rest = rest[length..];
-            }
-
-            return true;
+            rest = rest[length..];
         }
+
+        return true;
     }
 }

@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Interop.Core.Model;
 using Tmds.DBus.Protocol;
+using Interop.TestSupport;
 
 namespace Interop.DBus.Tests;
 
@@ -128,15 +129,15 @@ public partial class InteropBusServiceTests
     [Test]
     public async Task Busctl_introspect_names_the_methods()
     {
-        var result = await Tool.RunAsync("busctl", $"--address={_daemon.Address}", "introspect", Bus, ManagerPath);
+        var result = await Cmd.RunAsync("busctl", $"--address={_daemon.Address}", "introspect", Bus, ManagerPath);
         Assert.That(result.Stdout, Does.Contain(".ListContainers").And.Contain(".RegisterContainer").And.Contain(".ContainerCount"), result.Stderr);
     }
 
     [Test]
     public async Task Gdbus_introspect_names_the_methods()
     {
-        Assume.That(Tool.Exists("gdbus"), "gdbus (libglib2.0-bin) is not installed");
-        var result = await Tool.RunAsync("gdbus", "introspect", "--address", _daemon.Address, "--dest", Bus, "--object-path", ManagerPath);
+        Assume.That(Cmd.Exists("gdbus"), "gdbus (libglib2.0-bin) is not installed");
+        var result = await Cmd.RunAsync("gdbus", "introspect", "--address", _daemon.Address, "--dest", Bus, "--object-path", ManagerPath);
         Assert.That(result.Stdout, Does.Contain("ListContainers(").And.Contain("Prune(").And.Contain("ContainerAdded("), result.Stderr);
     }
 
@@ -144,9 +145,9 @@ public partial class InteropBusServiceTests
     public async Task A_non_root_caller_may_read_but_not_mutate()
     {
         string[] asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "busctl", $"--address={_daemon.Address}"];
-        var read = await Tool.RunAsync("setpriv", [.. asNobody, "get-property", Bus, ManagerPath, ManagerIface, "Version"]);
-        var write = await Tool.RunAsync("setpriv", [.. asNobody, "call", Bus, ManagerPath, ManagerIface, "Setup"]);
-        var asRoot = await Tool.RunAsync("busctl", $"--address={_daemon.Address}", "call", Bus, ManagerPath, ManagerIface, "Prune", "b", "true");
+        var read = await Cmd.RunAsync("setpriv", [.. asNobody, "get-property", Bus, ManagerPath, ManagerIface, "Version"]);
+        var write = await Cmd.RunAsync("setpriv", [.. asNobody, "call", Bus, ManagerPath, ManagerIface, "Setup"]);
+        var asRoot = await Cmd.RunAsync("busctl", $"--address={_daemon.Address}", "call", Bus, ManagerPath, ManagerIface, "Prune", "b", "true");
         Assert.Multiple(() =>
         {
             Assert.That(read.Stdout.Trim(), Is.EqualTo("s \"0.1.0\""), read.Stderr);
@@ -160,7 +161,7 @@ public partial class InteropBusServiceTests
     [Test]
     public async Task A_refused_caller_gets_the_AccessDenied_error_name()
     {
-        var result = await Tool.RunAsync("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "dbus-send", $"--bus={_daemon.Address}", "--print-reply", $"--dest={Bus}", ObjectPaths.ForContainer(Manager.Lxc, "web-01"), "org.interop.Interop1.Container.SetValue", "string:cpu.shares", "string:2");
+        var result = await Cmd.RunAsync("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "dbus-send", $"--bus={_daemon.Address}", "--print-reply", $"--dest={Bus}", ObjectPaths.ForContainer(Manager.Lxc, "web-01"), "org.interop.Interop1.Container.SetValue", "string:cpu.shares", "string:2");
         Assert.Multiple(() =>
         {
             Assert.That(result.Stderr, Does.Contain("org.freedesktop.DBus.Error.AccessDenied").And.Contain("uid 65534 may not call SetValue"));
@@ -170,7 +171,7 @@ public partial class InteropBusServiceTests
 
     private async Task<XDocument> IntrospectAsync(string path)
     {
-        var result = await Tool.RunAsync("busctl", $"--address={_daemon.Address}", "--xml-interface", "introspect", Bus, path);
+        var result = await Cmd.RunAsync("busctl", $"--address={_daemon.Address}", "--xml-interface", "introspect", Bus, path);
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Stderr);
         return XDocument.Parse(result.Stdout);
     }

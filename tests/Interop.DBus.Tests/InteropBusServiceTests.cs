@@ -1,6 +1,7 @@
 using Interop.Core;
 using Interop.Core.Model;
 using Tmds.DBus.Protocol;
+using Interop.TestSupport;
 
 namespace Interop.DBus.Tests;
 
@@ -11,14 +12,14 @@ public partial class InteropBusServiceTests
     private const string Bus = "org.interop.Interop1";
     private const string ManagerPath = "/org/interop/Interop1";
     private const string ManagerIface = "org.interop.Interop1.Manager";
-    private DBusDaemonFixture _daemon = null!;
+    private PrivateBus _daemon = null!;
     private FakeInteropService _fake = null!;
     private InteropBusService _server = null!;
     private InteropClient _client = null!;
     private List<(string Message, Exception? Error)> _log = null!;
 
     [OneTimeSetUp]
-    public void StartDaemon() => _daemon = new DBusDaemonFixture();
+    public void StartDaemon() => _daemon = new PrivateBus();
 
     [OneTimeTearDown]
     public void StopDaemon()
@@ -109,7 +110,7 @@ public partial class InteropBusServiceTests
     [Test]
     public async Task ListContainers_returns_the_object_paths_on_the_wire()
     {
-        var result = await Tool.RunAsync("busctl", $"--address={_daemon.Address}", "call", Bus, ManagerPath, ManagerIface, "ListContainers");
+        var result = await Cmd.RunAsync("busctl", $"--address={_daemon.Address}", "call", Bus, ManagerPath, ManagerIface, "ListContainers");
         Assert.That(result.Stdout, Does.Contain("\"/org/interop/Interop1/container/lxc_web_2d01\"").And.Contain("\"/org/interop/Interop1/container/libvirt_db_5f1\""));
     }
 
@@ -265,7 +266,7 @@ public partial class InteropBusServiceTests
         };
         foreach (var (name, value) in expected)
         {
-            var result = await Tool.RunAsync("busctl", $"--address={_daemon.Address}", "get-property", Bus, path, "org.interop.Interop1.Container", name);
+            var result = await Cmd.RunAsync("busctl", $"--address={_daemon.Address}", "get-property", Bus, path, "org.interop.Interop1.Container", name);
             Assert.That(result.Stdout.Trim(), Is.EqualTo(value), $"{name}: {result.Stderr}");
         }
     }
@@ -320,8 +321,8 @@ public partial class InteropBusServiceTests
         Assert.Throws<NotSupportedException>(() => _client.ContainerAdded += (_, _) => { });
     }
 
-    internal Task<Tool.Result> DBusSendAsync(string path, string method, params string[] args)
-        => Tool.RunAsync("dbus-send", [$"--bus={_daemon.Address}", "--print-reply", $"--dest={Bus}", path, method, .. args]);
+    internal Task<CmdResult> DBusSendAsync(string path, string method, params string[] args)
+        => Cmd.RunAsync("dbus-send", [$"--bus={_daemon.Address}", "--print-reply", $"--dest={Bus}", path, method, .. args]);
 
     internal async Task<DBusConnection> ConnectRawAsync()
     {

@@ -1,13 +1,14 @@
+using Interop.TestSupport;
 namespace Interop.DBus.Tests;
 
 /// <summary>The client against a live bus on which nobody owns org.interop.Interop1 (interopd not running).</summary>
 [NonParallelizable]
 public sealed class InteropClientTests
 {
-    private DBusDaemonFixture _daemon = null!;
+    private PrivateBus _daemon = null!;
 
     [OneTimeSetUp]
-    public void StartDaemon() => _daemon = new DBusDaemonFixture();
+    public void StartDaemon() => _daemon = new PrivateBus();
 
     [OneTimeTearDown]
     public void StopDaemon() => _daemon.Dispose();
