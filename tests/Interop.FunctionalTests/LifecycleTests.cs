@@ -158,7 +158,7 @@ public class LifecycleTests
         using var rig = Rig.Start();
         Assert.That(rig.Client.ListContainers(), Is.Empty);
         Assert.That(rig.Daemon.Stop(), Is.EqualTo(0), rig.Daemon.Log);
-        Assert.That(InteropdRunner.NameHasOwner(rig.Address, "org.interop.Interop1"), Is.False);
+        Assert.That(rig.Bus.NameHasOwner("org.interop.Interop1"), Is.False);
     }
 
     [Test]

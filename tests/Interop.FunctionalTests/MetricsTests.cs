@@ -90,7 +90,7 @@ public class MetricsTests
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
         using var rig = Rig.WithoutDaemon($"metrics_listen: 127.0.0.1:{port}\n");
-        using var daemon = new InteropdRunner(rig.Address, rig.ConfigPath);
+        using var daemon = InteropdRunner.Launch(rig.Address, rig.ConfigPath);
 
         Assert.That(Poll.Until(() => daemon.HasExited, TimeSpan.FromSeconds(30)), Is.True, "interopd kept running");
         Assert.That(daemon.ExitCode, Is.EqualTo(1));
@@ -106,7 +106,7 @@ public class MetricsTests
     public void A_bad_listen_address_stops_interopd_at_start_and_changes_nothing(string listen, int exitCode, string message)
     {
         using var rig = Rig.WithoutDaemon($"metrics_listen: {listen}\n");
-        using var daemon = new InteropdRunner(rig.Address, rig.ConfigPath);
+        using var daemon = InteropdRunner.Launch(rig.Address, rig.ConfigPath);
 
         Assert.That(Poll.Until(() => daemon.HasExited, TimeSpan.FromSeconds(30)), Is.True, "interopd kept running");
         Assert.That(daemon.ExitCode, Is.EqualTo(exitCode));

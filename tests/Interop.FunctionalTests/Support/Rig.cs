@@ -3,61 +3,56 @@ using System.Text;
 using Interop.Core.Model;
 using Interop.DBus;
 using Interop.Service;
+using Interop.TestSupport;
 
 namespace Interop.FunctionalTests.Support;
 
 /// <summary>
-/// One test's world: a scratch dir in every hierarchy, a private bus, interopd with shared root
-/// /&lt;scratch&gt;/&lt;leaf&gt; and boundary /&lt;scratch&gt;, and an <see cref="InteropClient"/> on that bus.
-/// Dispose tears down in reverse: client, daemon, bus, work dir, then the scratch dirs and their tasks.
+/// One test's world: the shared <see cref="DaemonRig"/> (scratch dir "interop-ft-&lt;random&gt;.d" in every hierarchy,
+/// a private bus, interopd with shared root /&lt;scratch&gt;/&lt;leaf&gt; and boundary /&lt;scratch&gt;) and an
+/// <see cref="InteropClient"/> on that bus. Dispose closes the client, then the rig tears down the rest in reverse.
 /// </summary>
 public sealed class Rig : IDisposable
 {
+    private readonly DaemonRig _world;
+
     private Rig(string sharedRootLeaf, string extraConfig = "")
     {
-        Scratch = new ScratchRoot();
-        try
+        _world = new DaemonRig(new RigOptions
         {
-            WorkDir = Directory.CreateTempSubdirectory("interop-ft-work-").FullName;
-            RootRel = sharedRootLeaf;
-            SharedRoot = $"/{Scratch.Name}/{sharedRootLeaf}";
-            ConfigPath = Path.Combine(WorkDir, "interop.yaml");
-            File.WriteAllText(ConfigPath, InteropdRunner.ConfigText(SharedRoot, "/" + Scratch.Name, StatePath) + "\n" + extraConfig);
-            Bus = new DBusDaemonRunner();
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+            ScratchPrefix = "interop-ft-",
+            ScratchSuffix = ".d", // keeps libvirt's partition escaping from renaming it, so a partition can live below it
+            SharedRootLeaf = sharedRootLeaf,
+            ExtraConfig = extraConfig,
+        });
     }
 
-    public ScratchRoot Scratch { get; }
+    public ScratchCgroups Scratch => _world.Scratch;
 
-    public DBusDaemonRunner Bus { get; } = null!;
+    public PrivateBus Bus => _world.Bus;
 
-    public InteropdRunner Daemon { get; private set; } = null!;
+    public InteropdRunner Daemon => _world.Daemon;
 
     public InteropClient Client { get; private set; } = null!;
 
-    public string WorkDir { get; } = string.Empty;
+    public string WorkDir => _world.WorkDir;
 
-    public string ConfigPath { get; } = string.Empty;
+    public string ConfigPath => _world.ConfigPath;
 
-    public string StatePath => Path.Combine(WorkDir, "state.yaml");
+    public string StatePath => _world.StatePath;
 
     /// <summary>The shared root as interopd sees it: "/&lt;scratch&gt;/machine".</summary>
-    public string SharedRoot { get; } = string.Empty;
+    public string SharedRoot => _world.SharedRoot;
 
     /// <summary>The shared root relative to the scratch dir ("machine").</summary>
-    public string RootRel { get; } = string.Empty;
+    public string RootRel => _world.RootRel;
 
-    public string Address => Bus.Address;
+    public string Address => _world.Address;
 
-    /// <summary>Starts a rig and its daemon and waits until the daemon serves.</summary>
     /// <summary>A rig whose daemon is not started yet (tests of start-up failures start their own).</summary>
     public static Rig WithoutDaemon(string extraConfig) => new("machine", extraConfig);
 
+    /// <summary>Starts a rig and its daemon and waits until the daemon serves.</summary>
     public static Rig Start(string sharedRootLeaf = "machine", string extraConfig = "")
     {
         var rig = new Rig(sharedRootLeaf, extraConfig);
@@ -74,13 +69,16 @@ public sealed class Rig : IDisposable
         return rig;
     }
 
-    /// <summary>Starts (another) interopd with the same config and state file and reconnects the client.</summary>
+    /// <summary>Starts interopd (again: a running one is stopped first) with the same config and state file and reconnects the client.</summary>
     public void StartDaemon()
     {
         Client?.Dispose();
-        Daemon?.Dispose();
-        Daemon = new InteropdRunner(Address, ConfigPath);
-        Daemon.WaitUntilServing();
+        if (Daemon.Running)
+        {
+            Daemon.Stop();
+        }
+
+        Daemon.StartServing();
         Client = InteropClient.ConnectAsync(Address).GetAwaiter().GetResult();
     }
 
@@ -153,27 +151,13 @@ public sealed class Rig : IDisposable
         try
         {
             Client?.Dispose();
-            if (Daemon is not null)
-            {
-                Daemon.Dispose();
-                if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-                {
-                    TestContext.Out.WriteLine("interopd log:\n" + Daemon.Log);
-                }
-            }
-
-            Bus?.Dispose();
-            if (WorkDir.Length > 0 && Directory.Exists(WorkDir))
-            {
-                Directory.Delete(WorkDir, recursive: true);
-            }
         }
         finally
         {
-            Scratch.Dispose();
+            _world.Dispose();
         }
     }
 
-    /// <summary>The daemon's shared root dir in hierarchy <paramref name="h"/>.</summary>
-    public string RootDir(string h, string sub = "") => Scratch.Dir(h, sub.Length == 0 ? RootRel : RootRel + "/" + sub);
+    /// <summary>The daemon's shared root dir (or <paramref name="sub"/> below it) in the hierarchy with key <paramref name="key"/>.</summary>
+    public string RootDir(string key, string sub = "") => _world.RootDir(key, sub);
 }
