@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Interop.TestSupport;
 
 namespace Interop.Ctl.Tests;
 
@@ -24,7 +24,7 @@ public class PublishedBinaryTests
     [Test]
     public void Version_prints_the_version()
     {
-        using var run = CtlProcess.Run(Binary(), ["--version"]);
+        var run = Run(Binary(), ["--version"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         Assert.That(run.Stdout, Does.Match(@"^\d+\.\d+\.\d+"));
@@ -34,7 +34,7 @@ public class PublishedBinaryTests
     [Test]
     public void Help_lists_commands_and_exit_codes()
     {
-        using var run = CtlProcess.Run(Binary(), ["--help"]);
+        var run = Run(Binary(), ["--help"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         Assert.That(run.Stdout, Does.Contain("lxc-config").And.Contain("whois").And.Contain("Exit codes: 0 ok"));
@@ -43,7 +43,7 @@ public class PublishedBinaryTests
     [Test]
     public void Lxc_config_prints_the_include_file()
     {
-        using var run = CtlProcess.Run(Binary(), ["lxc-config", "--interopctl", "/usr/local/bin/interopctl", "--shared-root", "/machine"]);
+        var run = Run(Binary(), ["lxc-config", "--interopctl", "/usr/local/bin/interopctl", "--shared-root", "/machine"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         Assert.That(run.Stdout, Does.Contain("lxc.cgroup.dir = machine\n").And.Contain("lxc.hook.start-host = /usr/local/bin/interopctl hook lxc\n"));
@@ -54,7 +54,7 @@ public class PublishedBinaryTests
     {
         const string Xml = "<domain type='lxc'>\n  <name>web</name>\n  <uuid>c5833ee2-cac8-401e-bcf6-862a1cf9ef5e</uuid>\n  <os>]]></os>\n</domain>\n";
 
-        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "libvirt", "web", "prepare", "begin", "-"], Xml);
+        var run = Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "libvirt", "web", "prepare", "begin", "-"], Xml);
 
         Assert.Multiple(() =>
         {
@@ -68,7 +68,7 @@ public class PublishedBinaryTests
     [Test]
     public void Hook_lxc_with_a_bad_name_exits_1_with_one_line()
     {
-        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "bad/name", "lxc", "pre-start"]);
+        var run = Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "bad/name", "lxc", "pre-start"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -79,7 +79,7 @@ public class PublishedBinaryTests
     [Test]
     public void Hook_lxc_stop_with_no_daemon_exits_0_with_a_warning()
     {
-        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "web", "lxc", "stop", "mnt:/proc/1/fd/3"]);
+        var run = Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "web", "lxc", "stop", "mnt:/proc/1/fd/3"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -90,63 +90,17 @@ public class PublishedBinaryTests
     [Test]
     public void List_with_no_daemon_exits_3()
     {
-        using var run = CtlProcess.Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "list"]);
+        var run = Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "list"]);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.ToString());
         Assert.That(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
     }
 
-    /// <summary>One run of the binary: started, waited for (bounded), killed by its pid if it hangs.</summary>
-    private sealed class CtlProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private CtlProcess(Process process, string stdout, string stderr)
+    /// <summary>One run of the binary (bounded, killed by its pid if it hangs), with no bus or config from this host.</summary>
+    private static CmdResult Run(string path, string[] args, string stdin = "")
+        => Cmd.Run(path, args, stdin, new Dictionary<string, string?>
         {
-            _process = process;
-            Stdout = stdout;
-            Stderr = stderr;
-        }
-
-        public string Stdout { get; }
-
-        public string Stderr { get; }
-
-        public int ExitCode => _process.ExitCode;
-
-        public static CtlProcess Run(string path, string[] args, string stdin = "")
-        {
-            var info = new ProcessStartInfo(path)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in args)
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            info.Environment.Remove("INTEROP_BUS_ADDRESS");
-            info.Environment["INTEROP_CONFIG"] = "/nonexistent/interop-test.yaml";
-            var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {path}");
-            process.StandardInput.Write(stdin);
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                process.Kill();
-                process.WaitForExit();
-                Assert.Fail($"{path} {string.Join(' ', args)} did not exit within 30 s");
-            }
-
-            return new CtlProcess(process, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-        }
-
-        public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
-
-        public void Dispose() => _process.Dispose();
-    }
+            ["INTEROP_BUS_ADDRESS"] = null,
+            ["INTEROP_CONFIG"] = "/nonexistent/interop-test.yaml",
+        }, TimeSpan.FromSeconds(30));
 }
