@@ -20,11 +20,8 @@ public sealed class AuthorizationTests
     [TestCase(true)]
     public async Task Uid_65534_may_read_and_may_not_mutate(bool shippedPolicy)
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: shippedPolicy);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start(shippedPolicy ? BusPolicy.ShippedSystemPolicy : BusPolicy.Open);
+        var (scratch, bus, daemon, life) = rig;
         var c = Lifecycles.Make(0, "ra-");
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         await life.PrepareAsync(client, c);
@@ -70,18 +67,18 @@ public sealed class AuthorizationTests
             var line = r.Stderr.Trim();
             var fromInteropd = line.Contains($"uid {Nobody}", StringComparison.Ordinal);
             var fromBus = line.Contains("Rejected send message", StringComparison.Ordinal);
-            if (r.Exit == 0 || !line.StartsWith("Error " + AccessDenied, StringComparison.Ordinal) || (shippedPolicy ? !fromBus || fromInteropd : !fromInteropd))
+            if (r.ExitCode == 0 || !line.StartsWith("Error " + AccessDenied, StringComparison.Ordinal) || (shippedPolicy ? !fromBus || fromInteropd : !fromInteropd))
             {
-                problems.Add($"{member}: exit {r.Exit}: {line}");
+                problems.Add($"{member}: exit {r.ExitCode}: {line}");
             }
         }
 
         foreach (var (path, member, args) in reads)
         {
             var r = AsNobody(bus.Address, path, member, args);
-            if (r.Exit != 0)
+            if (r.ExitCode != 0)
             {
-                problems.Add($"{member} (read): exit {r.Exit}: {r.Stderr.Trim()}");
+                problems.Add($"{member} (read): exit {r.ExitCode}: {r.Stderr.Trim()}");
             }
         }
 
@@ -109,11 +106,8 @@ public sealed class AuthorizationTests
     [Test]
     public async Task An_allowed_non_root_user_changes_only_containers_it_runs_and_nobody_writes_more_than_resource_settings()
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address, allowedUsers: "[root, nobody]");
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start(allowedUsers: "[root, nobody]");
+        var (scratch, bus, daemon, life) = rig;
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         var roots = Lifecycles.Make(0, "rn-");
         await life.PrepareAsync(client, roots);
@@ -156,14 +150,14 @@ public sealed class AuthorizationTests
 
         await client.SetValueAsync(roots.Manager, roots.Name, "pids.max", "77");
         var registry = await client.ListContainersAsync();
-        Figures.Report("authorization", $"uid 65534 in allowed_users (resolved through NSS): SetValue on its own container exit {own.Exit}, on root's container: {other.Stderr.Trim()}; StopContainer of root's: exit {stopOther.Exit}; PrepareContainer of a new one: exit {prepare.Exit}; root's SetValue of {refusedKeys.Length} non-resource keys: {refusedKeys.Length - wrong.Count} refused as InvalidArgument");
+        Figures.Report("authorization", $"uid 65534 in allowed_users (resolved through NSS): SetValue on its own container exit {own.ExitCode}, on root's container: {other.Stderr.Trim()}; StopContainer of root's: exit {stopOther.ExitCode}; PrepareContainer of a new one: exit {prepare.ExitCode}; root's SetValue of {refusedKeys.Length} non-resource keys: {refusedKeys.Length - wrong.Count} refused as InvalidArgument");
         Assert.Multiple(() =>
         {
-            Assert.That(own.Exit, Is.Zero, own.Stderr);
+            Assert.That(own.ExitCode, Is.Zero, own.Stderr);
             Assert.That(client.GetValue(nobodys.Manager, nobodys.Name, "pids.max"), Is.EqualTo("10"));
             Assert.That(other.Stderr, Does.Contain(AccessDenied).And.Contain("neither runs it nor owns its cgroup"));
             Assert.That(stopOther.Stderr, Does.Contain(AccessDenied));
-            Assert.That(prepare.Exit, Is.Zero, "lifecycle of a container not yet registered: allowed users may " + prepare.Stderr);
+            Assert.That(prepare.ExitCode, Is.Zero, "lifecycle of a container not yet registered: allowed users may " + prepare.Stderr);
             Assert.That(client.GetValue(roots.Manager, roots.Name, "pids.max"), Is.EqualTo("77"));
             Assert.That(registry.Single(m => m.Name == roots.Name).State, Is.EqualTo(Core.Model.ContainerState.Running));
             Assert.That(wrong, Is.Empty);
@@ -175,8 +169,8 @@ public sealed class AuthorizationTests
         await life.ReleaseAsync(client, nobodys);
     }
 
-    private static (int Exit, string Stdout, string Stderr) AsNobody(string address, string path, string member, string[] args) =>
-        Tools.Run("setpriv", [
+    private static CmdResult AsNobody(string address, string path, string member, string[] args) =>
+        Cmd.Run("setpriv", [
             "--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups", "dbus-send", "--bus=" + address, "--print-reply", "--type=method_call",
             "--reply-timeout=10000", "--dest=org.interop.Interop1", path, member, .. args,
         ]);

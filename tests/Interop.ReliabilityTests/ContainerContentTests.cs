@@ -23,106 +23,90 @@ public sealed class ContainerContentTests
     {
         var count = Tools.Soak ? 10_000 : 2_000;
         const int depth = 40; // 40 x 201 bytes: far past PATH_MAX (4096), reachable only by relative paths
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        var deep = new List<string>();
-        try
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
+        var deep = new List<string>(); // the scratch cgroup removes these chains with the rest (through dir fds, by short paths)
+        var web = new SimContainer(Manager.Lxc, "web");
+        await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
-            daemon.Start();
-            var life = new Lifecycles(scratch);
-            var web = new SimContainer(Manager.Lxc, "web");
-            await using (var client = await InteropClient.ConnectAsync(bus.Address))
-            {
-                await life.PrepareAsync(client, web);
-                life.Spawn(web);
-                await life.RegisterAsync(client, web);
-            }
-
-            // Inside the live container: hostile names in every hierarchy, a deep chain and thousands of dirs in one.
-            var first = scratch.LeaderHierarchies.First();
-            foreach (var h in scratch.Hierarchies)
-            {
-                foreach (var n in HostileNames)
-                {
-                    Directory.CreateDirectory(scratch.Dir(h, $"{web.Child}/{n}"));
-                }
-
-                // And at the shared root, where no container owns them: still never removed.
-                Directory.CreateDirectory(scratch.Dir(h, "evil\u0001top"));
-                Directory.CreateDirectory(scratch.Dir(h, "lxc.payload.gone/\u0002inner"));
-                Directory.CreateDirectory(scratch.Dir(h, "lxc.payload.leftover"));
-            }
-
-            for (var i = 0; i < count; i++)
-            {
-                Directory.CreateDirectory(scratch.Dir(first, $"{web.Child}/n{i:D5}"));
-            }
-
-            deep.Add(scratch.Dir(first, web.Child));
-            deep.Add(scratch.Dir(first, "lxc.payload.deep-gone"));
-            Directory.CreateDirectory(deep[1]);
-            foreach (var d in deep)
-            {
-                Assert.That(Shell($"cd -P '{d}' && for i in $(seq {depth}); do mkdir {LongName} && cd -P {LongName} || exit 1; done").Exit, Is.Zero, "making the deep chain");
-            }
-
-            var before = Existing(scratch, web.Child);
-            var pruned = new List<string>();
-            await using (var client = await InteropClient.ConnectAsync(bus.Address))
-            {
-                pruned.AddRange(await client.PruneAsync(dryRun: true).WaitAsync(TimeSpan.FromSeconds(60)));
-                pruned.AddRange(await client.PruneAsync(dryRun: false).WaitAsync(TimeSpan.FromSeconds(60)));
-                Assert.That(client.GetTasks(Manager.Lxc, "web"), Does.Contain((uint)web.Leader!.Pid));
-            }
-
-            var firstLog = daemon.Log;
-
-            // Restart without the state file: everything comes from cgroupfs, hostile content included.
-            daemon.Kill9();
-            File.Delete(daemon.StateFile);
-            File.Delete(daemon.StateFile + ".journal");
-            daemon.Start();
-            IReadOnlyList<Mapping> registry;
-            await using (var client = await InteropClient.ConnectAsync(bus.Address))
-            {
-                registry = await client.ListContainersAsync();
-                pruned.AddRange(await client.PruneAsync(dryRun: false).WaitAsync(TimeSpan.FromSeconds(60)));
-            }
-
-            var after = Existing(scratch, web.Child);
-            var deepLeft = deep.Count(d => Shell($"cd -P '{d}' && for i in $(seq {depth}); do cd -P {LongName} || exit 1; done").Exit == 0);
-            var warned = firstLog.Split('\n').Count(l => l.Contains("WARN", StringComparison.Ordinal) && l.Contains("evil\\x01top", StringComparison.Ordinal));
-            Figures.Report("hostile-content", $"inside a live container: {HostileNames.Length} hostile names x {scratch.Hierarchies.Count} hierarchies, a chain {depth} deep ({depth * (LongName.Length + 1)} bytes), {count} dirs; two prunes, kill -9, restart without the state file, prune: daemon up {daemon.Running}, {registry.Count} adopted, {before.Count - after.Count} hostile dirs removed, {deepLeft} of {deep.Count} deep chains left, {pruned.Count} ordinary leftovers pruned, {warned} warning(s) for one hostile dir over two passes");
-            Assert.Multiple(() =>
-            {
-                Assert.That(daemon.Running, Is.True, daemon.Log);
-                Assert.That(registry.Select(m => $"{m.Manager.ToWire()}/{m.Name}@{m.CgroupPath}"), Is.EqualTo(new[] { $"lxc/web@{scratch.SharedRoot}/{web.Child}" }), daemon.Log);
-                Assert.That(after, Is.EquivalentTo(before), "no hostile dir is removed");
-                Assert.That(deepLeft, Is.EqualTo(deep.Count), "deep chains are never removed");
-                Assert.That(Directory.GetDirectories(scratch.Dir(first, web.Child)), Has.Length.EqualTo(count + HostileNames.Length + 1));
-                Assert.That(pruned.Where(p => p.Contains("lxc.payload.leftover", StringComparison.Ordinal)), Is.Not.Empty, "the pass still prunes ordinary leftovers");
-                Assert.That(pruned.Where(p => p.Contains("evil", StringComparison.Ordinal) || p.Contains(web.Child, StringComparison.Ordinal)), Is.Empty);
-                Assert.That(warned, Is.EqualTo(1), firstLog);
-            });
+            await life.PrepareAsync(client, web);
+            life.Spawn(web);
+            await life.RegisterAsync(client, web);
         }
-        finally
+
+        // Inside the live container: hostile names in every hierarchy, a deep chain and thousands of dirs in one.
+        var first = scratch.LeaderHierarchies.First();
+        foreach (var h in scratch.Hierarchies)
         {
-            foreach (var d in deep)
+            foreach (var n in HostileNames)
             {
-                Shell($"cd -P '{d}' || exit 0; n=0; while cd -P {LongName} 2>/dev/null; do n=$((n+1)); done; while [ $n -gt 0 ]; do cd -P .. && rmdir {LongName}; n=$((n-1)); done");
+                Directory.CreateDirectory(scratch.Dir(h, $"{web.Child}/{n}"));
             }
+
+            // And at the shared root, where no container owns them: still never removed.
+            Directory.CreateDirectory(scratch.Dir(h, "evil\u0001top"));
+            Directory.CreateDirectory(scratch.Dir(h, "lxc.payload.gone/\u0002inner"));
+            Directory.CreateDirectory(scratch.Dir(h, "lxc.payload.leftover"));
         }
+
+        for (var i = 0; i < count; i++)
+        {
+            Directory.CreateDirectory(scratch.Dir(first, $"{web.Child}/n{i:D5}"));
+        }
+
+        deep.Add(scratch.Dir(first, web.Child));
+        deep.Add(scratch.Dir(first, "lxc.payload.deep-gone"));
+        Directory.CreateDirectory(deep[1]);
+        foreach (var d in deep)
+        {
+            Assert.That(Shell($"cd -P '{d}' && for i in $(seq {depth}); do mkdir {LongName} && cd -P {LongName} || exit 1; done").ExitCode, Is.Zero, "making the deep chain");
+        }
+
+        var before = Existing(scratch, web.Child);
+        var pruned = new List<string>();
+        await using (var client = await InteropClient.ConnectAsync(bus.Address))
+        {
+            pruned.AddRange(await client.PruneAsync(dryRun: true).WaitAsync(TimeSpan.FromSeconds(60)));
+            pruned.AddRange(await client.PruneAsync(dryRun: false).WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.That(client.GetTasks(Manager.Lxc, "web"), Does.Contain((uint)web.Leader!.Pid));
+        }
+
+        var firstLog = daemon.Log;
+
+        // Restart without the state file: everything comes from cgroupfs, hostile content included.
+        daemon.Kill();
+        File.Delete(rig.StatePath);
+        File.Delete(rig.StatePath + ".journal");
+        daemon.StartServing();
+        IReadOnlyList<Mapping> registry;
+        await using (var client = await InteropClient.ConnectAsync(bus.Address))
+        {
+            registry = await client.ListContainersAsync();
+            pruned.AddRange(await client.PruneAsync(dryRun: false).WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        var after = Existing(scratch, web.Child);
+        var deepLeft = deep.Count(d => Shell($"cd -P '{d}' && for i in $(seq {depth}); do cd -P {LongName} || exit 1; done").ExitCode == 0);
+        var warned = firstLog.Split('\n').Count(l => l.Contains("WARN", StringComparison.Ordinal) && l.Contains("evil\\x01top", StringComparison.Ordinal));
+        Figures.Report("hostile-content", $"inside a live container: {HostileNames.Length} hostile names x {scratch.Hierarchies.Count} hierarchies, a chain {depth} deep ({depth * (LongName.Length + 1)} bytes), {count} dirs; two prunes, kill -9, restart without the state file, prune: daemon up {daemon.Running}, {registry.Count} adopted, {before.Count - after.Count} hostile dirs removed, {deepLeft} of {deep.Count} deep chains left, {pruned.Count} ordinary leftovers pruned, {warned} warning(s) for one hostile dir over two passes");
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.Running, Is.True, daemon.Log);
+            Assert.That(registry.Select(m => $"{m.Manager.ToWire()}/{m.Name}@{m.CgroupPath}"), Is.EqualTo(new[] { $"lxc/web@{scratch.SharedRoot}/{web.Child}" }), daemon.Log);
+            Assert.That(after, Is.EquivalentTo(before), "no hostile dir is removed");
+            Assert.That(deepLeft, Is.EqualTo(deep.Count), "deep chains are never removed");
+            Assert.That(Directory.GetDirectories(scratch.Dir(first, web.Child)), Has.Length.EqualTo(count + HostileNames.Length + 1));
+            Assert.That(pruned.Where(p => p.Contains("lxc.payload.leftover", StringComparison.Ordinal)), Is.Not.Empty, "the pass still prunes ordinary leftovers");
+            Assert.That(pruned.Where(p => p.Contains("evil", StringComparison.Ordinal) || p.Contains(web.Child, StringComparison.Ordinal)), Is.Empty);
+            Assert.That(warned, Is.EqualTo(1), firstLog);
+        });
     }
 
     [Test]
     public async Task A_container_whose_name_reads_like_another_ones_leftover_never_loses_its_dirs()
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         await using var client = await InteropClient.ConnectAsync(bus.Address);
 
         // Running web-7; prepared web-3 whose payload LXC has made and not filled yet; running libvirt a_b
@@ -187,11 +171,8 @@ public sealed class ContainerContentTests
     [Test]
     public async Task A_container_whose_init_moved_into_a_child_of_its_cgroup_is_kept_adopted_and_never_pruned_below()
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var web = new SimContainer(Manager.Lxc, "web");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
@@ -213,14 +194,14 @@ public sealed class ContainerContentTests
         var seen = new List<string>();
         foreach (var withState in new[] { true, false })
         {
-            daemon.Kill9();
+            daemon.Kill();
             if (!withState)
             {
-                File.Delete(daemon.StateFile);
-                File.Delete(daemon.StateFile + ".journal");
+                File.Delete(rig.StatePath);
+                File.Delete(rig.StatePath + ".journal");
             }
 
-            daemon.Start();
+            daemon.StartServing();
             await using var client = await InteropClient.ConnectAsync(bus.Address);
             var registry = await client.ListContainersAsync();
             seen.Add(string.Join(", ", registry.Select(m => $"{m.Manager.ToWire()}/{m.Name}@{m.CgroupPath} leader {m.Leader}")));
@@ -240,11 +221,8 @@ public sealed class ContainerContentTests
     public async Task GetTasks_over_a_huge_container_tree_is_bounded_and_hook_calls_go_on_meanwhile()
     {
         var count = Tools.Soak ? 15_000 : 5_000;
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         await using var admin = await InteropClient.ConnectAsync(bus.Address);
         var big = new SimContainer(Manager.Lxc, "big");
         await life.PrepareAsync(admin, big);
@@ -341,5 +319,5 @@ public sealed class ContainerContentTests
         return set;
     }
 
-    private static (int Exit, string Stdout, string Stderr) Shell(string script) => Tools.Run("sh", ["-c", script], timeoutMs: 120_000);
+    private static CmdResult Shell(string script) => Cmd.Run("sh", ["-c", script], timeout: TimeSpan.FromSeconds(120));
 }

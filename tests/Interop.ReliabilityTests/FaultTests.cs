@@ -21,11 +21,8 @@ public sealed class FaultTests
     {
         var kills = Tools.Soak ? 50 : 6;
         var n = Tools.Soak ? 200 : 32;
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var containers = Enumerable.Range(0, n).Select(i => Lifecycles.Make(i, "rk-")).ToList();
         var random = new Random(Seed);
 
@@ -59,9 +56,9 @@ public sealed class FaultTests
 
                 // What must survive: told registered, release not begun.
                 var mustSurvive = containers.Where(c => c.Registered && c.Leader is { Alive: true }).ToList();
-                daemon.Kill9();
+                daemon.Kill();
                 var sw = Stopwatch.StartNew();
-                daemon.Start();
+                daemon.StartServing();
                 restartMs.Add(sw.Elapsed.TotalMilliseconds);
                 await using (var probe = await InteropClient.ConnectAsync(bus.Address))
                 {
@@ -158,11 +155,8 @@ public sealed class FaultTests
     [TestCase("cut-inside-a-mapping", true)]
     public async Task A_bad_state_file_is_kept_aside_and_the_registry_rebuilt_from_cgroupfs(string damage, bool detectable)
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var containers = Enumerable.Range(0, 4).Select(i => Lifecycles.Make(i, "rs-")).ToList();
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
@@ -174,20 +168,20 @@ public sealed class FaultTests
             }
         }
 
-        daemon.Kill9();
-        var text = await File.ReadAllTextAsync(daemon.StateFile);
+        daemon.Kill();
+        var text = await File.ReadAllTextAsync(rig.StatePath);
         var bad = damage switch
         {
             "truncated-at-a-line" => text[..(text.IndexOf('\n', text.Length / 2) + 1)],
             "garbage" => "\u0001\u0002{[: :not yaml\u0000\n\t- - ]]\n",
             _ => text[..text.IndexOf('\n', text.Length / 3)] + "\n  - manager: [\n",
         };
-        await File.WriteAllTextAsync(daemon.StateFile, bad);
-        daemon.Start();
+        await File.WriteAllTextAsync(rig.StatePath, bad);
+        daemon.StartServing();
         await using var check = await InteropClient.ConnectAsync(bus.Address);
         var registry = await check.ListContainersAsync();
         var differences = life.Compare(registry);
-        var aside = Directory.GetFiles(Path.GetDirectoryName(daemon.StateFile)!, "state.yaml.corrupt-*");
+        var aside = Directory.GetFiles(Path.GetDirectoryName(rig.StatePath)!, "state.yaml.corrupt-*");
         Figures.Report("faults", $"state file {damage} ({bad.Length} bytes): kept aside as {aside.Length} file(s), {registry.Count} of {containers.Count} live containers back, {differences.Count} differences; log: {daemon.Log.Split('\n').LastOrDefault(l => l.Contains("reconcile: kept", StringComparison.Ordinal))?.Trim()}");
         Assert.Multiple(() =>
         {
@@ -211,11 +205,8 @@ public sealed class FaultTests
     [Test]
     public async Task A_crash_between_the_snapshot_rename_and_the_journal_removal_never_brings_back_older_state()
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var a = Lifecycles.Make(0, "rg-");
         var b = Lifecycles.Make(1, "rg-");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
@@ -229,20 +220,20 @@ public sealed class FaultTests
         }
 
         // The journal as it stands (b running), then a restart whose first change rewrites the snapshot (b stopping).
-        daemon.Kill9();
-        var journal = daemon.StateFile + ".journal";
+        daemon.Kill();
+        var journal = rig.StatePath + ".journal";
         var oldJournal = await File.ReadAllBytesAsync(journal);
-        daemon.Start();
+        daemon.StartServing();
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
             await client.StopContainerAsync(b.Manager, b.Name, life.FactsOf(b));
         }
 
         // A crash between the snapshot's rename and the journal's removal leaves the old journal beside the new snapshot.
-        daemon.Kill9();
+        daemon.Kill();
         var removed = !File.Exists(journal);
         await File.WriteAllBytesAsync(journal, oldJournal);
-        daemon.Start();
+        daemon.StartServing();
         await using var check = await InteropClient.ConnectAsync(bus.Address);
         var state = (await check.GetContainerAsync(b.Manager, b.Name)).State;
         Figures.Report("faults", $"old journal ({oldJournal.Length} bytes) beside a newer snapshot after a crash between rename and removal: {b.Name} reads back as {state.ToWire()} (was stopping), journal removed by the rewrite: {removed}; log: {daemon.Log.Split('\n').LastOrDefault(l => l.Contains("passed over", StringComparison.Ordinal))?.Trim()}");
@@ -260,9 +251,8 @@ public sealed class FaultTests
     [TestCase("full")]
     public async Task An_unwritable_state_dir_fails_no_call_and_keeps_the_registry_right(string how)
     {
-        using var scratch = new ScratchRoot();
-        var stateDir = Path.Combine(scratch.TempDir, "state");
-        Directory.CreateDirectory(stateDir);
+        // Its own dir, so it can be mounted on before the rig starts and unmounted after the rig stopped.
+        var stateDir = Directory.CreateTempSubdirectory("interop-rel-state-").FullName;
         var mounted = false;
         try
         {
@@ -272,16 +262,14 @@ public sealed class FaultTests
                 mounted = true;
             }
 
-            using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-            using var daemon = new DaemonRunner(scratch, bus.Address, stateDir);
-            daemon.Start();
-            var life = new Lifecycles(scratch);
+            using var rig = Rig.Start(stateDir: stateDir);
+            var (_, bus, daemon, life) = rig;
             await using var client = await InteropClient.ConnectAsync(bus.Address);
             var first = Lifecycles.Make(0, "rw-");
             await life.PrepareAsync(client, first);
             life.Spawn(first);
             await life.RegisterAsync(client, first);
-            var saved = await File.ReadAllTextAsync(daemon.StateFile);
+            var saved = await File.ReadAllTextAsync(rig.StatePath);
 
             if (how == "full")
             {
@@ -289,8 +277,8 @@ public sealed class FaultTests
 
                 // A journal record can still fit in the journal's last page of a full file system; a daemon
                 // (re)started there must write a whole snapshot first, and that cannot fit.
-                daemon.Kill9();
-                daemon.Start();
+                daemon.Kill();
+                daemon.StartServing();
             }
             else
             {
@@ -309,20 +297,20 @@ public sealed class FaultTests
             var afterRelease = life.Compare(await client.ListContainersAsync());
             var logged = daemon.Log.Split('\n').Count(l => l.Contains("cannot write", StringComparison.Ordinal));
             var writableWhileBroken = client.StateWritable;
-            var statusWhileBroken = Tools.Run(Tools.Interopctl, ["--bus", bus.Address, "status"]);
-            Figures.Report("faults", $"state dir {how}: 3 mutating calls answered, {logged} write failures logged, StateWritable {writableWhileBroken} and status DEGRADED: {statusWhileBroken.Stdout.Contains("DEGRADED", StringComparison.Ordinal)}, registry differences {whileBroken.Count}/{afterRelease.Count}, snapshot unchanged: {await File.ReadAllTextAsync(daemon.StateFile) == saved}, daemon up: {daemon.Running}");
+            var statusWhileBroken = Cmd.Run(Binaries.Interopctl, ["--bus", bus.Address, "status"]);
+            Figures.Report("faults", $"state dir {how}: 3 mutating calls answered, {logged} write failures logged, StateWritable {writableWhileBroken} and status DEGRADED: {statusWhileBroken.Stdout.Contains("DEGRADED", StringComparison.Ordinal)}, registry differences {whileBroken.Count}/{afterRelease.Count}, snapshot unchanged: {await File.ReadAllTextAsync(rig.StatePath) == saved}, daemon up: {daemon.Running}");
             Assert.Multiple(() =>
             {
                 Assert.That(whileBroken, Is.Empty);
                 Assert.That(afterRelease, Is.Empty);
                 Assert.That(byPid.Name, Is.EqualTo(second.Name));
                 Assert.That(logged, Is.GreaterThanOrEqualTo(2), daemon.Log);
-                Assert.That(File.ReadAllText(daemon.StateFile), Is.EqualTo(saved), "the old snapshot stays whole");
-                Assert.That(() => new StateStore(daemon.StateFile).Load(), Throws.Nothing, "what a restart would read is never torn");
+                Assert.That(File.ReadAllText(rig.StatePath), Is.EqualTo(saved), "the old snapshot stays whole");
+                Assert.That(() => new StateStore(rig.StatePath).Load(), Throws.Nothing, "what a restart would read is never torn");
                 Assert.That(daemon.Running, Is.True);
                 Assert.That(writableWhileBroken, Is.False, "the daemon says it is degraded");
                 Assert.That(statusWhileBroken.Stdout, Does.Contain("DEGRADED"), statusWhileBroken.Stdout + statusWhileBroken.Stderr);
-                Assert.That(statusWhileBroken.Exit, Is.EqualTo(1));
+                Assert.That(statusWhileBroken.ExitCode, Is.EqualTo(1));
             });
 
             // Writable again: the next change writes the whole registry.
@@ -337,14 +325,14 @@ public sealed class FaultTests
             }
 
             await life.ReleaseAsync(client, second);
-            var snapshot = await File.ReadAllTextAsync(daemon.StateFile);
-            var caughtUp = Same(new StateStore(daemon.StateFile).Load(), await client.ListContainersAsync());
+            var snapshot = await File.ReadAllTextAsync(rig.StatePath);
+            var caughtUp = Same(new StateStore(rig.StatePath).Load(), await client.ListContainersAsync());
             Assert.Multiple(() =>
             {
                 Assert.That(snapshot, Is.Not.EqualTo(saved), "the next change wrote a whole snapshot");
                 Assert.That(caughtUp, Is.True, "the files on disk caught up");
                 Assert.That(client.StateWritable, Is.True, "no longer degraded once a write succeeded");
-                Assert.That(Tools.Run(Tools.Interopctl, ["--bus", bus.Address, "status"]).Stdout, Does.Contain("state file:   written"));
+                Assert.That(Cmd.Run(Binaries.Interopctl, ["--bus", bus.Address, "status"]).Stdout, Does.Contain("state file:   written"));
             });
         }
         finally
@@ -353,6 +341,8 @@ public sealed class FaultTests
             {
                 Unmount(stateDir, how);
             }
+
+            Directory.Delete(stateDir, recursive: true);
         }
     }
 
@@ -360,11 +350,8 @@ public sealed class FaultTests
     [TestCase("pids.max", "lots", 22)]
     public async Task A_write_the_kernel_refuses_is_a_Cgroup_error_naming_file_and_errno(string key, string value, int errno)
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         var c = Lifecycles.Make(0, "rc-");
         await life.PrepareAsync(client, c);
@@ -375,7 +362,7 @@ public sealed class FaultTests
         var ex = Assert.ThrowsAsync<CgroupException>(() => client.SetValueAsync(c.Manager, c.Name, key, value).WaitAsync(TimeSpan.FromSeconds(20)));
 
         // The same call as any bus client sees it: the error name and a message naming the file and errno.
-        var raw = Tools.Run("dbus-send", ["--bus=" + bus.Address, "--print-reply", "--type=method_call", "--reply-timeout=10000", "--dest=org.interop.Interop1",
+        var raw = Cmd.Run("dbus-send", ["--bus=" + bus.Address, "--print-reply", "--type=method_call", "--reply-timeout=10000", "--dest=org.interop.Interop1",
             ObjectPaths.ForContainer(c.Manager, c.Name), "org.interop.Interop1.Container.SetValue", "string:" + key, "string:" + value]);
         var after = await Task.Run(() => client.GetValue(c.Manager, c.Name, key)).WaitAsync(TimeSpan.FromSeconds(20));
         Figures.Report("faults", $"SetValue {key}='{value}': {raw.Stderr.Trim()} (value before/after: '{before}'/'{after}')");
@@ -383,7 +370,7 @@ public sealed class FaultTests
         {
             Assert.That(ex!.ErrorName, Is.EqualTo("org.interop.Interop1.Error.Cgroup"));
             Assert.That(ex.Message, Does.Contain(key).And.Contain($"errno {errno}").Or.Contain("Invalid argument"));
-            Assert.That(raw.Exit, Is.Not.Zero);
+            Assert.That(raw.ExitCode, Is.Not.Zero);
             Assert.That(raw.Stderr, Does.Contain("org.interop.Interop1.Error.Cgroup"), "what any bus client sees");
             Assert.That(after, Is.EqualTo(before), "nothing half done");
             Assert.That(daemon.Running, Is.True);
@@ -393,14 +380,14 @@ public sealed class FaultTests
 
     private static void Mount(params string[] args)
     {
-        var r = Tools.Run("mount", args);
-        Assert.That(r.Exit, Is.Zero, $"mount {string.Join(' ', args)}: {r.Stderr}");
+        var r = Cmd.Run("mount", args);
+        Assert.That(r.ExitCode, Is.Zero, $"mount {string.Join(' ', args)}: {r.Stderr}");
     }
 
     private static void Unmount(string dir, string how)
     {
-        var r = Tools.Run("umount", [dir]);
-        Assert.That(r.Exit, Is.Zero, $"umount {dir} ({how}): {r.Stderr}");
+        var r = Cmd.Run("umount", [dir]);
+        Assert.That(r.ExitCode, Is.Zero, $"umount {dir} ({how}): {r.Stderr}");
     }
 
     private static bool Same(IEnumerable<Mapping> a, IEnumerable<Mapping> b)

@@ -16,11 +16,8 @@ public sealed class LoadTests
     public async Task Parallel_lifecycles_leave_the_registry_equal_to_the_truth()
     {
         var n = Tools.Soak ? 240 : 50;
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var containers = Enumerable.Range(0, n).Select(i => Lifecycles.Make(i, "rl-")).ToList();
 
         // The last container of each client stays running, so the final comparison has live containers in it.

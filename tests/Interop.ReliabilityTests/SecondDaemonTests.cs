@@ -11,11 +11,8 @@ public sealed class SecondDaemonTests
     [Test]
     public async Task A_second_interopd_on_the_same_state_exits_with_one_line_before_touching_anything()
     {
-        using var scratch = new ScratchRoot();
-        using var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        using var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var life = new Lifecycles(scratch);
+        using var rig = Rig.Start();
+        var (scratch, bus, daemon, life) = rig;
         var c = Lifecycles.Make(0, "sd-");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
@@ -25,12 +22,12 @@ public sealed class SecondDaemonTests
         }
 
         // Something a second daemon's reconcile would rewrite if it ran: a leftover state entry whose leader is gone.
-        var stateDir = Path.GetDirectoryName(daemon.StateFile)!;
+        var stateDir = Path.GetDirectoryName(rig.StatePath)!;
         var before = Directory.GetFiles(stateDir, "state.yaml*").Where(f => !f.EndsWith(".lock", StringComparison.Ordinal))
             .ToDictionary(f => f, f => (File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f)), StringComparer.Ordinal);
         var dirsBefore = scratch.SnapshotDirs();
 
-        var second = Tools.Run(Tools.Interopd, ["--config", daemon.ConfigFile, "--bus", bus.Address, "--log-config", Path.Combine(scratch.TempDir, "no-nlog.config")], timeoutMs: 30_000);
+        var second = Cmd.Run(Binaries.Interopd, ["--config", rig.ConfigPath, "--bus", bus.Address, "--log-config", Path.Combine(scratch.TempDir, "no-nlog.config")], timeout: TimeSpan.FromSeconds(30));
         var lines = second.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         var after = Directory.GetFiles(stateDir, "state.yaml*").Where(f => !f.EndsWith(".lock", StringComparison.Ordinal))
@@ -40,14 +37,14 @@ public sealed class SecondDaemonTests
         var registry = await check.ListContainersAsync();
 
         // The lock goes with the process, kill -9 included: a restart is never blocked by a stale lock file.
-        daemon.Kill9();
-        daemon.Start();
+        daemon.Kill();
+        daemon.StartServing();
         await using var again = await InteropClient.ConnectAsync(bus.Address);
         var restarted = await again.ListContainersAsync();
-        Figures.Report("second-daemon", $"second interopd on the same state: exit {second.Exit}, {lines.Length} stderr line(s): '{lines.FirstOrDefault()}'; state files unchanged: {unchanged}; first daemon still serving {registry.Count} container(s); after kill -9 of the first a new one starts and serves {restarted.Count}");
+        Figures.Report("second-daemon", $"second interopd on the same state: exit {second.ExitCode}, {lines.Length} stderr line(s): '{lines.FirstOrDefault()}'; state files unchanged: {unchanged}; first daemon still serving {registry.Count} container(s); after kill -9 of the first a new one starts and serves {restarted.Count}");
         Assert.Multiple(() =>
         {
-            Assert.That(second.Exit, Is.EqualTo(1));
+            Assert.That(second.ExitCode, Is.EqualTo(1));
             Assert.That(lines, Has.Length.EqualTo(1), second.Stderr);
             Assert.That(lines.FirstOrDefault(), Does.Contain("another interopd (pid ").And.Contain(".lock"));
             Assert.That(second.Stdout, Is.Empty);

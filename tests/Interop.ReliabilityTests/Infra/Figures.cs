@@ -12,7 +12,7 @@ internal static class Figures
 
     public static string ResultsFile { get; } = Environment.GetEnvironmentVariable("INTEROP_RELIABILITY_RESULTS") is { Length: > 0 } p
         ? p
-        : Path.Combine(Tools.RepoRoot, "artifacts", "reliability-results.txt");
+        : Path.Combine(Binaries.RepoRoot, "artifacts", "reliability-results.txt");
 
     public static void Report(string topic, FormattableString line)
     {

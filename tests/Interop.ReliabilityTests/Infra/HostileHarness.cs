@@ -23,25 +23,24 @@ internal sealed class HostileHarness : IAsyncDisposable
 
     private readonly SortedDictionary<string, Tally> _tallies = new(StringComparer.Ordinal);
 
-    private HostileHarness(ScratchRoot scratch, BusRunner bus, DaemonRunner daemon, RawBus raw, Lifecycles life, SimContainer target)
+    private HostileHarness(Rig rig, RawBus raw, SimContainer target)
     {
-        Scratch = scratch;
-        Bus = bus;
-        Daemon = daemon;
+        Rig = rig;
         Raw = raw;
-        Life = life;
         Target = target;
     }
 
-    public ScratchRoot Scratch { get; }
+    public Rig Rig { get; }
 
-    public BusRunner Bus { get; }
+    public ScratchRoot Scratch => Rig.Scratch;
 
-    public DaemonRunner Daemon { get; }
+    public PrivateBus Bus => Rig.Bus;
+
+    public InteropdRunner Daemon => Rig.Daemon;
 
     public RawBus Raw { get; }
 
-    public Lifecycles Life { get; }
+    public Lifecycles Life => Rig.Life;
 
     public SimContainer Target { get; }
 
@@ -53,14 +52,11 @@ internal sealed class HostileHarness : IAsyncDisposable
 
     public static async Task<HostileHarness> StartAsync()
     {
-        var scratch = new ScratchRoot();
-        var bus = new BusRunner(scratch.TempDir, systemPolicy: false);
-        var daemon = new DaemonRunner(scratch, bus.Address);
-        daemon.Start();
-        var raw = await RawBus.ConnectAsync(bus.Address);
-        var life = new Lifecycles(scratch);
+        var rig = Rig.Start();
+        var raw = await RawBus.ConnectAsync(rig.Bus.Address);
+        var life = rig.Life;
         var target = new SimContainer(Core.Model.Manager.Lxc, "rh-target");
-        await using (var client = await InteropClient.ConnectAsync(bus.Address))
+        await using (var client = await InteropClient.ConnectAsync(rig.Bus.Address))
         {
             await client.SetupAsync();
             await life.PrepareAsync(client, target);
@@ -68,8 +64,8 @@ internal sealed class HostileHarness : IAsyncDisposable
             await life.RegisterAsync(client, target);
         }
 
-        var h = new HostileHarness(scratch, bus, daemon, raw, life, target);
-        h.Before = scratch.SnapshotDirs();
+        var h = new HostileHarness(rig, raw, target);
+        h.Before = rig.Scratch.SnapshotDirs();
         return h;
     }
 
@@ -119,11 +115,12 @@ internal sealed class HostileHarness : IAsyncDisposable
     {
         var t = TallyOf(entry);
         t.Tried++;
-        var allEnv = new Dictionary<string, string>(env, StringComparer.Ordinal) { [BusResolverVariable] = Bus.Address };
-        (int Exit, string Stdout, string Stderr) r;
+        var allEnv = env.ToDictionary(e => e.Key, string? (e) => e.Value, StringComparer.Ordinal);
+        allEnv[BusResolverVariable] = Bus.Address;
+        CmdResult r;
         try
         {
-            r = Tools.Run(Tools.Interopctl, args, stdin ?? "", allEnv, clearEnv: true);
+            r = Cmd.Run(Binaries.Interopctl, args, stdin ?? "", allEnv, clearEnv: true);
         }
         catch (TimeoutException ex)
         {
@@ -133,8 +130,8 @@ internal sealed class HostileHarness : IAsyncDisposable
 
         var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var cleanRefusal = endOfLife
-            ? r.Exit == 0 && lines.Length == 1 && lines[0].Contains("warning", StringComparison.Ordinal)
-            : r.Exit == 1 && lines.Length == 1;
+            ? r.ExitCode == 0 && lines.Length == 1 && lines[0].Contains("warning", StringComparison.Ordinal)
+            : r.ExitCode == 1 && lines.Length == 1;
         if (hostile)
         {
             if (cleanRefusal)
@@ -143,13 +140,13 @@ internal sealed class HostileHarness : IAsyncDisposable
             }
             else
             {
-                Failures.Add($"{entry} {label}: exit {r.Exit}, {lines.Length} stderr line(s): {Trim(r.Stderr)}");
+                Failures.Add($"{entry} {label}: exit {r.ExitCode}, {lines.Length} stderr line(s): {Trim(r.Stderr)}");
             }
 
             return false;
         }
 
-        if (r.Exit == 0 && (!endOfLife || lines.Length <= 1))
+        if (r.ExitCode == 0 && (!endOfLife || lines.Length <= 1))
         {
             if (endOfLife && lines.Length == 1)
             {
@@ -167,7 +164,7 @@ internal sealed class HostileHarness : IAsyncDisposable
         }
         else
         {
-            Failures.Add($"{entry} {label} (valid-looking): exit {r.Exit}, {lines.Length} stderr line(s): {Trim(r.Stderr)}");
+            Failures.Add($"{entry} {label} (valid-looking): exit {r.ExitCode}, {lines.Length} stderr line(s): {Trim(r.Stderr)}");
         }
 
         return false;
@@ -216,9 +213,7 @@ internal sealed class HostileHarness : IAsyncDisposable
         }
 
         await Raw.DisposeAsync();
-        Daemon.Dispose();
-        Bus.Dispose();
-        Scratch.Dispose();
+        Rig.Dispose();
     }
 
     private const string BusResolverVariable = "INTEROP_BUS_ADDRESS";

@@ -1,95 +1,52 @@
+using System.Globalization;
 using Interop.Linux.Cgroups;
-using Interop.Linux.Discovery;
 
 namespace Interop.ReliabilityTests.Infra;
 
 /// <summary>
-/// One unique scratch place per test: a dir under /tmp (bus socket, config, state, logs) and a cgroup dir of the
-/// same name at the top of every hierarchy, holding the shared root. Dispose stops the leaders it started (by
-/// pid), removes the cgroup dirs children first, and removes the temp dir.
+/// The scratch cgroup as these tests see it: dirs relative to the shared root, leaders that join a container dir,
+/// and snapshots of every dir to tell what a run made or removed. The test's own processes stay in their memory
+/// cgroup (memory:/process_api): leaders join the container dirs in the other hierarchies only.
 /// </summary>
-/// <remarks>
-/// The name carries a '.' and the shared root is "machine.partition", so a libvirt partition equal to the shared
-/// root maps onto itself (libvirt appends ".partition" to partition components without a '.').
-/// The test's own processes stay in their memory cgroup: leaders join the container dirs in the other
-/// hierarchies only.
-/// </remarks>
-internal sealed class ScratchRoot : IDisposable
+internal sealed class ScratchRoot
 {
-    private readonly List<Leader> _leaders = [];
-    private readonly Lock _sync = new();
+    private readonly DaemonRig _world;
 
-    public ScratchRoot()
+    public ScratchRoot(DaemonRig world)
     {
-        Name = $"interop-rel.{Guid.NewGuid():N}"[..24];
-        TempDir = Path.Combine("/tmp", Name);
-        Directory.CreateDirectory(TempDir);
-        if (OperatingSystem.IsLinux())
-        {
-            // Non-root callers (the authorization tests) must reach the bus socket in here.
-            File.SetUnixFileMode(TempDir, (UnixFileMode)0b111_101_101);
-        }
-        Hierarchies = HierarchyDiscovery.FromHost();
-        foreach (var h in Hierarchies)
-        {
-            var dir = Path.Combine(h.MountPoint, Name);
-            Directory.CreateDirectory(dir);
-            if (h.Has("cpuset"))
-            {
-                File.WriteAllText(Path.Combine(dir, "cpuset.cpus"), File.ReadAllText(Path.Combine(h.MountPoint, "cpuset.cpus")).Trim());
-                File.WriteAllText(Path.Combine(dir, "cpuset.mems"), File.ReadAllText(Path.Combine(h.MountPoint, "cpuset.mems")).Trim());
-            }
-        }
+        _world = world;
     }
 
-    public string Name { get; }
+    public string Name => _world.Scratch.Name;
 
-    public string TempDir { get; }
+    /// <summary>The work dir: bus socket, config, state, anything else a test writes.</summary>
+    public string TempDir => _world.WorkDir;
 
-    public IReadOnlyList<Hierarchy> Hierarchies { get; }
+    public IReadOnlyList<Hierarchy> Hierarchies => _world.Scratch.Hierarchies;
 
     /// <summary>Hierarchy terms, e.g. "/interop-rel.0123/machine.partition".</summary>
-    public string SharedRoot => $"/{Name}/machine.partition";
-
-    public string SharedRootRel => SharedRoot.TrimStart('/');
+    public string SharedRoot => _world.SharedRoot;
 
     /// <summary>The hierarchies a leader may join: all but memory (the test runs in memory:/process_api).</summary>
-    public IEnumerable<Hierarchy> LeaderHierarchies => Hierarchies.Where(h => !h.Has("memory"));
+    public IEnumerable<Hierarchy> LeaderHierarchies => _world.Scratch.TaskHierarchies;
 
-    public string Dir(Hierarchy h, string relUnderRoot) => Path.Combine(h.MountPoint, SharedRootRel, relUnderRoot);
+    public string Dir(Hierarchy h, string relUnderRoot) => _world.RootDir(h, relUnderRoot);
+
+    public Leader StartLeader() => new(_world.Scratch.Start("sleep", "3600"));
 
     /// <summary>A leader running as <paramref name="uid"/> (setpriv execs sleep: the pid is the sleeper's).</summary>
     public Leader StartLeaderAs(uint uid)
     {
-        var leader = Leader.StartAs(uid);
-        lock (_sync)
-        {
-            _leaders.Add(leader);
-        }
-
-        return leader;
-    }
-
-    public Leader StartLeader()
-    {
-        var leader = Leader.Start();
-        lock (_sync)
-        {
-            _leaders.Add(leader);
-        }
-
-        return leader;
+        var id = uid.ToString(CultureInfo.InvariantCulture);
+        return new(_world.Scratch.Start("setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", "sleep", "3600"));
     }
 
     /// <summary>Makes the container dir under the shared root in every leader hierarchy and moves the leader in.</summary>
     public void Enter(Leader leader, string child)
     {
-        foreach (var h in LeaderHierarchies)
-        {
-            var dir = Dir(h, child);
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(Path.Combine(dir, "cgroup.procs"), leader.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        var rel = _world.RootRel + "/" + child;
+        _world.Scratch.MakeDirs(rel, LeaderHierarchies);
+        _world.Scratch.MoveTask(leader.Pid, rel);
     }
 
     /// <summary>The child dirs of the shared root in every hierarchy, as "hierarchy:child".</summary>
@@ -98,7 +55,7 @@ internal sealed class ScratchRoot : IDisposable
         var set = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var h in Hierarchies)
         {
-            var root = Path.Combine(h.MountPoint, SharedRootRel);
+            var root = _world.RootDir(h);
             if (Directory.Exists(root))
             {
                 foreach (var d in Directory.EnumerateDirectories(root))
@@ -111,7 +68,7 @@ internal sealed class ScratchRoot : IDisposable
         return set;
     }
 
-    /// <summary>Every dir below the scratch cgroup (any depth) and below the temp dir, plus the hierarchy roots' top level.</summary>
+    /// <summary>Every dir below the scratch cgroup (any depth) and below the work dir, plus the hierarchy roots' top level.</summary>
     public SortedSet<string> SnapshotDirs()
     {
         var set = new SortedSet<string>(StringComparer.Ordinal);
@@ -128,9 +85,9 @@ internal sealed class ScratchRoot : IDisposable
                 }
             }
 
-            foreach (var d in Directory.EnumerateDirectories(Path.Combine(h.MountPoint, Name), "*", SearchOption.AllDirectories))
+            foreach (var rel in _world.Scratch.Listing(h))
             {
-                set.Add(d);
+                set.Add(_world.Scratch.Dir(h, rel));
             }
         }
 
@@ -141,53 +98,14 @@ internal sealed class ScratchRoot : IDisposable
 
         return set;
     }
-
-    public void Dispose()
-    {
-        List<Leader> leaders;
-        lock (_sync)
-        {
-            leaders = [.. _leaders];
-        }
-
-        foreach (var l in leaders)
-        {
-            l.Dispose();
-        }
-
-        foreach (var h in Hierarchies)
-        {
-            RemoveTree(Path.Combine(h.MountPoint, Name));
-        }
-
-        if (Directory.Exists(TempDir))
-        {
-            Directory.Delete(TempDir, recursive: true);
-        }
-    }
-
-    private static void RemoveTree(string dir)
-    {
-        if (!Directory.Exists(dir))
-        {
-            return;
-        }
-
-        foreach (var child in Directory.EnumerateDirectories(dir))
-        {
-            RemoveTree(child);
-        }
-
-        Directory.Delete(dir);
-    }
 }
 
-/// <summary>A container's stand-in leader: a `sleep` this test started, stopped by its pid.</summary>
-internal sealed class Leader : IDisposable
+/// <summary>A container's stand-in leader: a `sleep` the scratch cgroup started (and kills on Dispose), stopped early by its pid.</summary>
+internal sealed class Leader
 {
     private readonly System.Diagnostics.Process _process;
 
-    private Leader(System.Diagnostics.Process process)
+    public Leader(System.Diagnostics.Process process)
     {
         _process = process;
     }
@@ -196,36 +114,14 @@ internal sealed class Leader : IDisposable
 
     public bool Alive => !_process.HasExited;
 
-    public static Leader Start() =>
-        new(System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "3600") { UseShellExecute = false })
-            ?? throw new InvalidOperationException("cannot start sleep"));
-
-    public static Leader StartAs(uint uid)
-    {
-        var id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var psi = new System.Diagnostics.ProcessStartInfo("setpriv") { UseShellExecute = false };
-        foreach (var a in new[] { "--reuid=" + id, "--regid=" + id, "--clear-groups", "sleep", "3600" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        return new(System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException("cannot start setpriv sleep"));
-    }
-
-    /// <summary>SIGKILL and reap, so the pid leaves its cgroups before this returns.</summary>
+    /// <summary>SIGKILL by pid and reap, so the pid leaves its cgroups before this returns.</summary>
     public void Stop()
     {
         if (!_process.HasExited)
         {
-            _process.Kill();
+            Posix.Kill(Pid, Posix.SIGKILL);
         }
 
         _process.WaitForExit();
-    }
-
-    public void Dispose()
-    {
-        Stop();
-        _process.Dispose();
     }
 }
