@@ -24,9 +24,7 @@ public sealed class AuthorizationTests
         var (scratch, bus, daemon, life) = rig;
         var c = Lifecycles.Make(0, "ra-");
         await using var client = await InteropClient.ConnectAsync(bus.Address);
-        await life.PrepareAsync(client, c);
-        life.Spawn(c);
-        await life.RegisterAsync(client, c);
+        await life.StartAsync(client, c);
         var obj = ObjectPaths.ForContainer(c.Manager, c.Name);
         var name = c.Name;
         var pid = c.Leader!.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -110,9 +108,7 @@ public sealed class AuthorizationTests
         var (scratch, bus, daemon, life) = rig;
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         var roots = Lifecycles.Make(0, "rn-");
-        await life.PrepareAsync(client, roots);
-        life.Spawn(roots);
-        await life.RegisterAsync(client, roots);
+        await life.StartAsync(client, roots);
         var nobodys = new SimContainer(Core.Model.Manager.Lxc, "rn-nobody") { Child = "lxc.payload.rn-nobody" };
         await life.PrepareAsync(client, nobodys);
         nobodys.Leader = scratch.StartLeaderAs(65534);

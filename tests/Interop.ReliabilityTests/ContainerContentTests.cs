@@ -29,9 +29,7 @@ public sealed class ContainerContentTests
         var web = new SimContainer(Manager.Lxc, "web");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
-            await life.PrepareAsync(client, web);
-            life.Spawn(web);
-            await life.RegisterAsync(client, web);
+            await life.StartAsync(client, web);
         }
 
         // Inside the live container: hostile names in every hierarchy, a deep chain and thousands of dirs in one.
@@ -112,9 +110,7 @@ public sealed class ContainerContentTests
         // Running web-7; prepared web-3 whose payload LXC has made and not filled yet; running libvirt a_b
         // (machine name filtered to "ab"); and one real leftover of web: an empty retry dir no container claims.
         var web7 = new SimContainer(Manager.Lxc, "web-7");
-        await life.PrepareAsync(client, web7);
-        life.Spawn(web7);
-        await life.RegisterAsync(client, web7);
+        await life.StartAsync(client, web7);
         var web3 = new SimContainer(Manager.Lxc, "web-3") { Child = "lxc.payload.web-3" };
         await life.PrepareAsync(client, web3);
         var aUnderB = new SimContainer(Manager.Libvirt, "a_b");
@@ -176,9 +172,7 @@ public sealed class ContainerContentTests
         var web = new SimContainer(Manager.Lxc, "web");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
-            await life.PrepareAsync(client, web);
-            life.Spawn(web);
-            await life.RegisterAsync(client, web);
+            await life.StartAsync(client, web);
         }
 
         // A systemd guest: PID 1 moves into init.scope of its own cgroup, in every hierarchy (v1 and the v2 mount),
@@ -225,9 +219,7 @@ public sealed class ContainerContentTests
         var (scratch, bus, daemon, life) = rig;
         await using var admin = await InteropClient.ConnectAsync(bus.Address);
         var big = new SimContainer(Manager.Lxc, "big");
-        await life.PrepareAsync(admin, big);
-        life.Spawn(big);
-        await life.RegisterAsync(admin, big);
+        await life.StartAsync(admin, big);
         var cpu = scratch.LeaderHierarchies.First(h => h.Key == "cpuset"); // GetTasks reads the primary hierarchy
         for (var i = 0; i < count; i++)
         {

@@ -162,9 +162,7 @@ public sealed class FaultTests
         {
             foreach (var c in containers)
             {
-                await life.PrepareAsync(client, c);
-                life.Spawn(c);
-                await life.RegisterAsync(client, c);
+                await life.StartAsync(client, c);
             }
         }
 
@@ -213,9 +211,7 @@ public sealed class FaultTests
         {
             foreach (var c in new[] { a, b })
             {
-                await life.PrepareAsync(client, c);
-                life.Spawn(c);
-                await life.RegisterAsync(client, c);
+                await life.StartAsync(client, c);
             }
         }
 
@@ -266,9 +262,7 @@ public sealed class FaultTests
             var (_, bus, daemon, life) = rig;
             await using var client = await InteropClient.ConnectAsync(bus.Address);
             var first = Lifecycles.Make(0, "rw-");
-            await life.PrepareAsync(client, first);
-            life.Spawn(first);
-            await life.RegisterAsync(client, first);
+            await life.StartAsync(client, first);
             var saved = await File.ReadAllTextAsync(rig.StatePath);
 
             if (how == "full")
@@ -288,9 +282,7 @@ public sealed class FaultTests
             }
 
             var second = Lifecycles.Make(1, "rw-");
-            await life.PrepareAsync(client, second);
-            life.Spawn(second);
-            await life.RegisterAsync(client, second);
+            await life.StartAsync(client, second);
             var whileBroken = life.Compare(await client.ListContainersAsync());
             var byPid = await client.GetContainerByPidAsync((uint)second.Leader!.Pid);
             await life.ReleaseAsync(client, first);
@@ -354,9 +346,7 @@ public sealed class FaultTests
         var (scratch, bus, daemon, life) = rig;
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         var c = Lifecycles.Make(0, "rc-");
-        await life.PrepareAsync(client, c);
-        life.Spawn(c);
-        await life.RegisterAsync(client, c);
+        await life.StartAsync(client, c);
         var before = await Task.Run(() => client.GetValue(c.Manager, c.Name, key)).WaitAsync(TimeSpan.FromSeconds(20));
 
         var ex = Assert.ThrowsAsync<CgroupException>(() => client.SetValueAsync(c.Manager, c.Name, key, value).WaitAsync(TimeSpan.FromSeconds(20)));

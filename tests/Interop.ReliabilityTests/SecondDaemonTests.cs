@@ -16,9 +16,7 @@ public sealed class SecondDaemonTests
         var c = Lifecycles.Make(0, "sd-");
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
-            await life.PrepareAsync(client, c);
-            life.Spawn(c);
-            await life.RegisterAsync(client, c);
+            await life.StartAsync(client, c);
         }
 
         // Something a second daemon's reconcile would rewrite if it ran: a leftover state entry whose leader is gone.

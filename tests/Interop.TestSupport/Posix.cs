@@ -13,12 +13,10 @@ public static partial class Posix
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int ENOENT = 2;
-    public const int ESRCH = 3;
     public const int EBUSY = 16;
 
-    private const int ORdOnly = 0;
-    private const int ODirectory = 0x10000;
-    private const int OCloExec = 0x80000;
+    /// <summary>O_RDONLY | O_DIRECTORY | O_CLOEXEC.</summary>
+    private const int OpenDirectory = 0x10000 | 0x80000;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
@@ -66,7 +64,7 @@ public static partial class Posix
     public static bool WithDirFd(string dir, Action<string> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        var fd = Open(dir, ORdOnly | ODirectory | OCloExec);
+        var fd = Open(dir, OpenDirectory);
         if (fd < 0)
         {
             return false;

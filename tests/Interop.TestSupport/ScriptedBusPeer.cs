@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 
 namespace Interop.TestSupport;
@@ -53,21 +52,11 @@ public sealed class ScriptedBusPeer : IAsyncDisposable
     public async Task<byte[]> ReceivedAsync() => await _session.WaitAsync(TimeSpan.FromSeconds(10));
 
     /// <summary>A little-endian SIGNAL with a member field ("Ping") and no body: what a bus may send at any time.</summary>
-    public static byte[] Signal()
-    {
-        var m = new byte[32];
-        m[0] = (byte)'l';
-        m[1] = 4;
-        m[3] = 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(8), 3);
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(12), 13);
-        m[16] = 3;
-        m[17] = 1;
-        m[18] = (byte)'s';
-        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(20), 4);
-        "Ping"u8.CopyTo(m.AsSpan(24));
-        return m;
-    }
+    public static byte[] Signal() =>
+    [
+        (byte)'l', 4, 0, 1, 0, 0, 0, 0, 3, 0, 0, 0, 13, 0, 0, 0, // little-endian SIGNAL, version 1, no body, serial 3, 13 bytes of fields
+        3, 1, (byte)'s', 0, 4, 0, 0, 0, (byte)'P', (byte)'i', (byte)'n', (byte)'g', 0, 0, 0, 0, // MEMBER "Ping", padded to 8
+    ];
 
     public async ValueTask DisposeAsync()
     {

@@ -74,6 +74,14 @@ internal sealed class Lifecycles
         c.Leader = leader;
     }
 
+    /// <summary>A container start as its manager runs it: the prepare hook, <see cref="Spawn"/>, the started hook.</summary>
+    public async Task<Mapping> StartAsync(IInteropService client, SimContainer c)
+    {
+        await PrepareAsync(client, c);
+        Spawn(c);
+        return await RegisterAsync(client, c);
+    }
+
     public async Task<Mapping> RegisterAsync(IInteropService client, SimContainer c)
     {
         var m = await client.RegisterContainerAsync(c.Manager, c.Name, (uint)c.Leader!.Pid, FactsOf(c));

@@ -59,9 +59,7 @@ internal sealed class HostileHarness : IAsyncDisposable
         await using (var client = await InteropClient.ConnectAsync(rig.Bus.Address))
         {
             await client.SetupAsync();
-            await life.PrepareAsync(client, target);
-            life.Spawn(target);
-            await life.RegisterAsync(client, target);
+            await life.StartAsync(client, target);
         }
 
         var h = new HostileHarness(rig, raw, target);

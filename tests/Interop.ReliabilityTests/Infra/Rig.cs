@@ -12,16 +12,9 @@ namespace Interop.ReliabilityTests.Infra;
 /// </remarks>
 internal sealed class Rig : IDisposable
 {
-    private Rig(BusPolicy busPolicy, string allowedUsers, string? stateDir)
+    private Rig(DaemonRig world)
     {
-        World = new DaemonRig(new RigOptions
-        {
-            ScratchPrefix = "interop-rel.",
-            SharedRootLeaf = "machine.partition",
-            AllowedUsers = allowedUsers,
-            StateDir = stateDir,
-            BusPolicy = busPolicy,
-        });
+        World = world;
         Scratch = new ScratchRoot(World);
         Life = new Lifecycles(Scratch);
     }
@@ -42,20 +35,14 @@ internal sealed class Rig : IDisposable
 
     /// <summary>A rig whose daemon serves (on a bus open to everyone unless asked otherwise).</summary>
     public static Rig Start(BusPolicy busPolicy = BusPolicy.Open, string allowedUsers = "[root]", string? stateDir = null)
-    {
-        var rig = new Rig(busPolicy, allowedUsers, stateDir);
-        try
+        => new(DaemonRig.Start(new RigOptions
         {
-            rig.Daemon.StartServing();
-        }
-        catch
-        {
-            rig.Dispose();
-            throw;
-        }
-
-        return rig;
-    }
+            ScratchPrefix = "interop-rel.",
+            SharedRootLeaf = "machine.partition",
+            AllowedUsers = allowedUsers,
+            StateDir = stateDir,
+            BusPolicy = busPolicy,
+        }));
 
     public void Deconstruct(out ScratchRoot scratch, out PrivateBus bus, out InteropdRunner daemon, out Lifecycles life)
     {
