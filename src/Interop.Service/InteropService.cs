@@ -84,6 +84,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     private string RootDir => _config.SharedRootDir;
 
+    private CgroupPath SharedRootPath => _config.SharedRootPath;
+
     public IReadOnlyList<HierarchyInfo> Hierarchies =>
         [.. _host.Hierarchies.Select(h => new HierarchyInfo(h.Key, h.MountPoint, _host.AbsoluteDir(h.Key, RootDir)))];
 
@@ -315,9 +317,9 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
             try
             {
-                if (old is not null && old.CgroupPath.Length > 0 && IsUnderRoot(old.CgroupPath) && !_host.HasTasks(old.CgroupPath.TrimStart('/')))
+                if (old is not null && old.CgroupPath.Length > 0 && CgroupPath.Of(old.CgroupPath) is var oldPath && oldPath.IsAtOrBelow(SharedRootPath) && !_host.HasTasks(oldPath.Relative))
                 {
-                    removed.AddRange(_host.RemoveIfEmpty(old.CgroupPath.TrimStart('/')));
+                    removed.AddRange(_host.RemoveIfEmpty(oldPath.Relative));
                 }
 
                 if (parent is not null)
@@ -415,7 +417,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
 
         var key = m.Paths.Keys.OrderBy(PrimaryRank).First();
-        return _host.Tasks(key, m.CgroupPath.TrimStart('/'));
+        return _host.Tasks(key, CgroupPath.Of(m.CgroupPath).Relative);
     }
 
     /// <summary>The reaper's pass: prune, logging what went.</summary>
@@ -474,14 +476,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
 
         var cgroups = _host.ReadProcCgroup(pid) ?? throw new InvalidInputException("leader", $"pid {pid} is not running");
-        var inside = cgroups.Where(c => IsUnderRoot(c.Value) && c.Value.TrimEnd('/') != "/" + RootDir)
+        var inside = cgroups.Where(c => CgroupPath.Of(c.Value).IsBelow(SharedRootPath))
             .ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
         string cgroupPath;
         Dictionary<string, string> paths;
         if (inside.Count > 0)
         {
             cgroupPath = inside.OrderBy(c => PrimaryRank(c.Key)).First().Value;
-            paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
+            paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
         }
         else if (_config.Policy == ContainerPolicy.Strict)
         {
@@ -492,7 +494,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryRank(c.Key)).ToList();
             cgroupPath = own.Count > 0 ? own[0].Value : "/";
-            paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
+            paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
             Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
         }
 
@@ -514,7 +516,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
 
         var key = paths.Keys.OrderBy(PrimaryRank).First();
-        return _host.Tasks(key, cgroupPath.TrimStart('/')).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
+        return _host.Tasks(key, CgroupPath.Of(cgroupPath).Relative).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
     }
 
     /// <summary>Removes the empty dirs that would make <paramref name="id"/> lose its canonical name; a populated one is a conflict.</summary>
@@ -606,21 +608,21 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
         return relPath =>
         {
-            var path = "/" + relPath.Trim('/');
-            if (ancestors.Contains(path))
+            var path = CgroupPath.Of(relPath);
+            if (ancestors.Contains(path.Value))
             {
                 return true;
             }
 
-            for (var p = path; p.Length > 0; p = p[..Math.Max(0, p.LastIndexOf('/'))])
+            for (var p = path; !p.IsRoot; p = p.Parent)
             {
-                if (mine.Contains(p))
+                if (mine.Contains(p.Value))
                 {
                     return true;
                 }
             }
 
-            var name = path[(path.LastIndexOf('/') + 1)..];
+            var name = path.Name;
             foreach (var layout in _layouts.Values)
             {
                 if (managers.Contains(layout.Manager) && layout.Classify(name) is { Role: DirRole.Pivot })
@@ -649,14 +651,16 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             throw new InvalidInputException("key", $"{m.Id} has no cgroup in the {hierarchy} hierarchy");
         }
 
-        var mount = _host.AbsoluteDir(hierarchy, "");
-        var rel = abs.Length > mount.Length ? abs[(mount.TrimEnd('/').Length + 1)..] : "";
-        if (!IsUnderRoot("/" + rel))
+        // The dir is recorded as an absolute file system path: its cgroup path is the part below the mount point.
+        var dir = CgroupPath.Of(abs);
+        var mount = CgroupPath.Of(_host.AbsoluteDir(hierarchy, ""));
+        var at = dir.IsAtOrBelow(mount) ? CgroupPath.Of(dir.RelativeTo(mount)) : CgroupPath.Root;
+        if (!at.IsAtOrBelow(SharedRootPath))
         {
             throw new NotInSharedRootException($"{m.Id} lives outside the shared root {SharedRoot}; Interop writes nothing there");
         }
 
-        return (hierarchy, rel);
+        return (hierarchy, at.Relative);
     }
 
     /// <summary>The dir the container's cgroups appear in; null (permissive) or NotInSharedRoot (strict) when outside the shared root.</summary>
@@ -681,11 +685,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     {
         var raw = _systemd is null ? _layouts[manager].ParentDir(RootDir, facts) : _systemd.ParentDir(manager, RootDir, facts);
         var parent = Names.ValidateRelativePath(raw, "partition");
-        return IsUnderRoot("/" + parent) ? parent : null;
+        return CgroupPath.Of(parent).IsAtOrBelow(SharedRootPath) ? parent : null;
     }
-
-    private bool IsUnderRoot(string cgroupPath) =>
-        cgroupPath == "/" + RootDir || cgroupPath.StartsWith("/" + RootDir + "/", StringComparison.Ordinal);
 
     private static int PrimaryRank(string key)
     {

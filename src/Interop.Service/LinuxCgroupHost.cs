@@ -1,4 +1,5 @@
 using Interop.Core;
+using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
@@ -105,7 +106,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
         // A hierarchy Interop does not prepare (systemd's, where systemd did not realize the unit): the missing
         // levels only, top-down, and nothing written into an existing one.
         var rel = CgroupFs.NormalizeRelative(dir);
-        if (!CgroupFs.IsAtOrBelow(rel, _sharedRoot) || rel == _sharedRoot)
+        if (!CgroupPath.Of(rel).IsBelow(CgroupPath.Of(_sharedRoot)))
         {
             throw new InvalidInputException("cgroup path", $"'{Printable.Of(CgroupFs.Display(rel))}' is not below the shared root {CgroupFs.Display(_sharedRoot)}");
         }

@@ -118,7 +118,13 @@ internal sealed class Reconciler
 
         // A systemd guest moves its PID 1 into a child of its own cgroup (lxc.payload.NAME/init.scope): still its container.
         var cgroups = _host.ReadProcCgroup(m.Leader);
-        return cgroups is not null && cgroups.Values.Any(path => ContainerDir.IsAtOrBelow(path, m.CgroupPath));
+        if (cgroups is null || m.CgroupPath.Length <= 1)
+        {
+            return false;
+        }
+
+        var own = CgroupPath.Of(m.CgroupPath);
+        return cgroups.Values.Any(path => CgroupPath.Of(path).IsAtOrBelow(own));
     }
 
     private List<Mapping> Adopt(List<Mapping> known)
@@ -186,7 +192,7 @@ internal sealed class Reconciler
                 // container is where its leader is. Any other container dir is the container, whatever its init made below.
                 var described = _describe(id, leader, "", MappingSource.Adopted);
                 var m = SystemdUnits.IsUnitDir(dir[(dir.LastIndexOf('/') + 1)..])
-                    ? (ContainerDir.IsAtOrBelow(described.CgroupPath, "/" + dir) ? described : null)
+                    ? (CgroupPath.IsAtOrBelow(described.CgroupPath, dir) ? described : null)
                     : ContainerDir.Rebase(described, "/" + dir, _host);
                 if (m is not null)
                 {

@@ -123,7 +123,7 @@ public sealed class SystemdCoordinator
     public Mapping Complete(Mapping mapping, IReadOnlyDictionary<string, string> facts, Func<Mapping> redescribe)
     {
         var unit = Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
-        if (unit is null || !unit.ControlGroup.StartsWith("/" + Slice + "/", StringComparison.Ordinal))
+        if (unit is null || !CgroupPath.Of(unit.ControlGroup).IsBelow(CgroupPath.Of(Slice)))
         {
             throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
         }
@@ -214,7 +214,7 @@ public sealed class SystemdCoordinator
             return true;
         }
 
-        var parts = relPath.Trim('/').Split('/');
+        var parts = CgroupPath.Of(relPath).Relative.Split('/');
         var unitName = parts.LastOrDefault(SystemdUnits.IsUnitDir);
         if (unitName is null)
         {
@@ -271,7 +271,7 @@ public sealed class SystemdCoordinator
     private List<int> DomainPids(int leader, string unitPath)
     {
         var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "name=systemd") ?? _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "unified");
-        var pids = key is null ? [] : _host.Tasks(key, unitPath.TrimStart('/')).Select(p => (int)p).ToList();
+        var pids = key is null ? [] : _host.Tasks(key, CgroupPath.Of(unitPath).Relative).Select(p => (int)p).ToList();
         if (!pids.Contains(leader))
         {
             pids.Insert(0, leader);
@@ -291,7 +291,7 @@ public sealed class SystemdCoordinator
         var target = unit.ControlGroup;
         if (below)
         {
-            var own = cgroups.Where(c => c.Key is "name=systemd" or "unified").Select(c => c.Value).FirstOrDefault(v => v.StartsWith(unit.ControlGroup + "/", StringComparison.Ordinal));
+            var own = cgroups.Where(c => c.Key is "name=systemd" or "unified").Select(c => c.Value).FirstOrDefault(v => CgroupPath.Of(v).IsBelow(CgroupPath.Of(unit.ControlGroup)));
             target = own ?? target;
         }
 
@@ -305,7 +305,7 @@ public sealed class SystemdCoordinator
             Log.Warn("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); mirrored", unit.Id, key, probe, cgroups[key]);
         }
 
-        var rel = target.TrimStart('/');
+        var rel = CgroupPath.Of(target).Relative;
         var made = new List<string>();
         var keys = plan.Mirror.Concat(plan.Unrealized).ToList();
         try

@@ -1,3 +1,5 @@
+using Interop.Core.Model;
+
 namespace Interop.Core.Config;
 
 /// <summary>What to do with a container whose cgroup lies outside the shared root.</summary>
@@ -49,6 +51,9 @@ public sealed record InteropConfig
     /// <summary>Where interopd serves /metrics over HTTP ("127.0.0.1:9925", "[::1]:9925"); null (the default) serves nothing.</summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>The shared root as a cgroup path: every "under the shared root" check asks it (<see cref="CgroupPath.IsAtOrBelow(CgroupPath)"/>).</summary>
+    public CgroupPath SharedRootPath => CgroupPath.Of(SharedRoot);
+
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
-    public string SharedRootDir => SharedRoot.TrimStart('/');
+    public string SharedRootDir => SharedRootPath.Relative;
 }
