@@ -29,9 +29,6 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 {
     private static readonly Logger Log = LogManager.GetCurrentClassLogger();
 
-    /// <summary>Hierarchies preferred as the source of a container's CgroupPath, in order.</summary>
-    private static readonly string[] PrimaryOrder = ["cpuset", "memory", "cpu,cpuacct", "cpu", "pids", "freezer", "devices", "blkio", "unified"];
-
     private readonly ICgroupHost _host;
     private readonly InteropConfig _config;
     private readonly StateStore _store;
@@ -416,7 +413,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             return [];
         }
 
-        var key = m.Paths.Keys.OrderBy(PrimaryRank).First();
+        var key = PrimaryHierarchy.Of(m.Paths.Keys)!;
         return _host.Tasks(key, CgroupPath.Of(m.CgroupPath).Relative);
     }
 
@@ -482,17 +479,17 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         Dictionary<string, string> paths;
         if (inside.Count > 0)
         {
-            cgroupPath = inside.OrderBy(c => PrimaryRank(c.Key)).First().Value;
+            cgroupPath = inside.OrderBy(c => PrimaryHierarchy.Rank(c.Key)).First().Value;
             paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
         }
         else if (_config.Policy == ContainerPolicy.Strict)
         {
-            var where = cgroups.OrderBy(c => PrimaryRank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
+            var where = cgroups.OrderBy(c => PrimaryHierarchy.Rank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
             throw new NotInSharedRootException($"{id} (pid {pid}) lives at {where}, outside the shared root {SharedRoot}; include /usr/share/interop/lxc.conf (LXC) or use a partition under {SharedRoot} (libvirt)");
         }
         else
         {
-            var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryRank(c.Key)).ToList();
+            var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryHierarchy.Rank(c.Key)).ToList();
             cgroupPath = own.Count > 0 ? own[0].Value : "/";
             paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
             Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
@@ -515,7 +512,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             return false;
         }
 
-        var key = paths.Keys.OrderBy(PrimaryRank).First();
+        var key = PrimaryHierarchy.Of(paths.Keys)!;
         return _host.Tasks(key, CgroupPath.Of(cgroupPath).Relative).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
     }
 
@@ -686,12 +683,6 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         var raw = _systemd is null ? _layouts[manager].ParentDir(RootDir, facts) : _systemd.ParentDir(manager, RootDir, facts);
         var parent = Names.ValidateRelativePath(raw, "partition");
         return CgroupPath.Of(parent).IsAtOrBelow(SharedRootPath) ? parent : null;
-    }
-
-    private static int PrimaryRank(string key)
-    {
-        var i = Array.IndexOf(PrimaryOrder, key);
-        return i < 0 ? PrimaryOrder.Length : i;
     }
 
     private ulong Now() => (ulong)(_clock().ToUnixTimeMilliseconds() * 1000);

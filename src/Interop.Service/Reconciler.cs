@@ -211,7 +211,7 @@ internal sealed class Reconciler
     /// <summary>An LXC payload's init: the task whose parent (the monitor) lives outside the payload.</summary>
     private int InitOf(string dir)
     {
-        var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k == "cpuset") ?? _host.Hierarchies[0].Key;
+        var key = PrimaryHierarchy.Of(_host.Hierarchies.Select(h => h.Key)) ?? throw new InvalidOperationException("no hierarchy is mounted");
         var tasks = _host.Tasks(key, dir);
         var set = tasks.ToHashSet();
         return (int)tasks.OrderBy(t => t).FirstOrDefault(t => !set.Contains((uint)Math.Max(0, _host.ParentOf((int)t))));

@@ -26,14 +26,14 @@ public static class Program
         cgroup root and serves it on D-Bus as org.interop.Interop1.
 
           --config FILE       configuration (default /etc/interop/interop.yaml; a missing file means defaults)
-          --bus ADDRESS       system, session or a D-Bus address (default: the file's bus, else system)
+          --bus ADDRESS       system, session or a D-Bus address (default: $INTEROP_BUS_ADDRESS, else the file's bus, else system)
           --log-config FILE   NLog configuration (default /etc/interop/nlog.config, else stderr at Info)
           --version           print the version
         """;
 
     public static async Task<int> Main(string[] args)
     {
-        string configPath = Environment.GetEnvironmentVariable("INTEROP_CONFIG") ?? InteropConfig.DefaultPath;
+        var configPath = InteropConfig.PathFrom(Environment.GetEnvironmentVariable(InteropConfig.PathVariable));
         string? bus = null;
         var logConfig = "/etc/interop/nlog.config";
         for (var i = 0; i < args.Length; i++)
@@ -86,7 +86,7 @@ public static class Program
     private static async Task<int> RunAsync(string configPath, string? busOverride, Logger log)
     {
         var config = File.Exists(configPath) ? ConfigLoader.Parse(File.ReadAllText(configPath), configPath) : new InteropConfig();
-        var bus = busOverride ?? config.Bus;
+        var bus = BusChoice.Resolve(busOverride, Environment.GetEnvironmentVariable(BusChoice.Variable), () => config.Bus);
 
         // One daemon per state, before anything is read or written (issue 12): a second one exits with one line.
         using var daemonLock = Interop.Linux.Native.DaemonLock.TryTake(config.StateFile + ".lock", out var holder);

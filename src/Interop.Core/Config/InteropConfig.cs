@@ -20,6 +20,12 @@ public sealed record InteropConfig
 {
     public const string DefaultPath = "/etc/interop/interop.yaml";
 
+    /// <summary>The environment variable that names another configuration file (both programs honour it).</summary>
+    public const string PathVariable = "INTEROP_CONFIG";
+
+    /// <summary>The configuration file: <paramref name="fromEnvironment"/> ($INTEROP_CONFIG) when set, else <see cref="DefaultPath"/>.</summary>
+    public static string PathFrom(string? fromEnvironment) => string.IsNullOrEmpty(fromEnvironment) ? DefaultPath : fromEnvironment;
+
     /// <summary>The shared root, absolute in hierarchy terms: libvirt's default partition "/machine".</summary>
     public string SharedRoot { get; init; } = "/machine";
 
