@@ -39,10 +39,15 @@ public sealed class InteropBusService : IAsyncDisposable
 
     private readonly SemaphoreSlim _walks = new(MaxConcurrentWalks, MaxConcurrentWalks);
     private readonly Func<CancellationToken, Task<string>>? _metrics;
+
+    // Cancelled when the daemon stops (StartAsync's token) or this is disposed: every call still waiting for the
+    // service then ends with the "shutting down" reply while the connection can still carry it.
+    private readonly CancellationTokenSource _stopping;
     private int _disposed;
 
-    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log, Func<CancellationToken, Task<string>>? metrics)
+    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log, Func<CancellationToken, Task<string>>? metrics, CancellationToken stopping)
     {
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _metrics = metrics;
         _connection = connection;
         _service = service;
@@ -63,6 +68,8 @@ public sealed class InteropBusService : IAsyncDisposable
     /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
     /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
     /// ReleaseContainer); null: every allowed caller may.</param>
+    /// <param name="cancellationToken">Stops the connecting, and later the daemon: once cancelled, every call still waiting
+    /// for the service gets the "interopd is shutting down; try again" reply.</param>
     /// <param name="metrics">Produces the Prometheus exposition GetMetrics answers; null answers that metrics are not available.</param>
     /// <exception cref="InvalidOperationException">another connection already owns org.interop.Interop1.</exception>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
@@ -104,7 +111,7 @@ public sealed class InteropBusService : IAsyncDisposable
                 throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {ex.Message}", ex);
             }
 
-            var self = new InteropBusService(connection, service, isAllowed, log, metrics) { _mayChange = mayChange };
+            var self = new InteropBusService(connection, service, isAllowed, log, metrics, cancellationToken) { _mayChange = mayChange };
             connection.AddMethodHandlers([new ManagerHandler(self), new ContainerHandler(self)]);
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
@@ -145,6 +152,7 @@ public sealed class InteropBusService : IAsyncDisposable
                 health.StateWritableChanged -= OnStateWritableChanged;
             }
 
+            _stopping.Cancel();
             _connection.Dispose();
         }
 
@@ -689,7 +697,8 @@ public sealed class InteropBusService : IAsyncDisposable
         {
             try
             {
-                var reply = await call(context.RequestAborted).ConfigureAwait(false);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+                var reply = await call(linked.Token).ConfigureAwait(false);
                 reply(context);
             }
             catch (Exception ex)

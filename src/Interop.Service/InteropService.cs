@@ -99,7 +99,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     /// <summary>Loads the state file, keeps what is still alive, adopts what lives under the shared root.</summary>
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
-        WithGate(() =>
+        WithGate(CancellationToken.None, () =>
         {
             var started = Stopwatch.GetTimestamp();
             var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null).Run();
@@ -167,22 +167,22 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     }
 
     public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("prepare", () => PrepareCore(manager, name, facts));
+        Counted("prepare", () => PrepareCore(manager, name, facts, cancellationToken));
 
     public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("started", () => RegisterCore(manager, name, leader, facts));
+        Counted("started", () => RegisterCore(manager, name, leader, facts, cancellationToken));
 
     public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("stopped", () => StopCore(manager, name));
+        Counted("stopped", () => StopCore(manager, name, cancellationToken));
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("released", () => ReleaseCore(manager, name, facts));
+        Counted("released", () => ReleaseCore(manager, name, facts, cancellationToken));
 
-    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
+    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDir(manager, facts);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             Mapping? old;
@@ -226,11 +226,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts)
+    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             var uuid = facts.GetValueOrDefault(FactKeys.Uuid, "");
@@ -269,10 +269,10 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    private Task StopCore(Manager manager, string name)
+    private Task StopCore(Manager manager, string name, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             Mapping? changed = null;
             lock (_sync)
@@ -293,11 +293,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
+    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDirOrNull(manager, facts);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             Mapping? old;
@@ -352,7 +352,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     }
 
     public Task<IReadOnlyList<string>> SetupAsync(CancellationToken cancellationToken = default) =>
-        WithGate(() =>
+        WithGate(cancellationToken, () =>
         {
             var actions = _host.Setup(RootDir);
             foreach (var a in actions)
@@ -364,7 +364,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
 
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default) =>
-        WithGate(() =>
+        WithGate(cancellationToken, () =>
         {
             var owned = OwnershipSnapshot();
             var removed = _host.Prune(RootDir, dryRun, _systemd is null ? owned : _systemd.Ownership(owned));
@@ -389,7 +389,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             // systemd owns the unit's attributes: a limit goes through SetUnitProperties (runtime), never cgroupfs.
             var text = Names.ValidateValue(value);
-            return WithGate(() =>
+            return WithGate(cancellationToken, () =>
             {
                 var set = _systemd.SetLimit(inUnit, key, text);
                 Log.Info("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
@@ -398,7 +398,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
         var (hierarchy, dir) = Locate(manager, name, key);
         var body = Names.ValidateValue(value);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             _host.WriteValue(hierarchy, dir, key, body);
             Log.Info("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
@@ -433,7 +433,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     /// <summary>machined forgot <paramref name="machine"/> (machinectl terminate: LXC's post-stop may never run): drop its LXC mapping.</summary>
     public Task ForgetMachineAsync(string machine) =>
-        WithGate(() =>
+        WithGate(CancellationToken.None, () =>
         {
             Mapping? gone;
             lock (_sync)
@@ -771,9 +771,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
     }
 
-    private async Task WithGate(Action action)
+    /// <summary>
+    /// Runs <paramref name="action"/> alone (one change at a time). A call still waiting for its turn when
+    /// <paramref name="cancellationToken"/> is cancelled (interopd shutting down, the caller gone) never starts:
+    /// it ends with <see cref="OperationCanceledException"/>. A call that has started runs to its end.
+    /// </summary>
+    private async Task WithGate(CancellationToken cancellationToken, Action action)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             action();
@@ -784,9 +789,9 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
     }
 
-    private async Task<T> WithGate<T>(Func<T> action)
+    private async Task<T> WithGate<T>(CancellationToken cancellationToken, Func<T> action)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return action();

@@ -194,6 +194,27 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
+    public async Task A_call_waiting_when_the_daemon_stops_gets_the_shutting_down_reply()
+    {
+        await _server.DisposeAsync();
+        using var stop = new CancellationTokenSource();
+        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, cancellationToken: stop.Token);
+        _fake.PrepareTurn = new TaskCompletionSource();
+
+        var call = _client.PrepareContainerAsync(Manager.Lxc, "late", new Dictionary<string, string>());
+        await _fake.PrepareWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        stop.Cancel();
+
+        var ex = Assert.ThrowsAsync<DaemonErrorException>(() => call);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.Failed"));
+            Assert.That(ex.Message, Does.Contain("shutting down"));
+            Assert.That(_fake.PrepareTurn.Task.IsCompleted, Is.False, "the call never got its turn");
+        });
+    }
+
+    [Test]
     public void An_unexpected_exception_is_Failed_with_a_short_message_and_is_logged()
     {
         _fake.ThrowOnNextCall = new IOException("disk on fire");
