@@ -11,6 +11,8 @@
 using Interop.Core;
 using Interop.Core.Model;
 using Interop.Core.Service;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus;
@@ -30,7 +32,7 @@ public sealed class InteropBusService : IAsyncDisposable
 
     private readonly DBusConnection _connection;
     private readonly IInteropService _service;
-    private readonly Action<string, Exception?> _log;
+    private readonly ILogger _log;
     private readonly CallerAuthorizer _authorizer;
     private Func<uint, Mapping, bool>? _mayChange;
 
@@ -45,7 +47,7 @@ public sealed class InteropBusService : IAsyncDisposable
     private readonly CancellationTokenSource _stopping;
     private int _disposed;
 
-    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log, Func<CancellationToken, Task<string>>? metrics, CancellationToken stopping)
+    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, ILogger log, Func<CancellationToken, Task<string>>? metrics, CancellationToken stopping)
     {
         _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _metrics = metrics;
@@ -65,7 +67,7 @@ public sealed class InteropBusService : IAsyncDisposable
     /// name org.interop.Interop1.
     /// </summary>
     /// <param name="isAllowed">Whether a caller uid may call mutating methods (the daemon builds it from allowed_users).</param>
-    /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
+    /// <param name="log">Receives every unexpected exception, as a warning with the exception (nothing is logged when null).</param>
     /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
     /// ReleaseContainer); null: every allowed caller may.</param>
     /// <param name="cancellationToken">Stops the connecting, and later the daemon: once cancelled, every call still waiting
@@ -77,14 +79,14 @@ public sealed class InteropBusService : IAsyncDisposable
         string bus,
         IInteropService service,
         Func<uint, bool> isAllowed,
-        Action<string, Exception?>? log = null,
+        ILogger? log = null,
         CancellationToken cancellationToken = default,
         Func<uint, Mapping, bool>? mayChange = null,
         Func<CancellationToken, Task<string>>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(isAllowed);
-        log ??= static (_, _) => { };
+        log ??= NullLogger.Instance;
         var address = BusAddress.Resolve(bus);
         var options = new DBusConnectionOptions(address)
         {
@@ -159,15 +161,15 @@ public sealed class InteropBusService : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static void SafeLog(Action<string, Exception?> log, string message, Exception? ex)
+    private static void SafeLog(ILogger log, string message, Exception? ex)
     {
         try
         {
-            log(message, ex);
+            log.LogWarning(ex, "{0}", message);
         }
         catch (Exception)
         {
-            // The log callback must not take the bus down.
+            // A logger must not take the bus down.
         }
     }
 

@@ -5,7 +5,8 @@ using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.Core.Service;
 using Interop.Service.Metrics;
-using NLog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Service;
 
@@ -27,7 +28,8 @@ namespace Interop.Service;
 /// </remarks>
 public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 {
-    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _log;
 
     private readonly ICgroupHost _host;
     private readonly InteropConfig _config;
@@ -47,8 +49,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
         Func<DateTimeOffset>? clock = null,
         SystemdCoordinator? systemd = null,
-        IServiceMetrics? metrics = null)
+        IServiceMetrics? metrics = null,
+        ILoggerFactory? loggers = null)
     {
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _log = _loggers.CreateLogger<InteropService>();
         _host = host;
         _config = config;
         _store = store;
@@ -102,7 +107,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         WithGate(CancellationToken.None, () =>
         {
             var started = Stopwatch.GetTimestamp();
-            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null).Run();
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null, _loggers.CreateLogger<Reconciler>()).Run();
             lock (_sync)
             {
                 foreach (var m in report.Kept.Concat(report.Adopted))
@@ -199,13 +204,13 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             if (parent is null)
             {
                 // Outside the shared root and the policy is permissive: record, touch nothing.
-                Log.Warn("prepare {0}: its cgroup parent lies outside the shared root {1}; recorded only", id, SharedRoot);
+                _log.LogWarning("prepare {0}: its cgroup parent lies outside the shared root {1}; recorded only", id, SharedRoot);
             }
             else
             {
                 foreach (var action in _host.Setup(RootDir).Concat(parent != RootDir ? _host.EnsureDir(parent) : []))
                 {
-                    Log.Info("setup: {0}", action);
+                    _log.LogInformation("setup: {0}", action);
                 }
 
                 RemoveStaleDirs(id, parent);
@@ -221,7 +226,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Put(mapping));
-            Log.Info("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
+            _log.LogInformation("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
             ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
         });
     }
@@ -258,7 +263,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Put(mapping));
-            Log.Info("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
+            _log.LogInformation("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
             if (old is not { State: ContainerState.Running })
             {
                 ContainerAdded?.Invoke(this, new ContainerEventArgs(mapping));
@@ -287,7 +292,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             if (changed is not null)
             {
                 Persist(new StateChange.Put(changed));
-                Log.Info("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
+                _log.LogInformation("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
                 ContainerChanged?.Invoke(this, new ContainerEventArgs(changed));
             }
         });
@@ -326,7 +331,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
             catch (InteropException e)
             {
-                Log.Warn("release {0}: leftovers stay: {1}", id, e.Message);
+                _log.LogWarning("release {0}: leftovers stay: {1}", id, e.Message);
             }
 
             bool existed;
@@ -340,7 +345,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
                 Persist(new StateChange.Removed(id));
             }
 
-            Log.Info("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
+            _log.LogInformation("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
                 removed.Count > 0 ? "; removed " + string.Join(", ", removed) : "");
             if (existed && old is not null)
             {
@@ -357,7 +362,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             var actions = _host.Setup(RootDir);
             foreach (var a in actions)
             {
-                Log.Info("setup: {0}", a);
+                _log.LogInformation("setup: {0}", a);
             }
 
             return actions;
@@ -370,7 +375,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             var removed = _host.Prune(RootDir, dryRun, _systemd is null ? owned : _systemd.Ownership(owned));
             foreach (var r in removed)
             {
-                Log.Info(dryRun ? "prune (dry run): would remove {0}" : "prune: removed {0}", r);
+                if (dryRun)
+                {
+                    _log.LogInformation("prune (dry run): would remove {0}", r);
+                }
+                else
+                {
+                    _log.LogInformation("prune: removed {0}", r);
+                }
             }
 
             return removed;
@@ -392,7 +404,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             return WithGate(cancellationToken, () =>
             {
                 var set = _systemd.SetLimit(inUnit, key, text);
-                Log.Info("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
+                _log.LogInformation("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
             });
         }
 
@@ -401,7 +413,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         return WithGate(cancellationToken, () =>
         {
             _host.WriteValue(hierarchy, dir, key, body);
-            Log.Info("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
+            _log.LogInformation("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
         });
     }
 
@@ -427,7 +439,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
         catch (InteropException e)
         {
-            Log.Warn("reaper: {0}", e.Message);
+            _log.LogWarning("reaper: {0}", e.Message);
         }
     }
 
@@ -451,7 +463,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Removed(gone.Id));
-            Log.Info("machine {0} is gone: unregistered {1} (unit {2})", machine, gone.Id, gone.Unit);
+            _log.LogInformation("machine {0} is gone: unregistered {1} (unit {2})", machine, gone.Id, gone.Unit);
             ContainerRemoved?.Invoke(this, new ContainerEventArgs(gone));
         });
 
@@ -492,7 +504,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryHierarchy.Rank(c.Key)).ToList();
             cgroupPath = own.Count > 0 ? own[0].Value : "/";
             paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
-            Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
+            _log.LogWarning("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
         }
 
         var ns = HasPrivateNamespace(pid, cgroupPath, paths) ? CgroupNamespaceKind.Private : CgroupNamespaceKind.Host;
@@ -533,7 +545,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             foreach (var gone in _host.RemoveIfEmpty(parent + "/" + child))
             {
-                Log.Info("prepare {0}: removed stale {1}", id, gone);
+                _log.LogInformation("prepare {0}: removed stale {1}", id, gone);
             }
         }
     }
@@ -709,14 +721,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             // The registry in memory stays right and keeps answering; the next change writes all of it. The call
             // is still answered as done (a container start must not fail on a full /var); the caller and the admin
             // are told by StateWritable (a property with PropertiesChanged) and `interopctl status` until then.
-            Log.Error("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
+            _log.LogError("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
             SetStateWritable(false);
             _metrics.StateWriteFailed();
         }
 
         if (sw.ElapsedMilliseconds > 100)
         {
-            Log.Debug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
+            _log.LogDebug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
         }
     }
 
@@ -727,7 +739,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             StateWritable = writable;
             if (writable)
             {
-                Log.Info("state file {0} written again; no longer degraded", _store.Path);
+                _log.LogInformation("state file {0} written again; no longer degraded", _store.Path);
             }
 
             StateWritableChanged?.Invoke(this, EventArgs.Empty);

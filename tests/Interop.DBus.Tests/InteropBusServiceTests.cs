@@ -15,7 +15,7 @@ public partial class InteropBusServiceTests
     private FakeInteropService _fake = null!;
     private InteropBusService _server = null!;
     private InteropClient _client = null!;
-    private List<(string Message, Exception? Error)> _log = null!;
+    private ListLogger _log = null!;
 
     [OneTimeSetUp]
     public void StartDaemon() => _daemon = new DBusDaemonFixture();
@@ -33,14 +33,8 @@ public partial class InteropBusServiceTests
         _fake.Containers.Add(FakeInteropService.Sample(Manager.Lxc, "web-01", 4242));
         _fake.Containers.Add(FakeInteropService.Sample(Manager.Libvirt, "db_1", 5151));
         _fake.Values["memory.limit_in_bytes"] = "1073741824";
-        _log = [];
-        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, (m, e) =>
-        {
-            lock (_log)
-            {
-                _log.Add((m, e));
-            }
-        }, metrics: _ => Task.FromResult(Exposition));
+        _log = new ListLogger();
+        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, _log, metrics: _ => Task.FromResult(Exposition));
         _client = await InteropClient.ConnectAsync(_daemon.Address);
     }
 
@@ -223,7 +217,7 @@ public partial class InteropBusServiceTests
         {
             Assert.That(ex!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.Failed"));
             Assert.That(ex.Message, Does.Contain("IOException").And.Not.Contain("disk on fire"));
-            Assert.That(_log.Select(l => l.Error), Has.Some.InstanceOf<IOException>());
+            Assert.That(_log.Entries.Select(l => l.Error), Has.Some.InstanceOf<IOException>());
             Assert.That(_client.Version, Is.EqualTo("0.1.0"), "the connection survives");
         });
     }
