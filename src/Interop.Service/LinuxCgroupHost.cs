@@ -39,7 +39,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
         _writable = writable is null ? hierarchies : [.. hierarchies.Where(h => writable(h.Key))];
         _sharedRoot = CgroupFs.NormalizeRelative(sharedRoot, "shared root");
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
-        _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
+        _options = new SharedRootOptions { Boundary = CgroupPath.Of(boundary).Relative };
         _procRoot = procRoot;
 
         // What containers make inside their cgroups is skipped, never fatal: one warning per dir names it.
