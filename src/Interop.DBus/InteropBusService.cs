@@ -11,6 +11,8 @@
 using Interop.Core;
 using Interop.Core.Model;
 using Interop.Core.Service;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus;
@@ -30,7 +32,7 @@ public sealed class InteropBusService : IAsyncDisposable
 
     private readonly DBusConnection _connection;
     private readonly IInteropService _service;
-    private readonly Action<string, Exception?> _log;
+    private readonly ILogger _log;
     private readonly CallerAuthorizer _authorizer;
     private Func<uint, Mapping, bool>? _mayChange;
 
@@ -39,10 +41,15 @@ public sealed class InteropBusService : IAsyncDisposable
 
     private readonly SemaphoreSlim _walks = new(MaxConcurrentWalks, MaxConcurrentWalks);
     private readonly Func<CancellationToken, Task<string>>? _metrics;
+
+    // Cancelled when the daemon stops (StartAsync's token) or this is disposed: every call still waiting for the
+    // service then ends with the "shutting down" reply while the connection can still carry it.
+    private readonly CancellationTokenSource _stopping;
     private int _disposed;
 
-    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, Action<string, Exception?> log, Func<CancellationToken, Task<string>>? metrics)
+    private InteropBusService(DBusConnection connection, IInteropService service, Func<uint, bool> isAllowed, ILogger log, Func<CancellationToken, Task<string>>? metrics, CancellationToken stopping)
     {
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _metrics = metrics;
         _connection = connection;
         _service = service;
@@ -60,9 +67,11 @@ public sealed class InteropBusService : IAsyncDisposable
     /// name org.interop.Interop1.
     /// </summary>
     /// <param name="isAllowed">Whether a caller uid may call mutating methods (the daemon builds it from allowed_users).</param>
-    /// <param name="log">Receives every unexpected exception (message, exception); must not throw.</param>
+    /// <param name="log">Receives every unexpected exception, as a warning with the exception (nothing is logged when null).</param>
     /// <param name="mayChange">Whether a non-root allowed caller may change a registered container (SetValue, StopContainer,
     /// ReleaseContainer); null: every allowed caller may.</param>
+    /// <param name="cancellationToken">Stops the connecting, and later the daemon: once cancelled, every call still waiting
+    /// for the service gets the "interopd is shutting down; try again" reply.</param>
     /// <param name="metrics">Produces the Prometheus exposition GetMetrics answers; null answers that metrics are not available.</param>
     /// <exception cref="InvalidOperationException">another connection already owns org.interop.Interop1.</exception>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
@@ -70,14 +79,14 @@ public sealed class InteropBusService : IAsyncDisposable
         string bus,
         IInteropService service,
         Func<uint, bool> isAllowed,
-        Action<string, Exception?>? log = null,
+        ILogger? log = null,
         CancellationToken cancellationToken = default,
         Func<uint, Mapping, bool>? mayChange = null,
         Func<CancellationToken, Task<string>>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(isAllowed);
-        log ??= static (_, _) => { };
+        log ??= NullLogger.Instance;
         var address = BusAddress.Resolve(bus);
         var options = new DBusConnectionOptions(address)
         {
@@ -104,7 +113,7 @@ public sealed class InteropBusService : IAsyncDisposable
                 throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {ex.Message}", ex);
             }
 
-            var self = new InteropBusService(connection, service, isAllowed, log, metrics) { _mayChange = mayChange };
+            var self = new InteropBusService(connection, service, isAllowed, log, metrics, cancellationToken) { _mayChange = mayChange };
             connection.AddMethodHandlers([new ManagerHandler(self), new ContainerHandler(self)]);
             service.ContainerAdded += self.OnContainerAdded;
             service.ContainerRemoved += self.OnContainerRemoved;
@@ -145,21 +154,22 @@ public sealed class InteropBusService : IAsyncDisposable
                 health.StateWritableChanged -= OnStateWritableChanged;
             }
 
+            _stopping.Cancel();
             _connection.Dispose();
         }
 
         return ValueTask.CompletedTask;
     }
 
-    private static void SafeLog(Action<string, Exception?> log, string message, Exception? ex)
+    private static void SafeLog(ILogger log, string message, Exception? ex)
     {
         try
         {
-            log(message, ex);
+            log.LogWarning(ex, "{0}", message);
         }
         catch (Exception)
         {
-            // The log callback must not take the bus down.
+            // A logger must not take the bus down.
         }
     }
 
@@ -689,7 +699,8 @@ public sealed class InteropBusService : IAsyncDisposable
         {
             try
             {
-                var reply = await call(context.RequestAborted).ConfigureAwait(false);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+                var reply = await call(linked.Token).ConfigureAwait(false);
                 reply(context);
             }
             catch (Exception ex)

@@ -9,10 +9,6 @@ namespace Interop.Service;
 /// </summary>
 internal static class ContainerDir
 {
-    /// <summary>True when <paramref name="path"/> is <paramref name="dir"/> or lies below it ("/a/b" is below "/a", "/ab" is not).</summary>
-    public static bool IsAtOrBelow(string path, string dir) =>
-        dir.Length > 1 && (path == dir || (path.Length > dir.Length && path.StartsWith(dir, StringComparison.Ordinal) && path[dir.Length] == '/'));
-
     /// <summary>
     /// <paramref name="m"/> (described from its leader's /proc/PID/cgroup) placed at <paramref name="dir"/> when the
     /// leader sits in <paramref name="dir"/> or below it: CgroupPath is the dir, and every hierarchy's path below the
@@ -20,24 +16,25 @@ internal static class ContainerDir
     /// </summary>
     public static Mapping? Rebase(Mapping m, string dir, ICgroupHost host)
     {
-        if (!IsAtOrBelow(m.CgroupPath, dir))
+        var at = CgroupPath.Of(dir);
+        if (at.IsRoot || m.CgroupPath.Length == 0 || !CgroupPath.Of(m.CgroupPath).IsAtOrBelow(at))
         {
             return null;
         }
 
-        if (m.CgroupPath == dir)
+        if (m.CgroupPath == at.Value)
         {
             return m;
         }
 
-        var rel = dir.TrimStart('/');
         var paths = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, abs) in m.Paths)
         {
-            var own = host.AbsoluteDir(key, rel);
-            paths[key] = IsAtOrBelow(abs, own) ? own : abs;
+            // The hierarchy dirs are paths too: one below the container's own dir is cut back to it.
+            var own = host.AbsoluteDir(key, at.Relative);
+            paths[key] = CgroupPath.IsAtOrBelow(abs, own) ? own : abs;
         }
 
-        return m with { CgroupPath = dir, Paths = paths };
+        return m with { CgroupPath = at.Value, Paths = paths };
     }
 }

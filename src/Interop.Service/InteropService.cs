@@ -5,7 +5,8 @@ using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.Core.Service;
 using Interop.Service.Metrics;
-using NLog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Service;
 
@@ -27,10 +28,8 @@ namespace Interop.Service;
 /// </remarks>
 public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 {
-    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
-
-    /// <summary>Hierarchies preferred as the source of a container's CgroupPath, in order.</summary>
-    private static readonly string[] PrimaryOrder = ["cpuset", "memory", "cpu,cpuacct", "cpu", "pids", "freezer", "devices", "blkio", "unified"];
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _log;
 
     private readonly ICgroupHost _host;
     private readonly InteropConfig _config;
@@ -50,8 +49,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
         Func<DateTimeOffset>? clock = null,
         SystemdCoordinator? systemd = null,
-        IServiceMetrics? metrics = null)
+        IServiceMetrics? metrics = null,
+        ILoggerFactory? loggers = null)
     {
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _log = _loggers.CreateLogger<InteropService>();
         _host = host;
         _config = config;
         _store = store;
@@ -84,6 +86,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     private string RootDir => _config.SharedRootDir;
 
+    private CgroupPath SharedRootPath => _config.SharedRootPath;
+
     public IReadOnlyList<HierarchyInfo> Hierarchies =>
         [.. _host.Hierarchies.Select(h => new HierarchyInfo(h.Key, h.MountPoint, _host.AbsoluteDir(h.Key, RootDir)))];
 
@@ -100,10 +104,10 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
     /// <summary>Loads the state file, keeps what is still alive, adopts what lives under the shared root.</summary>
     public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
-        WithGate(() =>
+        WithGate(CancellationToken.None, () =>
         {
             var started = Stopwatch.GetTimestamp();
-            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null).Run();
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null, _loggers.CreateLogger<Reconciler>()).Run();
             lock (_sync)
             {
                 foreach (var m in report.Kept.Concat(report.Adopted))
@@ -168,22 +172,22 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     }
 
     public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("prepare", () => PrepareCore(manager, name, facts));
+        Counted("prepare", () => PrepareCore(manager, name, facts, cancellationToken));
 
     public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("started", () => RegisterCore(manager, name, leader, facts));
+        Counted("started", () => RegisterCore(manager, name, leader, facts, cancellationToken));
 
     public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("stopped", () => StopCore(manager, name));
+        Counted("stopped", () => StopCore(manager, name, cancellationToken));
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("released", () => ReleaseCore(manager, name, facts));
+        Counted("released", () => ReleaseCore(manager, name, facts, cancellationToken));
 
-    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
+    private Task PrepareCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDir(manager, facts);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             Mapping? old;
@@ -200,13 +204,13 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             if (parent is null)
             {
                 // Outside the shared root and the policy is permissive: record, touch nothing.
-                Log.Warn("prepare {0}: its cgroup parent lies outside the shared root {1}; recorded only", id, SharedRoot);
+                _log.LogWarning("prepare {0}: its cgroup parent lies outside the shared root {1}; recorded only", id, SharedRoot);
             }
             else
             {
                 foreach (var action in _host.Setup(RootDir).Concat(parent != RootDir ? _host.EnsureDir(parent) : []))
                 {
-                    Log.Info("setup: {0}", action);
+                    _log.LogInformation("setup: {0}", action);
                 }
 
                 RemoveStaleDirs(id, parent);
@@ -222,16 +226,16 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Put(mapping));
-            Log.Info("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
+            _log.LogInformation("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
             ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
         });
     }
 
-    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts)
+    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             var uuid = facts.GetValueOrDefault(FactKeys.Uuid, "");
@@ -259,7 +263,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Put(mapping));
-            Log.Info("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
+            _log.LogInformation("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
             if (old is not { State: ContainerState.Running })
             {
                 ContainerAdded?.Invoke(this, new ContainerEventArgs(mapping));
@@ -270,10 +274,10 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         });
     }
 
-    private Task StopCore(Manager manager, string name)
+    private Task StopCore(Manager manager, string name, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             Mapping? changed = null;
             lock (_sync)
@@ -288,17 +292,17 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             if (changed is not null)
             {
                 Persist(new StateChange.Put(changed));
-                Log.Info("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
+                _log.LogInformation("stopping {0} {1} pid {2} at {3}", manager.ToWire(), name, changed.Leader, changed.CgroupPath);
                 ContainerChanged?.Invoke(this, new ContainerEventArgs(changed));
             }
         });
     }
 
-    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
+    private Task<bool> ReleaseCore(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
         var parent = ParentDirOrNull(manager, facts);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
             Mapping? old;
@@ -315,9 +319,9 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
             try
             {
-                if (old is not null && old.CgroupPath.Length > 0 && IsUnderRoot(old.CgroupPath) && !_host.HasTasks(old.CgroupPath.TrimStart('/')))
+                if (old is not null && old.CgroupPath.Length > 0 && CgroupPath.Of(old.CgroupPath) is var oldPath && oldPath.IsAtOrBelow(SharedRootPath) && !_host.HasTasks(oldPath.Relative))
                 {
-                    removed.AddRange(_host.RemoveIfEmpty(old.CgroupPath.TrimStart('/')));
+                    removed.AddRange(_host.RemoveIfEmpty(oldPath.Relative));
                 }
 
                 if (parent is not null)
@@ -327,7 +331,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
             catch (InteropException e)
             {
-                Log.Warn("release {0}: leftovers stay: {1}", id, e.Message);
+                _log.LogWarning("release {0}: leftovers stay: {1}", id, e.Message);
             }
 
             bool existed;
@@ -341,7 +345,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
                 Persist(new StateChange.Removed(id));
             }
 
-            Log.Info("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
+            _log.LogInformation("released {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, old?.Leader ?? 0, old?.CgroupPath ?? "-",
                 removed.Count > 0 ? "; removed " + string.Join(", ", removed) : "");
             if (existed && old is not null)
             {
@@ -353,25 +357,32 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     }
 
     public Task<IReadOnlyList<string>> SetupAsync(CancellationToken cancellationToken = default) =>
-        WithGate(() =>
+        WithGate(cancellationToken, () =>
         {
             var actions = _host.Setup(RootDir);
             foreach (var a in actions)
             {
-                Log.Info("setup: {0}", a);
+                _log.LogInformation("setup: {0}", a);
             }
 
             return actions;
         });
 
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default) =>
-        WithGate(() =>
+        WithGate(cancellationToken, () =>
         {
             var owned = OwnershipSnapshot();
             var removed = _host.Prune(RootDir, dryRun, _systemd is null ? owned : _systemd.Ownership(owned));
             foreach (var r in removed)
             {
-                Log.Info(dryRun ? "prune (dry run): would remove {0}" : "prune: removed {0}", r);
+                if (dryRun)
+                {
+                    _log.LogInformation("prune (dry run): would remove {0}", r);
+                }
+                else
+                {
+                    _log.LogInformation("prune: removed {0}", r);
+                }
             }
 
             return removed;
@@ -390,19 +401,19 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             // systemd owns the unit's attributes: a limit goes through SetUnitProperties (runtime), never cgroupfs.
             var text = Names.ValidateValue(value);
-            return WithGate(() =>
+            return WithGate(cancellationToken, () =>
             {
                 var set = _systemd.SetLimit(inUnit, key, text);
-                Log.Info("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
+                _log.LogInformation("set {0} {1} {2}={3} through systemd: {4} {5}", manager.ToWire(), name, key, text, inUnit.Unit, string.Join(" ", set));
             });
         }
 
         var (hierarchy, dir) = Locate(manager, name, key);
         var body = Names.ValidateValue(value);
-        return WithGate(() =>
+        return WithGate(cancellationToken, () =>
         {
             _host.WriteValue(hierarchy, dir, key, body);
-            Log.Info("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
+            _log.LogInformation("set {0} {1} {2}={3}", manager.ToWire(), name, key, body);
         });
     }
 
@@ -414,8 +425,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             return [];
         }
 
-        var key = m.Paths.Keys.OrderBy(PrimaryRank).First();
-        return _host.Tasks(key, m.CgroupPath.TrimStart('/'));
+        var key = PrimaryHierarchy.Of(m.Paths.Keys)!;
+        return _host.Tasks(key, CgroupPath.Of(m.CgroupPath).Relative);
     }
 
     /// <summary>The reaper's pass: prune, logging what went.</summary>
@@ -428,13 +439,13 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
         catch (InteropException e)
         {
-            Log.Warn("reaper: {0}", e.Message);
+            _log.LogWarning("reaper: {0}", e.Message);
         }
     }
 
     /// <summary>machined forgot <paramref name="machine"/> (machinectl terminate: LXC's post-stop may never run): drop its LXC mapping.</summary>
     public Task ForgetMachineAsync(string machine) =>
-        WithGate(() =>
+        WithGate(CancellationToken.None, () =>
         {
             Mapping? gone;
             lock (_sync)
@@ -452,7 +463,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Removed(gone.Id));
-            Log.Info("machine {0} is gone: unregistered {1} (unit {2})", machine, gone.Id, gone.Unit);
+            _log.LogInformation("machine {0} is gone: unregistered {1} (unit {2})", machine, gone.Id, gone.Unit);
             ContainerRemoved?.Invoke(this, new ContainerEventArgs(gone));
         });
 
@@ -474,26 +485,26 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
 
         var cgroups = _host.ReadProcCgroup(pid) ?? throw new InvalidInputException("leader", $"pid {pid} is not running");
-        var inside = cgroups.Where(c => IsUnderRoot(c.Value) && c.Value.TrimEnd('/') != "/" + RootDir)
+        var inside = cgroups.Where(c => CgroupPath.Of(c.Value).IsBelow(SharedRootPath))
             .ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
         string cgroupPath;
         Dictionary<string, string> paths;
         if (inside.Count > 0)
         {
-            cgroupPath = inside.OrderBy(c => PrimaryRank(c.Key)).First().Value;
-            paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
+            cgroupPath = inside.OrderBy(c => PrimaryHierarchy.Rank(c.Key)).First().Value;
+            paths = inside.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
         }
         else if (_config.Policy == ContainerPolicy.Strict)
         {
-            var where = cgroups.OrderBy(c => PrimaryRank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
+            var where = cgroups.OrderBy(c => PrimaryHierarchy.Rank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
             throw new NotInSharedRootException($"{id} (pid {pid}) lives at {where}, outside the shared root {SharedRoot}; include /usr/share/interop/lxc.conf (LXC) or use a partition under {SharedRoot} (libvirt)");
         }
         else
         {
-            var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryRank(c.Key)).ToList();
+            var own = cgroups.Where(c => c.Value != "/").OrderBy(c => PrimaryHierarchy.Rank(c.Key)).ToList();
             cgroupPath = own.Count > 0 ? own[0].Value : "/";
-            paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, c.Value.TrimStart('/')), StringComparer.Ordinal);
-            Log.Warn("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
+            paths = own.ToDictionary(c => c.Key, c => _host.AbsoluteDir(c.Key, CgroupPath.Of(c.Value).Relative), StringComparer.Ordinal);
+            _log.LogWarning("{0} (pid {1}) lives at {2}, outside the shared root; registered anyway (policy permissive)", id, pid, cgroupPath);
         }
 
         var ns = HasPrivateNamespace(pid, cgroupPath, paths) ? CgroupNamespaceKind.Private : CgroupNamespaceKind.Host;
@@ -513,8 +524,8 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             return false;
         }
 
-        var key = paths.Keys.OrderBy(PrimaryRank).First();
-        return _host.Tasks(key, cgroupPath.TrimStart('/')).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
+        var key = PrimaryHierarchy.Of(paths.Keys)!;
+        return _host.Tasks(key, CgroupPath.Of(cgroupPath).Relative).Any(t => t != leader && _host.HasPrivateCgroupNamespace((int)t));
     }
 
     /// <summary>Removes the empty dirs that would make <paramref name="id"/> lose its canonical name; a populated one is a conflict.</summary>
@@ -534,7 +545,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         {
             foreach (var gone in _host.RemoveIfEmpty(parent + "/" + child))
             {
-                Log.Info("prepare {0}: removed stale {1}", id, gone);
+                _log.LogInformation("prepare {0}: removed stale {1}", id, gone);
             }
         }
     }
@@ -606,21 +617,21 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
         return relPath =>
         {
-            var path = "/" + relPath.Trim('/');
-            if (ancestors.Contains(path))
+            var path = CgroupPath.Of(relPath);
+            if (ancestors.Contains(path.Value))
             {
                 return true;
             }
 
-            for (var p = path; p.Length > 0; p = p[..Math.Max(0, p.LastIndexOf('/'))])
+            for (var p = path; !p.IsRoot; p = p.Parent)
             {
-                if (mine.Contains(p))
+                if (mine.Contains(p.Value))
                 {
                     return true;
                 }
             }
 
-            var name = path[(path.LastIndexOf('/') + 1)..];
+            var name = path.Name;
             foreach (var layout in _layouts.Values)
             {
                 if (managers.Contains(layout.Manager) && layout.Classify(name) is { Role: DirRole.Pivot })
@@ -649,14 +660,16 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             throw new InvalidInputException("key", $"{m.Id} has no cgroup in the {hierarchy} hierarchy");
         }
 
-        var mount = _host.AbsoluteDir(hierarchy, "");
-        var rel = abs.Length > mount.Length ? abs[(mount.TrimEnd('/').Length + 1)..] : "";
-        if (!IsUnderRoot("/" + rel))
+        // The dir is recorded as an absolute file system path: its cgroup path is the part below the mount point.
+        var dir = CgroupPath.Of(abs);
+        var mount = CgroupPath.Of(_host.AbsoluteDir(hierarchy, ""));
+        var at = dir.IsAtOrBelow(mount) ? CgroupPath.Of(dir.RelativeTo(mount)) : CgroupPath.Root;
+        if (!at.IsAtOrBelow(SharedRootPath))
         {
             throw new NotInSharedRootException($"{m.Id} lives outside the shared root {SharedRoot}; Interop writes nothing there");
         }
 
-        return (hierarchy, rel);
+        return (hierarchy, at.Relative);
     }
 
     /// <summary>The dir the container's cgroups appear in; null (permissive) or NotInSharedRoot (strict) when outside the shared root.</summary>
@@ -681,16 +694,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     {
         var raw = _systemd is null ? _layouts[manager].ParentDir(RootDir, facts) : _systemd.ParentDir(manager, RootDir, facts);
         var parent = Names.ValidateRelativePath(raw, "partition");
-        return IsUnderRoot("/" + parent) ? parent : null;
-    }
-
-    private bool IsUnderRoot(string cgroupPath) =>
-        cgroupPath == "/" + RootDir || cgroupPath.StartsWith("/" + RootDir + "/", StringComparison.Ordinal);
-
-    private static int PrimaryRank(string key)
-    {
-        var i = Array.IndexOf(PrimaryOrder, key);
-        return i < 0 ? PrimaryOrder.Length : i;
+        return CgroupPath.Of(parent).IsAtOrBelow(SharedRootPath) ? parent : null;
     }
 
     private ulong Now() => (ulong)(_clock().ToUnixTimeMilliseconds() * 1000);
@@ -717,14 +721,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             // The registry in memory stays right and keeps answering; the next change writes all of it. The call
             // is still answered as done (a container start must not fail on a full /var); the caller and the admin
             // are told by StateWritable (a property with PropertiesChanged) and `interopctl status` until then.
-            Log.Error("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
+            _log.LogError("cannot write {0}: {1}; degraded: changes are kept in memory only until a write succeeds", _store.Path, e.Message);
             SetStateWritable(false);
             _metrics.StateWriteFailed();
         }
 
         if (sw.ElapsedMilliseconds > 100)
         {
-            Log.Debug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
+            _log.LogDebug("state written in {0} ms ({1} containers)", sw.ElapsedMilliseconds, ContainerCount);
         }
     }
 
@@ -735,7 +739,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             StateWritable = writable;
             if (writable)
             {
-                Log.Info("state file {0} written again; no longer degraded", _store.Path);
+                _log.LogInformation("state file {0} written again; no longer degraded", _store.Path);
             }
 
             StateWritableChanged?.Invoke(this, EventArgs.Empty);
@@ -779,9 +783,14 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
     }
 
-    private async Task WithGate(Action action)
+    /// <summary>
+    /// Runs <paramref name="action"/> alone (one change at a time). A call still waiting for its turn when
+    /// <paramref name="cancellationToken"/> is cancelled (interopd shutting down, the caller gone) never starts:
+    /// it ends with <see cref="OperationCanceledException"/>. A call that has started runs to its end.
+    /// </summary>
+    private async Task WithGate(CancellationToken cancellationToken, Action action)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             action();
@@ -792,9 +801,9 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         }
     }
 
-    private async Task<T> WithGate<T>(Func<T> action)
+    private async Task<T> WithGate<T>(CancellationToken cancellationToken, Func<T> action)
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return action();

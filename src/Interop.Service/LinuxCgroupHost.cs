@@ -1,7 +1,10 @@
 using Interop.Core;
+using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Service;
 
@@ -11,7 +14,7 @@ namespace Interop.Service;
 /// </summary>
 public sealed class LinuxCgroupHost : ICgroupHost
 {
-    private static readonly NLog.Logger Log = NLog.LogManager.GetCurrentClassLogger();
+    private readonly ILogger _log;
 
     private readonly IReadOnlyList<Hierarchy> _hierarchies;
     private readonly IReadOnlyList<Hierarchy> _writable;
@@ -28,17 +31,20 @@ public sealed class LinuxCgroupHost : ICgroupHost
     /// Which hierarchies (by key) Interop may create, initialize and remove dirs in; all when null. On a systemd host
     /// these are the ones systemd does not manage: there the units' cgroups are systemd's (DESIGN.md section 14).
     /// </param>
-    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc", Func<string, bool>? writable = null)
+    /// <param name="log">Where it logs (nothing when null).</param>
+    public LinuxCgroupHost(IReadOnlyList<Hierarchy> hierarchies, string sharedRoot, string boundary = "/", string procRoot = "/proc", Func<string, bool>? writable = null, ILogger<LinuxCgroupHost>? log = null)
     {
+        _log = log ?? NullLogger<LinuxCgroupHost>.Instance;
         _hierarchies = hierarchies;
         _writable = writable is null ? hierarchies : [.. hierarchies.Where(h => writable(h.Key))];
         _sharedRoot = CgroupFs.NormalizeRelative(sharedRoot, "shared root");
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
-        _options = new SharedRootOptions { Boundary = boundary.Trim('/') };
+        _options = new SharedRootOptions { Boundary = CgroupPath.Of(boundary).Relative };
         _procRoot = procRoot;
 
         // What containers make inside their cgroups is skipped, never fatal: one warning per dir names it.
-        CgroupTree.Warn ??= message => Log.Warn(message);
+        var warn = _log;
+        CgroupTree.Warn ??= message => warn.LogWarning("{Message}", message);
         Mode = HierarchyDiscovery.Classify(hierarchies).ToWire();
         Hierarchies = [.. hierarchies.Select(h => (h.Key, h.MountPoint))];
     }
@@ -47,7 +53,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public IReadOnlyList<(string Key, string MountPoint)> Hierarchies { get; }
 
-    public static LinuxCgroupHost FromHost(string sharedRoot, string boundary = "/") => new(HierarchyDiscovery.FromHost(), sharedRoot, boundary);
+    public static LinuxCgroupHost FromHost(string sharedRoot, string boundary = "/", ILogger<LinuxCgroupHost>? log = null) => new(HierarchyDiscovery.FromHost(), sharedRoot, boundary, log: log);
 
     public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_writable, sharedRootDir, _options);
 
@@ -105,7 +111,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
         // A hierarchy Interop does not prepare (systemd's, where systemd did not realize the unit): the missing
         // levels only, top-down, and nothing written into an existing one.
         var rel = CgroupFs.NormalizeRelative(dir);
-        if (!CgroupFs.IsAtOrBelow(rel, _sharedRoot) || rel == _sharedRoot)
+        if (!CgroupPath.Of(rel).IsBelow(CgroupPath.Of(_sharedRoot)))
         {
             throw new InvalidInputException("cgroup path", $"'{Printable.Of(CgroupFs.Display(rel))}' is not below the shared root {CgroupFs.Display(_sharedRoot)}");
         }

@@ -3,7 +3,8 @@ using Interop.Core.Adapters;
 using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Model;
 using Interop.Core.Systemd;
-using NLog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Service;
 
@@ -25,7 +26,7 @@ internal sealed class Reconciler
     /// <summary>A container prepared longer ago than this never started: its mapping is stale.</summary>
     private static readonly TimeSpan PreparedTimeout = TimeSpan.FromMinutes(10);
 
-    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+    private readonly ILogger _log;
 
     private readonly ICgroupHost _host;
     private readonly StateStore _store;
@@ -44,8 +45,10 @@ internal sealed class Reconciler
         Func<DateTimeOffset> clock,
         string libvirtRunDir,
         Func<ContainerId, int, string, MappingSource, Mapping> describe,
-        bool systemd = false)
+        bool systemd = false,
+        ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         _systemd = systemd;
         _host = host;
         _store = store;
@@ -65,13 +68,13 @@ internal sealed class Reconciler
             saved = _store.Load();
             if (_store.LoadWarning is { } warning)
             {
-                Log.Warn(warning);
+                _log.LogWarning("{0}", warning);
             }
         }
         catch (StateFileException e)
         {
             aside = _store.KeepAside();
-            Log.Error("state file unreadable ({0}); kept it at {1} and rebuilding from cgroupfs", e.Message, aside);
+            _log.LogError("state file unreadable ({0}); kept it at {1} and rebuilding from cgroupfs", e.Message, aside);
             saved = [];
         }
 
@@ -87,17 +90,17 @@ internal sealed class Reconciler
             else
             {
                 dropped.Add(m);
-                Log.Info("reconcile: dropped {0} {1} (leader {2} gone)", m.Manager.ToWire(), m.Name, m.Leader);
+                _log.LogInformation("reconcile: dropped {0} {1} (leader {2} gone)", m.Manager.ToWire(), m.Name, m.Leader);
             }
         }
 
         var adopted = Adopt(kept);
         foreach (var m in adopted)
         {
-            Log.Info("reconcile: adopted {0} {1} pid {2} at {3}", m.Manager.ToWire(), m.Name, m.Leader, m.CgroupPath);
+            _log.LogInformation("reconcile: adopted {0} {1} pid {2} at {3}", m.Manager.ToWire(), m.Name, m.Leader, m.CgroupPath);
         }
 
-        Log.Info("reconcile: kept {0}, dropped {1}, adopted {2}", kept.Count, dropped.Count, adopted.Count);
+        _log.LogInformation("reconcile: kept {0}, dropped {1}, adopted {2}", kept.Count, dropped.Count, adopted.Count);
         return new ReconcileReport(kept, dropped, adopted, aside);
     }
 
@@ -118,7 +121,13 @@ internal sealed class Reconciler
 
         // A systemd guest moves its PID 1 into a child of its own cgroup (lxc.payload.NAME/init.scope): still its container.
         var cgroups = _host.ReadProcCgroup(m.Leader);
-        return cgroups is not null && cgroups.Values.Any(path => ContainerDir.IsAtOrBelow(path, m.CgroupPath));
+        if (cgroups is null || m.CgroupPath.Length <= 1)
+        {
+            return false;
+        }
+
+        var own = CgroupPath.Of(m.CgroupPath);
+        return cgroups.Values.Any(path => CgroupPath.Of(path).IsAtOrBelow(own));
     }
 
     private List<Mapping> Adopt(List<Mapping> known)
@@ -186,7 +195,7 @@ internal sealed class Reconciler
                 // container is where its leader is. Any other container dir is the container, whatever its init made below.
                 var described = _describe(id, leader, "", MappingSource.Adopted);
                 var m = SystemdUnits.IsUnitDir(dir[(dir.LastIndexOf('/') + 1)..])
-                    ? (ContainerDir.IsAtOrBelow(described.CgroupPath, "/" + dir) ? described : null)
+                    ? (CgroupPath.IsAtOrBelow(described.CgroupPath, dir) ? described : null)
                     : ContainerDir.Rebase(described, "/" + dir, _host);
                 if (m is not null)
                 {
@@ -197,7 +206,7 @@ internal sealed class Reconciler
             }
             catch (InteropException e)
             {
-                Log.Warn("reconcile: cannot adopt /{0}: {1}", dir, e.Message);
+                _log.LogWarning("reconcile: cannot adopt /{0}: {1}", dir, e.Message);
             }
         }
     }
@@ -205,7 +214,7 @@ internal sealed class Reconciler
     /// <summary>An LXC payload's init: the task whose parent (the monitor) lives outside the payload.</summary>
     private int InitOf(string dir)
     {
-        var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k == "cpuset") ?? _host.Hierarchies[0].Key;
+        var key = PrimaryHierarchy.Of(_host.Hierarchies.Select(h => h.Key)) ?? throw new InvalidOperationException("no hierarchy is mounted");
         var tasks = _host.Tasks(key, dir);
         var set = tasks.ToHashSet();
         return (int)tasks.OrderBy(t => t).FirstOrDefault(t => !set.Contains((uint)Math.Max(0, _host.ParentOf((int)t))));
@@ -231,7 +240,7 @@ internal sealed class Reconciler
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidInputException)
             {
-                Log.Debug("reconcile: skipping {0}: {1}", file, e.Message);
+                _log.LogDebug("reconcile: skipping {0}: {1}", file, e.Message);
             }
         }
 

@@ -46,16 +46,12 @@ public sealed class Registry
     /// <summary>The container whose cgroup is <paramref name="cgroupPath"/> or its nearest registered ancestor.</summary>
     public Mapping? FindByPath(string cgroupPath)
     {
-        var path = cgroupPath.Length > 1 ? cgroupPath.TrimEnd('/') : cgroupPath;
-        while (path.Length > 1)
+        for (var path = CgroupPath.Of(cgroupPath); !path.IsRoot; path = path.Parent)
         {
-            if (_byPath.TryGetValue(path, out var id))
+            if (_byPath.TryGetValue(path.Value, out var id))
             {
                 return _byId[id];
             }
-
-            var cut = path.LastIndexOf('/');
-            path = cut <= 0 ? "/" : path[..cut];
         }
 
         return null;

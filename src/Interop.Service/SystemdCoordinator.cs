@@ -4,7 +4,8 @@ using Interop.Core.Adapters.Lxc;
 using Interop.Core.Model;
 using Interop.Core.Systemd;
 using Interop.Core.Text;
-using NLog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Service;
 
@@ -32,7 +33,7 @@ namespace Interop.Service;
 /// </remarks>
 public sealed class SystemdCoordinator
 {
-    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+    private readonly ILogger _log;
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ISystemdHost _systemd;
@@ -42,8 +43,10 @@ public sealed class SystemdCoordinator
     /// <param name="host">cgroupfs; on a systemd host it writes only the hierarchies systemd does not manage.</param>
     /// <param name="slice">The shared slice ("machine.slice").</param>
     /// <param name="jobTimeout">How long a scope's start job may take.</param>
-    public SystemdCoordinator(ISystemdHost systemd, ICgroupHost host, string slice, TimeSpan? jobTimeout = null)
+    /// <param name="log">Where it logs (nothing when null).</param>
+    public SystemdCoordinator(ISystemdHost systemd, ICgroupHost host, string slice, TimeSpan? jobTimeout = null, ILogger<SystemdCoordinator>? log = null)
     {
+        _log = log ?? NullLogger<SystemdCoordinator>.Instance;
         _systemd = systemd;
         _host = host;
         Slice = SystemdUnits.ValidateSlice(slice);
@@ -88,7 +91,7 @@ public sealed class SystemdCoordinator
         var current = Call(t => _systemd.GetUnitByPidAsync(monitor, t));
         if (current is not null && IsOwnDelegatedUnit(current))
         {
-            Log.Info("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
+            _log.LogInformation("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
             Mirror(current, monitor, [monitor], created: false);
             return current.Id;
         }
@@ -106,7 +109,7 @@ public sealed class SystemdCoordinator
 
         var description = $"LXC container {name}";
         var unit = Call(t => _systemd.StartScopeAsync(new ScopeRequest(scope, Slice, monitor, description), JobTimeout, t), JobTimeout + CallTimeout);
-        Log.Info("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
+        _log.LogInformation("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
         Mirror(unit, monitor, [monitor], created: true);
         return unit.Id;
     }
@@ -123,7 +126,7 @@ public sealed class SystemdCoordinator
     public Mapping Complete(Mapping mapping, IReadOnlyDictionary<string, string> facts, Func<Mapping> redescribe)
     {
         var unit = Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
-        if (unit is null || !unit.ControlGroup.StartsWith("/" + Slice + "/", StringComparison.Ordinal))
+        if (unit is null || !CgroupPath.Of(unit.ControlGroup).IsBelow(CgroupPath.Of(Slice)))
         {
             throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
         }
@@ -143,7 +146,7 @@ public sealed class SystemdCoordinator
             if (known != machine)
             {
                 Call(t => _systemd.RegisterMachineAsync(new MachineRequest(machine, "lxc", mapping.Leader, facts.GetValueOrDefault(FactKeys.RootfsPath, "")), t));
-                Log.Info("lxc {0}: registered with machined as {1} (unit {2})", mapping.Name, machine, unit.Id);
+                _log.LogInformation("lxc {0}: registered with machined as {1} (unit {2})", mapping.Name, machine, unit.Id);
             }
         }
         else
@@ -161,7 +164,7 @@ public sealed class SystemdCoordinator
         {
             if (old.Manager == Manager.Lxc && old.Machine.Length > 0 && Call(t => _systemd.UnregisterMachineAsync(old.Machine, t)))
             {
-                Log.Info("lxc {0}: unregistered machine {1}", old.Name, old.Machine);
+                _log.LogInformation("lxc {0}: unregistered machine {1}", old.Name, old.Machine);
             }
 
             if (old.Unit.Length > 0)
@@ -175,7 +178,7 @@ public sealed class SystemdCoordinator
         }
         catch (InteropException e)
         {
-            Log.Warn("release {0}: {1}", old.Id, e.Message);
+            _log.LogWarning("release {0}: {1}", old.Id, e.Message);
         }
     }
 
@@ -189,7 +192,7 @@ public sealed class SystemdCoordinator
         if (Call(t => _systemd.GetUnitAsync(unit, t)) is { ActiveState: "failed" })
         {
             Call(t => _systemd.ResetFailedUnitAsync(unit, t));
-            Log.Info("reset failed unit {0}", unit);
+            _log.LogInformation("reset failed unit {0}", unit);
         }
     }
 
@@ -214,7 +217,7 @@ public sealed class SystemdCoordinator
             return true;
         }
 
-        var parts = relPath.Trim('/').Split('/');
+        var parts = CgroupPath.Of(relPath).Relative.Split('/');
         var unitName = parts.LastOrDefault(SystemdUnits.IsUnitDir);
         if (unitName is null)
         {
@@ -234,7 +237,7 @@ public sealed class SystemdCoordinator
         }
         catch (SystemdException e)
         {
-            Log.Warn("prune: {0}; leaving {1}", e.Message, relPath);
+            _log.LogWarning("prune: {0}; leaving {1}", e.Message, relPath);
             return true;
         }
     };
@@ -271,7 +274,7 @@ public sealed class SystemdCoordinator
     private List<int> DomainPids(int leader, string unitPath)
     {
         var key = _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "name=systemd") ?? _host.Hierarchies.Select(h => h.Key).FirstOrDefault(k => k is "unified");
-        var pids = key is null ? [] : _host.Tasks(key, unitPath.TrimStart('/')).Select(p => (int)p).ToList();
+        var pids = key is null ? [] : _host.Tasks(key, CgroupPath.Of(unitPath).Relative).Select(p => (int)p).ToList();
         if (!pids.Contains(leader))
         {
             pids.Insert(0, leader);
@@ -291,7 +294,7 @@ public sealed class SystemdCoordinator
         var target = unit.ControlGroup;
         if (below)
         {
-            var own = cgroups.Where(c => c.Key is "name=systemd" or "unified").Select(c => c.Value).FirstOrDefault(v => v.StartsWith(unit.ControlGroup + "/", StringComparison.Ordinal));
+            var own = cgroups.Where(c => c.Key is "name=systemd" or "unified").Select(c => c.Value).FirstOrDefault(v => CgroupPath.Of(v).IsBelow(CgroupPath.Of(unit.ControlGroup)));
             target = own ?? target;
         }
 
@@ -302,10 +305,10 @@ public sealed class SystemdCoordinator
             // not in cpuacct (left at /) nor devices (left at the slice). LXC would then make its payload there,
             // outside every unit; systemd does not manage this unit there, so it is mirrored like an unmanaged one
             // (the missing dirs only, nothing written into systemd's).
-            Log.Warn("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); mirrored", unit.Id, key, probe, cgroups[key]);
+            _log.LogWarning("{0}: systemd did not realize the unit in the {1} hierarchy (pid {2} is at {3} there); mirrored", unit.Id, key, probe, cgroups[key]);
         }
 
-        var rel = target.TrimStart('/');
+        var rel = CgroupPath.Of(target).Relative;
         var made = new List<string>();
         var keys = plan.Mirror.Concat(plan.Unrealized).ToList();
         try
@@ -314,7 +317,7 @@ public sealed class SystemdCoordinator
             {
                 foreach (var action in _host.EnsureDirIn(key, rel))
                 {
-                    Log.Info("{0}: {1}", unit.Id, action);
+                    _log.LogInformation("{0}: {1}", unit.Id, action);
                 }
 
                 made.Add(key);
@@ -336,7 +339,7 @@ public sealed class SystemdCoordinator
 
         if (keys.Count > 0)
         {
-            Log.Info("{0}: pid{1} {2} mirrored at {3} in {4}", unit.Id, pids.Count == 1 ? "" : "s", string.Join(",", pids.Select(p => p.ToString(CultureInfo.InvariantCulture))), target, string.Join(", ", keys));
+            _log.LogInformation("{0}: pid{1} {2} mirrored at {3} in {4}", unit.Id, pids.Count == 1 ? "" : "s", string.Join(",", pids.Select(p => p.ToString(CultureInfo.InvariantCulture))), target, string.Join(", ", keys));
         }
 
         return keys.Count > 0;
@@ -350,7 +353,7 @@ public sealed class SystemdCoordinator
         }
         catch (SystemdException e)
         {
-            Log.Warn("{0}", e.Message);
+            _log.LogWarning("{0}", e.Message);
         }
 
         foreach (var key in keys)
@@ -361,7 +364,7 @@ public sealed class SystemdCoordinator
             }
             catch (InteropException e)
             {
-                Log.Warn("{0}: {1}", unit, e.Message);
+                _log.LogWarning("{0}: {1}", unit, e.Message);
             }
         }
     }
@@ -390,12 +393,12 @@ public sealed class SystemdCoordinator
             {
                 foreach (var gone in _host.RemoveIfEmptyIn(key, rel))
                 {
-                    Log.Info("{0} is gone: removed {1}", unit, gone);
+                    _log.LogInformation("{0} is gone: removed {1}", unit, gone);
                 }
             }
             catch (InteropException e)
             {
-                Log.Warn("{0} is gone, its mirror stays: {1}", unit, e.Message);
+                _log.LogWarning("{0} is gone, its mirror stays: {1}", unit, e.Message);
             }
         }
     }

@@ -9,7 +9,8 @@ using Interop.Core.Systemd;
 using Interop.DBus;
 using Interop.Service;
 using Interop.Service.Metrics;
-using NLog;
+using Microsoft.Extensions.Logging;
+using NLog.Extensions.Logging;
 
 namespace Interop.Daemon;
 
@@ -26,14 +27,14 @@ public static class Program
         cgroup root and serves it on D-Bus as org.interop.Interop1.
 
           --config FILE       configuration (default /etc/interop/interop.yaml; a missing file means defaults)
-          --bus ADDRESS       system, session or a D-Bus address (default: the file's bus, else system)
+          --bus ADDRESS       system, session or a D-Bus address (default: $INTEROP_BUS_ADDRESS, else the file's bus, else system)
           --log-config FILE   NLog configuration (default /etc/interop/nlog.config, else stderr at Info)
           --version           print the version
         """;
 
     public static async Task<int> Main(string[] args)
     {
-        string configPath = Environment.GetEnvironmentVariable("INTEROP_CONFIG") ?? InteropConfig.DefaultPath;
+        var configPath = InteropConfig.PathFrom(Environment.GetEnvironmentVariable(InteropConfig.PathVariable));
         string? bus = null;
         var logConfig = "/etc/interop/nlog.config";
         for (var i = 0; i < args.Length; i++)
@@ -61,50 +62,54 @@ public static class Program
             }
         }
 
-        ConfigureLogging(logConfig);
-        var log = LogManager.GetLogger("interopd");
+        // The libraries log to Microsoft.Extensions.Logging's ILogger; interopd routes that to NLog.
+        NLogSetup.Configure(logConfig);
+        using var loggers = new NLogLoggerFactory();
+        var log = loggers.CreateLogger("interopd");
         try
         {
-            return await RunAsync(configPath, bus, log).ConfigureAwait(false);
+            return await RunAsync(configPath, bus, loggers, log).ConfigureAwait(false);
         }
         catch (ConfigException e)
         {
-            log.Fatal("{0}", e.Message);
+            log.LogCritical("{0}", e.Message);
             return 2;
         }
         catch (Exception e) when (e is InteropException or IOException or UnauthorizedAccessException)
         {
-            log.Fatal("cannot start: {0}", e.Message);
+            log.LogCritical("cannot start: {0}", e.Message);
             return 1;
         }
         finally
         {
-            LogManager.Shutdown();
+            NLogSetup.Shutdown();
         }
     }
 
-    private static async Task<int> RunAsync(string configPath, string? busOverride, Logger log)
+    private static async Task<int> RunAsync(string configPath, string? busOverride, ILoggerFactory loggers, ILogger log)
     {
         var config = File.Exists(configPath) ? ConfigLoader.Parse(File.ReadAllText(configPath), configPath) : new InteropConfig();
-        var bus = busOverride ?? config.Bus;
+        var bus = BusChoice.Resolve(busOverride, Environment.GetEnvironmentVariable(BusChoice.Variable), () => config.Bus);
 
         // One daemon per state, before anything is read or written (issue 12): a second one exits with one line.
         using var daemonLock = Interop.Linux.Native.DaemonLock.TryTake(config.StateFile + ".lock", out var holder);
         if (daemonLock is null)
         {
-            log.Fatal("another interopd{0} holds {1}.lock; this one exits without touching the state, cgroupfs or the bus",
+            log.LogCritical("another interopd{0} holds {1}.lock; this one exits without touching the state, cgroupfs or the bus",
                 holder > 0 ? $" (pid {holder})" : "", config.StateFile);
             return 1;
         }
 
-        using var systemd = await SystemdHost.ConnectIfBootedAsync(log).ConfigureAwait(false);
+        using var systemd = await SystemdHost.ConnectIfBootedAsync(loggers, log).ConfigureAwait(false);
         if (systemd is not null)
         {
             config = config.ForSystemd();
         }
 
-        var host = systemd is null ? LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary) : SystemdHost.CgroupHost(config);
-        log.Info("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",
+        var host = systemd is null
+            ? LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary, loggers.CreateLogger<LinuxCgroupHost>())
+            : SystemdHost.CgroupHost(config, loggers.CreateLogger<LinuxCgroupHost>());
+        log.LogInformation("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",
             typeof(Program).Assembly.GetName().Version?.ToString(3), host.Mode, host.Hierarchies.Count, config.SharedRoot, config.StateFile, bus);
 
         var layouts = new Dictionary<Manager, IContainerLayout>
@@ -119,15 +124,17 @@ public static class Program
         // use stops interopd before it changes anything (setup, state, bus name).
         InteropService? serviceRef = null;
         using var usageReader = new Interop.Linux.Cgroups.UsageReader();
-        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies, usageReader), usageReader.Sweep);
+        var metrics = new InteropMetrics(() => serviceRef?.ListContainers() ?? [], InteropMetrics.ForHost(host.Hierarchies, usageReader), usageReader.Sweep, loggers.CreateLogger<InteropMetrics>());
         await using var metricsServer = config.MetricsListen is { } listen ? MetricsServer.Start(listen, metrics.Registry) : null;
         if (metricsServer is not null)
         {
-            log.Info("serving metrics at {0}", metricsServer.Url);
+            log.LogInformation("serving metrics at {0}", metricsServer.Url);
         }
 
         var store = new StateStore(config.StateFile);
-        using var service = new InteropService(host, config, store, layouts, systemd: systemd is null ? null : new SystemdCoordinator(systemd, host, config.SharedRoot), metrics: metrics);
+        using var service = new InteropService(host, config, store, layouts,
+            systemd: systemd is null ? null : new SystemdCoordinator(systemd, host, config.SharedRoot, log: loggers.CreateLogger<SystemdCoordinator>()),
+            metrics: metrics, loggers: loggers);
         serviceRef = service;
         try
         {
@@ -136,13 +143,13 @@ public static class Program
         catch (InteropException e)
         {
             // Keep serving reads: status and list still help the admin find the cause.
-            log.Error("setup of the shared root failed: {0}", e.Message);
+            log.LogError("setup of the shared root failed: {0}", e.Message);
         }
 
         var report = await service.ReconcileAsync().ConfigureAwait(false);
         if (report.CorruptStateKeptAt is { } aside)
         {
-            log.Warn("the state file was unreadable and is kept at {0}; the registry was rebuilt from cgroupfs", aside);
+            log.LogWarning("the state file was unreadable and is kept at {0}; the registry was rebuilt from cgroupfs", aside);
         }
 
         // Reconcile of a big registry reads the whole state file and /proc once: hand that transient memory
@@ -155,23 +162,23 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         await using var busService = await InteropBusService.StartAsync(bus, service, authorizer.IsAllowed,
-            (message, e) => log.Warn(e, "{0}", message), stop.Token, authorizer.MayChange, metrics.ExportTextAsync).ConfigureAwait(false);
-        log.Info("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
+            loggers.CreateLogger<InteropBusService>(), stop.Token, authorizer.MayChange, metrics.ExportTextAsync).ConfigureAwait(false);
+        log.LogInformation("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
         var trim = IdleTrim.RunAsync(TimeSpan.FromSeconds(2), (before, after) =>
-            log.Debug("idle: committed memory {0:F1} -> {1:F1} MB", before / 1048576.0, after / 1048576.0), stop.Token);
+            log.LogDebug("idle: committed memory {0:F1} -> {1:F1} MB", before / 1048576.0, after / 1048576.0), stop.Token);
         var signalled = Task.Delay(Timeout.Infinite, stop.Token);
         var exitCode = 0;
         if (await Task.WhenAny(signalled, busService.Disconnected).ConfigureAwait(false) == signalled)
         {
-            log.Info("stopping");
+            log.LogInformation("stopping");
         }
         else
         {
             // Without the bus nobody can reach the registry: exit, so the service manager (or bus
             // activation) starts a fresh instance on the bus that is there now, instead of lingering.
-            log.Error("lost the bus connection; exiting");
+            log.LogError("lost the bus connection; exiting");
             exitCode = 1;
         }
 
@@ -207,20 +214,5 @@ public static class Program
         {
             // Stopping.
         }
-    }
-
-    private static void ConfigureLogging(string path)
-    {
-        if (File.Exists(path))
-        {
-            // NLog resolves a relative path against the app's base directory, not the working directory.
-            LogManager.Setup().LoadConfigurationFromFile(Path.GetFullPath(path));
-            return;
-        }
-
-        LogManager.Setup().LoadConfiguration(builder =>
-            builder.ForLogger().FilterMinLevel(LogLevel.Info).WriteToConsole(
-                "${level:uppercase=true:padding=-5} ${logger:shortName=true}: ${message}${onexception:inner= ${exception:format=message}}",
-                stderr: true));
     }
 }

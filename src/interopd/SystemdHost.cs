@@ -4,7 +4,7 @@ using Interop.Core.Systemd;
 using Interop.DBus.Systemd;
 using Interop.Linux.Discovery;
 using Interop.Service;
-using NLog;
+using Microsoft.Extensions.Logging;
 
 namespace Interop.Daemon;
 
@@ -16,7 +16,7 @@ internal static class SystemdHost
 
     /// <summary>The systemd/machined client when systemd is PID 1 (sd_booted), else null.</summary>
     /// <exception cref="SystemdException">systemd is PID 1 but its bus cannot be reached.</exception>
-    public static async Task<SystemdBusClient?> ConnectIfBootedAsync(Logger log)
+    public static async Task<SystemdBusClient?> ConnectIfBootedAsync(ILoggerFactory loggers, ILogger log)
     {
         if (Environment.GetEnvironmentVariable(Switch) == "0" || !SystemdBoot.IsBooted())
         {
@@ -25,8 +25,8 @@ internal static class SystemdHost
 
         try
         {
-            var client = await SystemdBusClient.ConnectAsync(onError: (message, e) => log.Warn(e, "{0}", message)).ConfigureAwait(false);
-            log.Info("systemd is PID 1: containers run in units of their own, registered with machined");
+            var client = await SystemdBusClient.ConnectAsync(log: loggers.CreateLogger<SystemdBusClient>()).ConfigureAwait(false);
+            log.LogInformation("systemd is PID 1: containers run in units of their own, registered with machined");
             return client;
         }
         catch (Exception e) when (e is not OutOfMemoryException and not InteropException)
@@ -36,6 +36,6 @@ internal static class SystemdHost
     }
 
     /// <summary>cgroupfs on a systemd host: Interop creates and removes dirs only in the hierarchies systemd does not manage.</summary>
-    public static LinuxCgroupHost CgroupHost(InteropConfig config) =>
-        new(HierarchyDiscovery.FromHost(), config.SharedRoot, config.Boundary, writable: key => !SystemdHierarchies.IsManaged(key));
+    public static LinuxCgroupHost CgroupHost(InteropConfig config, ILogger<LinuxCgroupHost> log) =>
+        new(HierarchyDiscovery.FromHost(), config.SharedRoot, config.Boundary, writable: key => !SystemdHierarchies.IsManaged(key), log: log);
 }

@@ -75,10 +75,20 @@ internal sealed class FakeInteropService : IInteropService
         return Containers.FirstOrDefault(m => path.StartsWith(m.CgroupPath, StringComparison.Ordinal)) ?? throw new NoSuchContainerException($"cgroup {path}");
     }
 
-    public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    /// <summary>When set, Prepare waits for it (as the real service waits for its turn), honouring the call's token.</summary>
+    public TaskCompletionSource? PrepareTurn { get; set; }
+
+    /// <summary>Completes when a Prepare call starts waiting for <see cref="PrepareTurn"/>.</summary>
+    public TaskCompletionSource PrepareWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
     {
         Record($"Prepare {manager.ToWire()} {name} {Facts(facts)}");
-        return Task.CompletedTask;
+        if (PrepareTurn is { } turn)
+        {
+            PrepareWaiting.TrySetResult();
+            await turn.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)

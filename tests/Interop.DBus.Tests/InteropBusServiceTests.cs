@@ -16,7 +16,7 @@ public partial class InteropBusServiceTests
     private FakeInteropService _fake = null!;
     private InteropBusService _server = null!;
     private InteropClient _client = null!;
-    private List<(string Message, Exception? Error)> _log = null!;
+    private ListLogger _log = null!;
 
     [OneTimeSetUp]
     public void StartDaemon() => _daemon = new PrivateBus();
@@ -34,14 +34,8 @@ public partial class InteropBusServiceTests
         _fake.Containers.Add(FakeInteropService.Sample(Manager.Lxc, "web-01", 4242));
         _fake.Containers.Add(FakeInteropService.Sample(Manager.Libvirt, "db_1", 5151));
         _fake.Values["memory.limit_in_bytes"] = "1073741824";
-        _log = [];
-        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, (m, e) =>
-        {
-            lock (_log)
-            {
-                _log.Add((m, e));
-            }
-        }, metrics: _ => Task.FromResult(Exposition));
+        _log = new ListLogger();
+        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, _log, metrics: _ => Task.FromResult(Exposition));
         _client = await InteropClient.ConnectAsync(_daemon.Address);
     }
 
@@ -195,6 +189,27 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
+    public async Task A_call_waiting_when_the_daemon_stops_gets_the_shutting_down_reply()
+    {
+        await _server.DisposeAsync();
+        using var stop = new CancellationTokenSource();
+        _server = await InteropBusService.StartAsync(_daemon.Address, _fake, uid => uid == 0, cancellationToken: stop.Token);
+        _fake.PrepareTurn = new TaskCompletionSource();
+
+        var call = _client.PrepareContainerAsync(Manager.Lxc, "late", new Dictionary<string, string>());
+        await _fake.PrepareWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        stop.Cancel();
+
+        var ex = Assert.ThrowsAsync<DaemonErrorException>(() => call);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.Failed"));
+            Assert.That(ex.Message, Does.Contain("shutting down"));
+            Assert.That(_fake.PrepareTurn.Task.IsCompleted, Is.False, "the call never got its turn");
+        });
+    }
+
+    [Test]
     public void An_unexpected_exception_is_Failed_with_a_short_message_and_is_logged()
     {
         _fake.ThrowOnNextCall = new IOException("disk on fire");
@@ -203,7 +218,7 @@ public partial class InteropBusServiceTests
         {
             Assert.That(ex!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.Failed"));
             Assert.That(ex.Message, Does.Contain("IOException").And.Not.Contain("disk on fire"));
-            Assert.That(_log.Select(l => l.Error), Has.Some.InstanceOf<IOException>());
+            Assert.That(_log.Entries.Select(l => l.Error), Has.Some.InstanceOf<IOException>());
             Assert.That(_client.Version, Is.EqualTo("0.1.0"), "the connection survives");
         });
     }

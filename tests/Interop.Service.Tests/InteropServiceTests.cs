@@ -58,6 +58,35 @@ public sealed class InteropServiceTests
     }
 
     [Test]
+    public async Task A_call_waiting_for_its_turn_ends_when_its_token_is_cancelled_and_changes_nothing()
+    {
+        using var inSetup = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        _host.Setup("machine").Returns(_ =>
+        {
+            inSetup.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return ["cpuset: created /machine"];
+        });
+        var setup = Task.Run(() => _service.SetupAsync());
+        Assert.That(inSetup.Wait(TimeSpan.FromSeconds(30)), Is.True, "setup holds the gate");
+
+        using var stop = new CancellationTokenSource();
+        var prepare = _service.PrepareContainerAsync(Manager.Lxc, "web", NoFacts, stop.Token);
+        Assert.That(prepare.IsCompleted, Is.False, "prepare waits for its turn");
+        stop.Cancel();
+
+        Assert.That(async () => await prepare, Throws.InstanceOf<OperationCanceledException>());
+        release.Set();
+        var actions = await setup;
+        Assert.Multiple(() =>
+        {
+            Assert.That(actions, Is.EqualTo(new[] { "cpuset: created /machine" }), "the call that had started ran to its end");
+            Assert.That(() => _service.GetContainer(Manager.Lxc, "web"), Throws.InstanceOf<NoSuchContainerException>());
+        });
+    }
+
+    [Test]
     public async Task A_whole_lifecycle_registers_then_forgets_the_container_and_persists_each_step()
     {
         await _service.PrepareContainerAsync(Manager.Lxc, "web", NoFacts);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Interop.Core.Model;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -75,7 +76,7 @@ public static class ConfigLoader
             throw Error(fileName, e.Start, e.Message.Contains("Expected", StringComparison.Ordinal) ? "expected a scalar value here" : e.Message);
         }
 
-        if (config.Boundary != "/" && config.SharedRoot != config.Boundary && !config.SharedRoot.StartsWith(config.Boundary + "/", StringComparison.Ordinal))
+        if (!config.SharedRootPath.IsAtOrBelow(CgroupPath.Of(config.Boundary)))
         {
             throw Error(fileName, boundaryMark, $"boundary {config.Boundary} must be the shared root {config.SharedRoot} or one of its ancestors");
         }

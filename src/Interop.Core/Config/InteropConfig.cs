@@ -1,3 +1,5 @@
+using Interop.Core.Model;
+
 namespace Interop.Core.Config;
 
 /// <summary>What to do with a container whose cgroup lies outside the shared root.</summary>
@@ -17,6 +19,12 @@ public enum ContainerPolicy
 public sealed record InteropConfig
 {
     public const string DefaultPath = "/etc/interop/interop.yaml";
+
+    /// <summary>The environment variable that names another configuration file (both programs honour it).</summary>
+    public const string PathVariable = "INTEROP_CONFIG";
+
+    /// <summary>The configuration file: <paramref name="fromEnvironment"/> ($INTEROP_CONFIG) when set, else <see cref="DefaultPath"/>.</summary>
+    public static string PathFrom(string? fromEnvironment) => string.IsNullOrEmpty(fromEnvironment) ? DefaultPath : fromEnvironment;
 
     /// <summary>The shared root, absolute in hierarchy terms: libvirt's default partition "/machine".</summary>
     public string SharedRoot { get; init; } = "/machine";
@@ -49,6 +57,9 @@ public sealed record InteropConfig
     /// <summary>Where interopd serves /metrics over HTTP ("127.0.0.1:9925", "[::1]:9925"); null (the default) serves nothing.</summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>The shared root as a cgroup path: every "under the shared root" check asks it (<see cref="CgroupPath.IsAtOrBelow(CgroupPath)"/>).</summary>
+    public CgroupPath SharedRootPath => CgroupPath.Of(SharedRoot);
+
     /// <summary>The shared root without its leading '/', as a cgroup-relative dir ("machine").</summary>
-    public string SharedRootDir => SharedRoot.TrimStart('/');
+    public string SharedRootDir => SharedRootPath.Relative;
 }

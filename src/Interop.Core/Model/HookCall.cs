@@ -15,4 +15,8 @@ public sealed record HookCall(
     LifecycleEvent Event,
     string HookType,
     int? Leader,
-    IReadOnlyDictionary<string, string> Facts);
+    IReadOnlyDictionary<string, string> Facts)
+{
+    /// <summary>True when the call ends the container's life (<see cref="LifecycleEvents.IsEndOfLife"/>): it never fails.</summary>
+    public bool IsEndOfLife => Event.IsEndOfLife();
+}

@@ -20,7 +20,7 @@ public static class SystemdConfig
             return config with { SharedRoot = "/" + SystemdUnits.DefaultSlice };
         }
 
-        var root = config.SharedRoot.Trim('/');
+        var root = config.SharedRootPath.Relative;
         var slice = root.EndsWith(".slice", StringComparison.Ordinal) || root.Contains('/', StringComparison.Ordinal) ? root : SystemdEscape.SliceName(root);
         return config with { SharedRoot = "/" + SystemdUnits.ValidateSlice(slice) };
     }

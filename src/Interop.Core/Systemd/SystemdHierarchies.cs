@@ -1,3 +1,5 @@
+using Interop.Core.Model;
+
 namespace Interop.Core.Systemd;
 
 /// <summary>
@@ -30,7 +32,7 @@ public static class SystemdHierarchies
         foreach (var (key, path) in cgroups.OrderBy(c => c.Key, StringComparer.Ordinal))
         {
             // At the unit's path or below it (LXC's monitor sits in <unit>/lxc.pivot after a container reboot).
-            if (path == unitPath || path.StartsWith(unitPath + "/", StringComparison.Ordinal))
+            if (CgroupPath.IsAtOrBelow(path, unitPath))
             {
                 continue;
             }

@@ -1,4 +1,5 @@
 using System.Text;
+using Interop.Core.Model;
 using Interop.Core.Text;
 
 namespace Interop.Core.Systemd;
@@ -31,7 +32,7 @@ public static class SystemdUnits
     /// <exception cref="InvalidInputException">field "shared root".</exception>
     public static string ValidateSlice(string sharedRoot)
     {
-        var name = sharedRoot.Trim('/');
+        var name = CgroupPath.Of(sharedRoot).Relative;
         if (name.Length <= ".slice".Length || !name.EndsWith(".slice", StringComparison.Ordinal) || name.Contains('/', StringComparison.Ordinal)
             || name.Contains('-', StringComparison.Ordinal) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is ':' or '_' or '.'))
         {

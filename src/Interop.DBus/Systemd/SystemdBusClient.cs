@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Interop.Core.Systemd;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus.Systemd;
@@ -37,12 +39,12 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _jobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _finished = new(StringComparer.Ordinal);
 
-    private readonly Action<string, Exception>? _onError;
+    private readonly ILogger _log;
 
-    private SystemdBusClient(DBusConnection connection, Action<string, Exception>? onError)
+    private SystemdBusClient(DBusConnection connection, ILogger? log)
     {
         _connection = connection;
-        _onError = onError;
+        _log = log ?? NullLogger.Instance;
     }
 
     private delegate void BodyWriter(ref MessageWriter writer);
@@ -53,12 +55,12 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
 
     /// <summary>Connects to <paramref name="address"/> (default: the system bus), subscribes to systemd's and machined's signals.</summary>
     /// <param name="address">A D-Bus address; null for the system bus.</param>
-    /// <param name="onError">Told when a handler of a signal failed (it never throws on the read loop).</param>
+    /// <param name="log">Told (a warning with the exception) when a handler of a signal failed: it never throws on the read loop.</param>
     /// <param name="cancellationToken">Cancels the connect.</param>
-    public static async Task<SystemdBusClient> ConnectAsync(string? address = null, Action<string, Exception>? onError = null, CancellationToken cancellationToken = default)
+    public static async Task<SystemdBusClient> ConnectAsync(string? address = null, ILogger? log = null, CancellationToken cancellationToken = default)
     {
         var connection = new DBusConnection(address ?? DBusAddress.System ?? throw new InvalidOperationException("the system bus address is unknown"));
-        var client = new SystemdBusClient(connection, onError);
+        var client = new SystemdBusClient(connection, log);
         try
         {
             await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -283,7 +285,7 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        _onError?.Invoke($"handling the removal of {value} failed", ex);
+                        _log.LogWarning(ex, "handling the removal of {0} failed", value);
                     }
                 });
             }

@@ -55,12 +55,6 @@ public static class CgroupFs
         return i < 0 ? string.Empty : relPath[..i];
     }
 
-    /// <summary>True when <paramref name="relPath"/> is <paramref name="ancestor"/> itself or lies below it (component-wise).</summary>
-    public static bool IsAtOrBelow(string relPath, string ancestor) =>
-        ancestor.Length == 0
-        || relPath == ancestor
-        || (relPath.Length > ancestor.Length && relPath.StartsWith(ancestor, StringComparison.Ordinal) && relPath[ancestor.Length] == '/');
-
     /// <summary>Renders a relative path as the kernel prints cgroup paths ("/machine").</summary>
     public static string Display(string relPath) => "/" + relPath;
 

@@ -1,3 +1,5 @@
+using Interop.Core.Model;
+
 namespace Interop.Linux.Cgroups;
 
 public enum CgroupVersion
@@ -60,7 +62,7 @@ public sealed record Hierarchy(
     /// <summary>The absolute directory of a cgroup path (relative to the hierarchy root, with or without leading '/').</summary>
     public string DirOf(string cgroupPath)
     {
-        var rel = cgroupPath.TrimStart('/');
+        var rel = CgroupPath.Of(cgroupPath).Relative;
         return rel.Length == 0 ? MountPoint : MountPoint.TrimEnd('/') + "/" + rel;
     }
 }

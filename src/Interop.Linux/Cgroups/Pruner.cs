@@ -1,4 +1,5 @@
 using Interop.Core;
+using Interop.Core.Model;
 using Interop.Linux.Native;
 
 namespace Interop.Linux.Cgroups;
@@ -72,7 +73,7 @@ public static class Pruner
         ArgumentNullException.ThrowIfNull(hierarchies);
         var root = SharedRootPath(sharedRoot);
         var rel = CgroupFs.NormalizeRelative(relPath, "cgroup path");
-        if (rel == root || !CgroupFs.IsAtOrBelow(rel, root))
+        if (!CgroupPath.Of(rel).IsBelow(CgroupPath.Of(root)))
         {
             throw new InvalidInputException("cgroup path", $"'{Printable.Of(CgroupFs.Display(rel))}' is not below the shared root {CgroupFs.Display(root)}; nothing there is removed");
         }
@@ -147,7 +148,7 @@ public static class Pruner
         var busy = new List<string>();
         foreach (var rel in deepestFirst)
         {
-            if (busy.Any(b => CgroupFs.IsAtOrBelow(b, rel)))
+            if (busy.Any(b => CgroupPath.IsAtOrBelow(b, rel)))
             {
                 continue; // a child stayed, so this dir cannot go
             }

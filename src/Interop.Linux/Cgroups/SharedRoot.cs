@@ -1,4 +1,5 @@
 using Interop.Core;
+using Interop.Core.Model;
 using Interop.Linux.Native;
 
 namespace Interop.Linux.Cgroups;
@@ -153,7 +154,7 @@ public static class SharedRoot
     private static List<string> EnsureTree(IReadOnlyList<Hierarchy> hierarchies, string boundary, string target, SharedRootOptions options, string field)
     {
         ArgumentNullException.ThrowIfNull(hierarchies);
-        if (target.Length == 0 || target == boundary || !CgroupFs.IsAtOrBelow(target, boundary))
+        if (!CgroupPath.Of(target).IsBelow(CgroupPath.Of(boundary)))
         {
             throw new InvalidInputException(field, $"'{Printable.Of(CgroupFs.Display(target))}' is not below '{Printable.Of(CgroupFs.Display(boundary))}'");
         }

@@ -14,6 +14,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Interop.Core.Model;
 using Interop.Linux.Native;
 
 namespace Interop.Linux.Cgroups;
@@ -58,7 +59,7 @@ public static class CgroupUsage
         string cgroupPath)
     {
         var dirs = new Dictionary<string, string>(paths, StringComparer.Ordinal);
-        var rel = cgroupPath.Trim('/');
+        var rel = CgroupPath.Of(cgroupPath).Relative;
         if (rel.Length == 0)
         {
             return dirs;

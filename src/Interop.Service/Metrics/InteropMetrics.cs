@@ -12,7 +12,8 @@ using System.Diagnostics;
 using System.Text;
 using Interop.Core.Model;
 using Interop.Linux.Cgroups;
-using NLog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace Interop.Service.Metrics;
@@ -26,7 +27,7 @@ public sealed class InteropMetrics : IServiceMetrics
     /// <summary>Labels of interop_container_info.</summary>
     public static readonly string[] InfoLabels = ["manager", "name", "state", "unit", "id"];
 
-    private static readonly Logger Log = LogManager.GetCurrentClassLogger();
+    private readonly ILogger _log;
     private static readonly string[] States = ["prepared", "running", "stopping"];
 
     private readonly Func<IReadOnlyList<Mapping>> _containers;
@@ -53,8 +54,10 @@ public sealed class InteropMetrics : IServiceMetrics
     /// <param name="containers">The registry right now (a snapshot; InteropService.ListContainers).</param>
     /// <param name="usage">Reads a container's usage (<see cref="ForHost"/> on the real host; tests hand in figures).</param>
     /// <param name="afterRead">Runs after each scrape's reads (UsageReader.Sweep: close the files of containers that are gone).</param>
-    public InteropMetrics(Func<IReadOnlyList<Mapping>> containers, Func<Mapping, ContainerUsage> usage, Action? afterRead = null)
+    /// <param name="log">Where it logs (nothing when null).</param>
+    public InteropMetrics(Func<IReadOnlyList<Mapping>> containers, Func<Mapping, ContainerUsage> usage, Action? afterRead = null, ILogger<InteropMetrics>? log = null)
     {
+        _log = log ?? NullLogger<InteropMetrics>.Instance;
         _afterRead = afterRead;
         _containers = containers;
         _usage = usage;
@@ -159,7 +162,7 @@ public sealed class InteropMetrics : IServiceMetrics
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log.Debug("usage of {0}: {1}", containers[i].Id, e.Message);
+                _log.LogDebug("usage of {0}: {1}", containers[i].Id, e.Message);
                 usages[i] = ContainerUsage.None;
             }
         });

@@ -43,7 +43,7 @@ internal static class HookLibvirtCommand
             xml = [];
             if (!(rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored))
             {
-                return HookRunner.BadInput(context, "libvirt", new InvalidInputException("xml", $"cannot read stdin: {ex.Message}"), HookRunner.IsEndOfLife(rawEvent));
+                return HookRunner.BadInput(context, "libvirt", new InvalidInputException("xml", $"cannot read stdin: {ex.Message}"), rawEvent);
             }
         }
 
@@ -60,7 +60,7 @@ internal static class HookLibvirtCommand
         }
         catch (InvalidInputException ex)
         {
-            return HookRunner.BadInput(context, "libvirt", ex, HookRunner.IsEndOfLife(rawEvent));
+            return HookRunner.BadInput(context, "libvirt", ex, rawEvent);
         }
 
         return await HookRunner.DispatchAsync(context, call, busOption, cancellationToken).ConfigureAwait(false);

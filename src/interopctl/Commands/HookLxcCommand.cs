@@ -40,7 +40,7 @@ internal static class HookLxcCommand
         }
         catch (InvalidInputException ex)
         {
-            return HookRunner.BadInput(context, "lxc", ex, IsEndOfLife(RawType(args, env)));
+            return HookRunner.BadInput(context, "lxc", ex, LxcHook.ClaimedEvent(args, env));
         }
 
         if (call.Event == LifecycleEvent.Prepare && context.GetParentPid?.Invoke() is > 1 and var parent)
@@ -50,10 +50,4 @@ internal static class HookLxcCommand
 
         return await HookRunner.DispatchAsync(context, call, busOption, cancellationToken).ConfigureAwait(false);
     }
-
-    // What the hook type looks like when the call as a whole was refused: only to decide whether failing is allowed.
-    private static string? RawType(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env)
-        => env.GetValueOrDefault("LXC_HOOK_VERSION") == "1" ? env.GetValueOrDefault("LXC_HOOK_TYPE") : args.Count >= 3 ? args[2] : null;
-
-    private static bool IsEndOfLife(string? type) => type is "stop" or "post-stop";
 }

@@ -12,8 +12,6 @@ namespace Interop.Ctl.Commands;
 /// </summary>
 internal static class HookRunner
 {
-    public static bool IsEndOfLife(LifecycleEvent e) => e is LifecycleEvent.Stopped or LifecycleEvent.Released;
-
     public static async Task<int> DispatchAsync(CliContext context, HookCall call, string? busOption, CancellationToken cancellationToken)
     {
         if (call.Event is LifecycleEvent.Ignored or LifecycleEvent.Start)
@@ -62,7 +60,7 @@ internal static class HookRunner
         }
         catch (Exception ex)
         {
-            if (IsEndOfLife(call.Event))
+            if (call.IsEndOfLife)
             {
                 Errors.Warn(context, $"{what}: {Errors.Classify(ex, hook: true).Message} (the container was not held up)");
                 return ExitCodes.Ok;
@@ -72,10 +70,10 @@ internal static class HookRunner
         }
     }
 
-    /// <summary>Bad input from the manager: refuse (1), unless it is an end-of-life call, which must never fail.</summary>
-    public static int BadInput(CliContext context, string manager, InvalidInputException ex, bool endOfLife)
+    /// <summary>Bad input from the manager: refuse (1), unless the call claims to be an end-of-life one, which must never fail.</summary>
+    public static int BadInput(CliContext context, string manager, InvalidInputException ex, LifecycleEvent claimed)
     {
-        if (endOfLife)
+        if (claimed.IsEndOfLife())
         {
             Errors.Warn(context, $"{manager} hook ignored: {ex.Message}");
             return ExitCodes.Ok;

@@ -20,7 +20,8 @@ internal static class TreeCommand
 
     internal static int Run(CliContext context, IInteropService service, bool json)
     {
-        var root = "/" + service.SharedRoot.Trim('/');
+        var rootPath = CgroupPath.Of(service.SharedRoot);
+        var root = rootPath.Value;
         var top = new Node(root, root);
         var notStarted = new List<Mapping>();
         var outside = new List<Mapping>();
@@ -32,15 +33,15 @@ internal static class TreeCommand
                 continue;
             }
 
-            var path = "/" + m.CgroupPath.Trim('/');
-            if (!path.StartsWith(root + "/", StringComparison.Ordinal))
+            var path = CgroupPath.Of(m.CgroupPath);
+            if (!path.IsBelow(rootPath))
             {
                 outside.Add(m);
                 continue;
             }
 
             var node = top;
-            foreach (var part in path[(root.Length + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var part in path.RelativeTo(rootPath).Split('/'))
             {
                 if (!node.Children.TryGetValue(part, out var child))
                 {

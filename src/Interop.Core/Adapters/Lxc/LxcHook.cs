@@ -109,7 +109,7 @@ public static class LxcHook
         }
 
         int? leader = null;
-        var endOfLife = type is "stop" or "post-stop";
+        var endOfLife = ev.IsEndOfLife();
         if (type == "start-host")
         {
             // start.c lxc_spawn sets LXC_PID before running start-host: without it the call is not LXC's.
@@ -156,6 +156,19 @@ public static class LxcHook
         _ when HookTypes.Contains(hookType) => LifecycleEvent.Ignored,
         _ => throw new InvalidInputException("hook", $"'{Printable.Of(hookType)}' is not an LXC hook type"),
     };
+
+    /// <summary>
+    /// The event a call claims to be, read without validating anything else: when <see cref="Parse"/> refused the
+    /// call, this decides whether failing is allowed (an end-of-life call never fails). <see cref="LifecycleEvent.Ignored"/>
+    /// when no known hook type can be read.
+    /// </summary>
+    public static LifecycleEvent ClaimedEvent(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(env);
+        var type = env.GetValueOrDefault("LXC_HOOK_VERSION") == "1" ? env.GetValueOrDefault("LXC_HOOK_TYPE") : args.Count >= 3 ? args[2] : null;
+        return type is not null && HookTypes.Contains(type) ? EventOf(type) : LifecycleEvent.Ignored;
+    }
 
     private static int ParseVersion(string? text) => text switch
     {

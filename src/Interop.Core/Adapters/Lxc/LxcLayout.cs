@@ -321,7 +321,7 @@ public sealed partial class LxcLayout : IContainerLayout
     public static LayoutMatch? ClassifyPath(string path, LxcCgroupSettings settings)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var trimmed = path.Trim('/');
+        var trimmed = CgroupPath.Of(path).Relative;
         var mode = ModeOf(settings);
         var pivot = PivotOf(settings);
         if (trimmed == pivot)
@@ -349,7 +349,7 @@ public sealed partial class LxcLayout : IContainerLayout
     public static LayoutMatch? ClassifyLegacyPath(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var parts = path.Trim('/').Split('/');
+        var parts = CgroupPath.Of(path).Relative.Split('/');
         if (parts.Length != 2 || parts[1].Length == 0)
         {
             return null;

@@ -43,8 +43,38 @@ public class LxcHookTests
             Assert.That(call.HookType, Is.EqualTo(type));
             Assert.That(call.Facts[FactKeys.Hook], Is.EqualTo(type));
             Assert.That(call.Leader, Is.EqualTo(type is "start-host" or "stop" or "post-stop" ? 4242 : null));
+            Assert.That(call.IsEndOfLife, Is.EqualTo(type is "stop" or "post-stop"));
         });
     }
+
+    [TestCase("0", new[] { "web 01", "lxc", "post-stop" }, null, LifecycleEvent.Released)]
+    [TestCase("0", new[] { "x", "other", "stop" }, null, LifecycleEvent.Stopped)]
+    [TestCase("0", new[] { "x", "lxc", "pre-start" }, null, LifecycleEvent.Prepare)]
+    [TestCase("0", new[] { "x", "lxc" }, null, LifecycleEvent.Ignored)]
+    [TestCase("0", new[] { "x", "lxc", "bogus" }, null, LifecycleEvent.Ignored)]
+    [TestCase("1", new string[0], "post-stop", LifecycleEvent.Released)]
+    [TestCase("1", new string[0], null, LifecycleEvent.Ignored)]
+    [TestCase("1", new[] { "x", "lxc", "stop" }, "start-host", LifecycleEvent.Started)]
+    public void A_refused_call_still_says_which_event_it_claims(string version, string[] args, string? type, LifecycleEvent expected)
+    {
+        var env = new Dictionary<string, string> { ["LXC_HOOK_VERSION"] = version, ["LXC_NAME"] = "mismatch" };
+        if (type is not null)
+        {
+            env["LXC_HOOK_TYPE"] = type;
+        }
+
+        Assert.That(LxcHook.ClaimedEvent(args, env), Is.EqualTo(expected));
+    }
+
+    [TestCase(LifecycleEvent.Stopped, true)]
+    [TestCase(LifecycleEvent.Released, true)]
+    [TestCase(LifecycleEvent.Prepare, false)]
+    [TestCase(LifecycleEvent.Start, false)]
+    [TestCase(LifecycleEvent.Started, false)]
+    [TestCase(LifecycleEvent.Reconnect, false)]
+    [TestCase(LifecycleEvent.Ignored, false)]
+    public void Only_stopped_and_released_are_end_of_life(LifecycleEvent lifecycleEvent, bool expected)
+        => Assert.That(lifecycleEvent.IsEndOfLife(), Is.EqualTo(expected));
 
     [TestCaseSource(nameof(EveryType))]
     public void Version1_maps_every_type(string type, LifecycleEvent expected)
