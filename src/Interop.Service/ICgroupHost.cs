@@ -1,7 +1,7 @@
 namespace Interop.Service;
 
 /// <summary>
-/// Everything the daemon's logic needs from the host: cgroupfs across all hierarchies and /proc.
+/// Everything the daemon's logic needs from the host: cgroupfs across all hierarchies, /proc, and managers' pid files.
 /// Paths are relative to the hierarchy root without a leading '/', already validated.
 /// <see cref="LinuxCgroupHost"/> is the real one; tests of the logic substitute it.
 /// </summary>
@@ -70,4 +70,7 @@ public interface ICgroupHost
 
     /// <summary>The argv of <paramref name="pid"/> (/proc/PID/cmdline), or null when it is gone.</summary>
     IReadOnlyList<string>? ReadCmdline(int pid);
+
+    /// <summary>The names of the pid files ("NAME.pid") in <paramref name="runDir"/> that hold <paramref name="pid"/>.</summary>
+    IReadOnlyList<string> PidFileNames(string runDir, int pid);
 }

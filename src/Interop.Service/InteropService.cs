@@ -103,11 +103,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
     }
 
     /// <summary>Loads the state file, keeps what is still alive, adopts what lives under the shared root.</summary>
-    public Task<ReconcileReport> ReconcileAsync(string libvirtRunDir = "/run/libvirt/lxc") =>
+    public Task<ReconcileReport> ReconcileAsync() =>
         WithGate(CancellationToken.None, () =>
         {
             var started = Stopwatch.GetTimestamp();
-            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, libvirtRunDir, DescribeForReconcile, _systemd is not null, _loggers.CreateLogger<Reconciler>()).Run();
+            var report = new Reconciler(_host, _store, _layouts, RootDir, _clock, DescribeForReconcile, _systemd is not null, _loggers.CreateLogger<Reconciler>()).Run();
             lock (_sync)
             {
                 foreach (var m in report.Kept.Concat(report.Adopted))

@@ -10,7 +10,8 @@ namespace Interop.Service;
 
 /// <summary>
 /// The real host: the hierarchies discovered from mountinfo at start, cgroupfs through <see cref="CgroupFs"/>,
-/// <see cref="SharedRoot"/> and <see cref="Pruner"/>, and /proc through <see cref="ProcCgroup"/> and <see cref="ProcFs"/>.
+/// <see cref="SharedRoot"/> and <see cref="Pruner"/>, /proc through <see cref="ProcCgroup"/> and <see cref="ProcFs"/>, and
+/// managers' pid files through <see cref="PidFiles"/>.
 /// </summary>
 public sealed class LinuxCgroupHost : ICgroupHost
 {
@@ -136,6 +137,9 @@ public sealed class LinuxCgroupHost : ICgroupHost
         [.. Pruner.RemoveIfEmpty([Hierarchy(key)], _sharedRoot, dir).Select(r => r.ToString())];
 
     public IReadOnlyList<string>? ReadCmdline(int pid) => ProcFs.TryReadCmdline(pid, _procRoot);
+
+    public IReadOnlyList<string> PidFileNames(string runDir, int pid) =>
+        PidFiles.NamesHolding(runDir, pid, (file, e) => _log.LogDebug("skipping pid file {0}: {1}", file, e.Message));
 
     private Hierarchy Hierarchy(string key) =>
         _byKey.TryGetValue(key, out var h) ? h : throw new InvalidInputException("hierarchy", $"'{Printable.Of(key)}' is not a mounted hierarchy");

@@ -1,6 +1,5 @@
 using Interop.Core;
 using Interop.Core.Adapters;
-using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Model;
 using Interop.Core.Systemd;
 using Microsoft.Extensions.Logging;
@@ -18,7 +17,8 @@ public sealed record ReconcileReport(
 /// <summary>
 /// Rebuilds the registry when interopd starts: the state file says what was registered, cgroupfs and
 /// /proc say what is true. A mapping survives when its leader is alive and still in its cgroup; a
-/// container found under the shared root with tasks but no mapping is adopted by its layout. A state file
+/// container found under the shared root with tasks but no mapping is adopted by its layout, which says who its leader
+/// is and what it is called (reading the host through <see cref="HostProbe"/>). A state file
 /// that cannot be read is kept aside and everything comes from cgroupfs.
 /// </summary>
 internal sealed class Reconciler
@@ -33,7 +33,7 @@ internal sealed class Reconciler
     private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
     private readonly string _rootDir;
     private readonly Func<DateTimeOffset> _clock;
-    private readonly string _libvirtRunDir;
+    private readonly HostProbe _probe;
     private readonly bool _systemd;
     private readonly Func<ContainerId, int, string, MappingSource, Mapping> _describe;
 
@@ -43,7 +43,6 @@ internal sealed class Reconciler
         IReadOnlyDictionary<Manager, IContainerLayout> layouts,
         string rootDir,
         Func<DateTimeOffset> clock,
-        string libvirtRunDir,
         Func<ContainerId, int, string, MappingSource, Mapping> describe,
         bool systemd = false,
         ILogger? log = null)
@@ -55,7 +54,7 @@ internal sealed class Reconciler
         _layouts = layouts;
         _rootDir = rootDir;
         _clock = clock;
-        _libvirtRunDir = libvirtRunDir;
+        _probe = new HostProbe(host);
         _describe = describe;
     }
 
@@ -146,9 +145,10 @@ internal sealed class Reconciler
                 if (_systemd && SystemdUnits.IsUnitDir(child) && depth < 8)
                 {
                     // systemd host: LXC at <slice>/<unit>/lxc.payload.NAME, libvirt at <slice>/machine-lxc\x2dPID\x2dNAME.scope.
-                    if (LibvirtNames.ParseScope(child) is { } scope && _host.HasTasks(dir))
+                    var unit = _layouts.Values.Select(l => (Layout: l, Match: l.ClassifyUnit(child))).FirstOrDefault(u => u.Match is not null);
+                    if (unit.Match is { } scope && _host.HasTasks(dir))
                     {
-                        TryAdopt(Manager.Libvirt, scope, dir);
+                        TryAdopt(unit.Layout, scope, dir);
                     }
                     else
                     {
@@ -171,7 +171,7 @@ internal sealed class Reconciler
                     }
                     else if (match.Role == DirRole.Payload && !owned.Contains("/" + dir) && _host.HasTasks(dir))
                     {
-                        TryAdopt(layout.Manager, match, dir);
+                        TryAdopt(layout, match, dir);
                     }
 
                     break;
@@ -179,11 +179,10 @@ internal sealed class Reconciler
             }
         }
 
-        void TryAdopt(Manager manager, LayoutMatch match, string dir)
+        void TryAdopt(IContainerLayout layout, LayoutMatch match, string dir)
         {
-            var leader = manager == Manager.Libvirt ? match.Pid ?? 0 : InitOf(dir);
-            var name = manager == Manager.Libvirt ? LibvirtDomainOf(leader) ?? match.Name : match.Name;
-            var id = new ContainerId(manager, name);
+            var leader = layout.LeaderOf(match, dir, _probe);
+            var id = new ContainerId(layout.Manager, layout.NameOf(match, leader, _probe));
             if (leader <= 1 || names.Contains(id) || !_host.IsAlive(leader))
             {
                 return;
@@ -211,39 +210,22 @@ internal sealed class Reconciler
         }
     }
 
-    /// <summary>An LXC payload's init: the task whose parent (the monitor) lives outside the payload.</summary>
-    private int InitOf(string dir)
+    /// <summary>
+    /// The layouts' view of the host. Tasks are read in the primary hierarchy (<see cref="PrimaryHierarchy"/>): a
+    /// container's tasks are the same in every hierarchy its manager made its dir in.
+    /// </summary>
+    private sealed class HostProbe(ICgroupHost host) : IHostProbe
     {
-        var key = PrimaryHierarchy.Of(_host.Hierarchies.Select(h => h.Key)) ?? throw new InvalidOperationException("no hierarchy is mounted");
-        var tasks = _host.Tasks(key, dir);
-        var set = tasks.ToHashSet();
-        return (int)tasks.OrderBy(t => t).FirstOrDefault(t => !set.Contains((uint)Math.Max(0, _host.ParentOf((int)t))));
-    }
+        private string? _key;
 
-    /// <summary>libvirt writes the controller pid to /run/libvirt/lxc/NAME.pid: the real domain name for a leaf's pid.</summary>
-    private string? LibvirtDomainOf(int pid)
-    {
-        if (pid <= 1 || !Directory.Exists(_libvirtRunDir))
+        public IReadOnlyList<uint> Tasks(string dir)
         {
-            return null;
+            _key ??= PrimaryHierarchy.Of(host.Hierarchies.Select(h => h.Key)) ?? throw new InvalidOperationException("no hierarchy is mounted");
+            return host.Tasks(_key, dir);
         }
 
-        foreach (var file in Directory.EnumerateFiles(_libvirtRunDir, "*.pid"))
-        {
-            try
-            {
-                if (int.TryParse(File.ReadAllText(file).Trim(), out var p) && p == pid)
-                {
-                    var name = Path.GetFileNameWithoutExtension(file);
-                    return Names.ValidateComponent(name, "name");
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidInputException)
-            {
-                _log.LogDebug("reconcile: skipping {0}: {1}", file, e.Message);
-            }
-        }
+        public int ParentOf(int pid) => host.ParentOf(pid);
 
-        return null;
+        public IReadOnlyList<string> PidFileNames(string runDir, int pid) => host.PidFileNames(runDir, pid);
     }
 }

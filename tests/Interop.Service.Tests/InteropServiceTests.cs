@@ -257,7 +257,7 @@ public sealed class InteropServiceTests
         var dead = StateStoreTests.Sample("gone") with { Leader = 31337 };
         new StateStore(StatePath).Save([live, dead]);
 
-        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+        var report = await _service.ReconcileAsync();
 
         Assert.Multiple(() =>
         {
@@ -268,7 +268,7 @@ public sealed class InteropServiceTests
         });
 
         File.WriteAllText(StatePath, "version: [");
-        var again = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+        var again = await _service.ReconcileAsync();
         Assert.That(again.CorruptStateKeptAt, Does.StartWith(StatePath + ".corrupt-"));
         Assert.That(File.Exists(again.CorruptStateKeptAt!), Is.True);
     }
@@ -282,7 +282,7 @@ public sealed class InteropServiceTests
         _host.ParentOf(4242).Returns(4100);
         _host.ParentOf(4300).Returns(4242);
 
-        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+        var report = await _service.ReconcileAsync();
 
         var m = report.Adopted.Single();
         Assert.Multiple(() =>
@@ -309,7 +309,7 @@ public sealed class InteropServiceTests
             new StateStore(StatePath).Save([StateStoreTests.Sample("web") with { Leader = 4242, CgroupPath = "/" + Payload }]);
         }
 
-        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+        var report = await _service.ReconcileAsync();
 
         var m = _service.ListContainers().Single();
         Assert.Multiple(() =>
@@ -369,5 +369,14 @@ public sealed class InteropServiceTests
             _ when childName.StartsWith("lxc.monitor.", StringComparison.Ordinal) => new LayoutMatch(Manager.Lxc, DirRole.Monitor, childName["lxc.monitor.".Length..]),
             _ => null,
         };
+
+        // Who a payload's leader is and what it is called: the real layout's answer, read through the service's host.
+        public LayoutMatch? ClassifyUnit(string unitName) => Real.ClassifyUnit(unitName);
+
+        public int LeaderOf(LayoutMatch match, string dir, IHostProbe host) => Real.LeaderOf(match, dir, host);
+
+        public string NameOf(LayoutMatch match, int leader, IHostProbe host) => Real.NameOf(match, leader, host);
+
+        private static Interop.Core.Adapters.Lxc.LxcLayout Real { get; } = new();
     }
 }

@@ -363,7 +363,7 @@ public sealed class SystemdCoordinatorTests
         _host.ParentOf(Init).Returns(Monitor);
         _host.ParentOf(4300).Returns(Init);
 
-        var report = await _service.ReconcileAsync(Path.Combine(_dir, "no-libvirt"));
+        var report = await _service.ReconcileAsync();
 
         var m = report.Adopted.Single();
         Assert.Multiple(() =>
@@ -373,6 +373,31 @@ public sealed class SystemdCoordinatorTests
             Assert.That(m.CgroupPath, Is.EqualTo("/" + Payload));
         });
         await _systemd.Received(1).RegisterMachineAsync(Arg.Is<MachineRequest>(r => r.Name == "web" && r.Leader == Init), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
+    public async Task Reconcile_adopts_a_libvirt_domain_in_its_machined_scope_under_the_name_of_its_pid_file()
+    {
+        // Run 2 on the hybrid nested host: controller 842, machine lxc-842-sdv-1b7410-c. Domain "sdv-_1b7410-c" filters to
+        // that too: only libvirt's pid file gives the real name back.
+        const int controller = 842;
+        const string scope = "machine-lxc\\x2d842\\x2dsdv\\x2d1b7410\\x2dc.scope";
+        _host.ListChildren("machine.slice").Returns(new HashSet<string> { scope });
+        _host.HasTasks("machine.slice/" + scope).Returns(true);
+        _host.IsAlive(controller).Returns(true);
+        _host.ReadProcCgroup(controller).Returns(SystemdCaptures.ByKey(SystemdCaptures.Run2("run2-hybrid/libvirt-c.leader.cgroup")));
+        _host.PidFileNames("/run/libvirt/lxc", controller).Returns(["sdv-_1b7410-c"]);
+        _systemd.GetUnitByPidAsync(controller, Arg.Any<CancellationToken>()).Returns(new UnitInfo(scope, "/machine.slice/" + scope, false, "active"));
+        _systemd.GetMachineByPidAsync(controller, Arg.Any<CancellationToken>()).Returns("lxc-842-sdv-1b7410-c");
+
+        var report = await _service.ReconcileAsync();
+
+        var m = report.Adopted.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That((m.Manager, m.Name, m.Leader, m.Source), Is.EqualTo((Manager.Libvirt, "sdv-_1b7410-c", controller, MappingSource.Adopted)));
+            Assert.That(m.CgroupPath, Is.EqualTo("/machine.slice/" + scope + "/libvirt"), "where its leader is, below the scope");
+        });
     }
 
     [Test]

@@ -50,4 +50,24 @@ public interface IContainerLayout
 
     /// <summary>Classifies a dir directly under <see cref="ParentDir"/> by its name; null when it is not the manager's.</summary>
     LayoutMatch? Classify(string childName);
+
+    /// <summary>
+    /// On a systemd host: the Payload match of a unit dir (a scope under the shared root's slice) that the manager's
+    /// own layout made for one container (libvirt: machined's "machine-lxc\x2dPID\x2dNAME.scope"); null for any
+    /// other unit, which may hold containers below it.
+    /// </summary>
+    LayoutMatch? ClassifyUnit(string unitName);
+
+    /// <summary>
+    /// The leader of the running container whose Payload dir is <paramref name="dir"/> (<paramref name="match"/> is
+    /// what <see cref="Classify"/> or <see cref="ClassifyUnit"/> said of it): LXC: its init; libvirt: the controller
+    /// pid in the dir's name. 0 when there is none.
+    /// </summary>
+    int LeaderOf(LayoutMatch match, string dir, IHostProbe host);
+
+    /// <summary>
+    /// The container's name for <paramref name="leader"/>: what the dir's name says, unless the manager keeps the
+    /// real name elsewhere (libvirt: the pid file /run/libvirt/lxc/NAME.pid, since the machine name's filter is lossy).
+    /// </summary>
+    string NameOf(LayoutMatch match, int leader, IHostProbe host);
 }

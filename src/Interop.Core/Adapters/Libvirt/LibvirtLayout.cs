@@ -65,4 +65,43 @@ public sealed class LibvirtLayout : IContainerLayout
 
         return null;
     }
+
+    /// <summary>machined's scope of one domain, "machine-&lt;esc(lxc-PID-NAME)&gt;.scope" (see <see cref="LibvirtNames.ParseScope"/>).</summary>
+    public LayoutMatch? ClassifyUnit(string unitName) => LibvirtNames.ParseScope(unitName);
+
+    /// <summary>The libvirt_lxc controller pid the leaf's or scope's machine name carries; 0 when it carries none.</summary>
+    public int LeaderOf(LayoutMatch match, string dir, IHostProbe host)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return match.Pid ?? 0;
+    }
+
+    /// <summary>
+    /// The domain's real name: libvirt writes the controller pid to <see cref="LibvirtNames.RunDir"/>/NAME.pid, and the
+    /// first such file holding <paramref name="leader"/> whose name is a valid container name gives it; else the
+    /// filtered name of the machine name (lossy: "a_b" shows as "ab").
+    /// </summary>
+    public string NameOf(LayoutMatch match, int leader, IHostProbe host)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ArgumentNullException.ThrowIfNull(host);
+        if (leader <= 1)
+        {
+            return match.Name;
+        }
+
+        foreach (var name in host.PidFileNames(LibvirtNames.RunDir, leader))
+        {
+            try
+            {
+                return Names.ValidateComponent(name, "name");
+            }
+            catch (InvalidInputException)
+            {
+                // Not a name Interop can register (a hostile file in /run): the next file, or the machine name.
+            }
+        }
+
+        return match.Name;
+    }
 }

@@ -31,6 +31,9 @@ public static class LibvirtNames
     /// <summary>vircgroup.c virCgroupSetPartitionSuffix: the suffix of partition dirs.</summary>
     public const string PartitionSuffix = ".partition";
 
+    /// <summary>Where libvirt's LXC driver writes each running domain's controller pid, as NAME.pid (lxc_conf.h LXC_STATE_DIR).</summary>
+    public const string RunDir = "/run/libvirt/lxc";
+
     /// <summary>domain_driver.c virDomainMachineNameAppendValid: stop appending once the buffer holds 64 bytes.</summary>
     public const int MaxMachineName = 64;
 
@@ -214,17 +217,6 @@ public static class LibvirtNames
     {
         var machine = SystemdEscape.MachineNameOfScope(scopeName);
         return machine is null ? null : ParseMachineName(machine);
-    }
-
-    /// <summary>
-    /// The machined layout of a domain (vircgroup.c virCgroupNewMachineSystemd, virsystemd.c
-    /// virSystemdCreateMachine): "&lt;slice dirs&gt;/machine-&lt;esc(machine name)&gt;.scope"; libvirt's own
-    /// processes sit in its "libvirt" child (<see cref="NestedDir"/>) since 7.1.
-    /// </summary>
-    public static string ScopeDir(string partition, string machineName)
-    {
-        Names.ValidateRelativePath(partition, FactKeys.Partition);
-        return SystemdEscape.SliceDir(SystemdEscape.SliceName(partition)) + "/" + SystemdEscape.ScopeName(machineName);
     }
 
     /// <summary>A machine name "lxc-&lt;pid&gt;[-&lt;filtered&gt;]" as libvirt makes it, or null.</summary>

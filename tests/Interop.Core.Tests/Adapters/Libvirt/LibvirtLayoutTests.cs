@@ -89,4 +89,61 @@ public class LibvirtLayoutTests
     {
         Assert.That(_layout.Classify(child), Is.EqualTo(expected));
     }
+
+    [Test]
+    public void A_leaf_is_led_by_its_controller_pid_and_named_by_libvirts_pid_file_for_it()
+    {
+        // "a_b" filters to "ab": only the pid file keeps the real name.
+        var match = _layout.Classify("lxc-4242-ab.libvirt-lxc")!;
+        var host = new FakeHostProbe();
+        host.PidFiles.Add((LibvirtNames.RunDir, "other", 4000));
+        host.PidFiles.Add((LibvirtNames.RunDir, "a_b", 4242));
+
+        var leader = _layout.LeaderOf(match, "machine/lxc-4242-ab.libvirt-lxc", host);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(leader, Is.EqualTo(4242));
+            Assert.That(_layout.NameOf(match, leader, host), Is.EqualTo("a_b"));
+            Assert.That(host.Asked, Is.EqualTo(new[] { "pid files /run/libvirt/lxc 4242" }), "no task is read: the dir's name carries the leader");
+        });
+    }
+
+    [Test]
+    public void Without_a_usable_pid_file_the_name_is_the_filtered_one()
+    {
+        var match = _layout.Classify("lxc-4242-ab.libvirt-lxc")!;
+        var host = new FakeHostProbe();
+        Assert.That(_layout.NameOf(match, 4242, host), Is.EqualTo("ab"), "no pid file");
+
+        host.PidFiles.Add((LibvirtNames.RunDir, "..", 4242));
+        host.PidFiles.Add((LibvirtNames.RunDir, "a\u0001b", 4242));
+        Assert.That(_layout.NameOf(match, 4242, host), Is.EqualTo("ab"), "pid files whose names Interop refuses");
+
+        host.PidFiles.Add((LibvirtNames.RunDir, "a_b", 4242));
+        Assert.That(_layout.NameOf(match, 4242, host), Is.EqualTo("a_b"), "the first valid one after refused ones");
+    }
+
+    [Test]
+    public void A_leaf_without_a_pid_has_no_leader_and_no_pid_file_is_read()
+    {
+        var match = new LayoutMatch(Manager.Libvirt, DirRole.Payload, "web");
+        var host = new FakeHostProbe();
+        host.PidFiles.Add((LibvirtNames.RunDir, "web", 1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_layout.LeaderOf(match, "machine/x", host), Is.Zero);
+            Assert.That(_layout.NameOf(match, 0, host), Is.EqualTo("web"));
+            Assert.That(host.Asked, Is.Empty);
+        });
+    }
+
+    [TestCase("machine-lxc\\x2d842\\x2dsdv\\x2d1b7410\\x2dc.scope", 842, "sdv-1b7410-c", TestName = "machined's scope of a domain")]
+    [TestCase("lxc-web.scope", null, null, TestName = "an LXC container's scope")]
+    [TestCase("machine-qemu\\x2d1\\x2dvm.scope", null, null, TestName = "a QEMU machine")]
+    public void ClassifyUnit_knows_machineds_scope_of_a_domain(string unit, int? pid, string? name)
+    {
+        Assert.That(_layout.ClassifyUnit(unit), Is.EqualTo(pid is null ? null : new LayoutMatch(Manager.Libvirt, DirRole.Payload, name!, pid)));
+    }
 }

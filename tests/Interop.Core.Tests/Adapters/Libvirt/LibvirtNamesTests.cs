@@ -1,6 +1,7 @@
 using Interop.Core.Adapters;
 using Interop.Core.Adapters.Libvirt;
 using Interop.Core.Model;
+using Interop.Core.Text;
 
 namespace Interop.Core.Tests.Adapters.Libvirt;
 
@@ -172,9 +173,17 @@ public class LibvirtNamesTests
     [Test]
     public void ScopeDir_is_machined_layout()
     {
-        Assert.That(LibvirtNames.ScopeDir("/machine", "lxc-16923-e-lv-rt"), Is.EqualTo(@"machine.slice/machine-lxc\x2d16923\x2de\x2dlv\x2drt.scope"));
-        Assert.That(LibvirtNames.ScopeDir("/machine/web-tier", "lxc-99-a"), Is.EqualTo(@"machine.slice/machine-web\x2dtier.slice/machine-lxc\x2d99\x2da.scope"));
+        Assert.That(ScopeDir("/machine", "lxc-16923-e-lv-rt"), Is.EqualTo(@"machine.slice/machine-lxc\x2d16923\x2de\x2dlv\x2drt.scope"));
+        Assert.That(ScopeDir("/machine/web-tier", "lxc-99-a"), Is.EqualTo(@"machine.slice/machine-web\x2dtier.slice/machine-lxc\x2d99\x2da.scope"));
     }
+
+    /// <summary>
+    /// Reference model of machined's layout of a domain (vircgroup.c virCgroupNewMachineSystemd, virsystemd.c
+    /// virSystemdCreateMachine): "&lt;slice dirs&gt;/machine-&lt;esc(machine name)&gt;.scope". The product asks systemd
+    /// for a unit's path; this checks that the escaping it parses scopes with builds what libvirt's machined scope is.
+    /// </summary>
+    private static string ScopeDir(string partition, string machineName) =>
+        SystemdEscape.SliceDir(SystemdEscape.SliceName(partition)) + "/" + SystemdEscape.ScopeName(machineName);
 
     [TestCase(@"machine-lxc\x2d16923\x2de\x2dlv\x2drt.scope", 16923, "e-lv-rt")]
     [TestCase(@"machine-lxc\x2d4242.scope", 4242, "")]
