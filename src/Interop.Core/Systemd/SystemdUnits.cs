@@ -20,9 +20,6 @@ public static class SystemdUnits
     public static bool IsUnitDir(string dirName) =>
         UnitSuffixes.Any(s => dirName.Length > s.Length && dirName.EndsWith(s, StringComparison.Ordinal));
 
-    /// <summary>True when some component of a cgroup path (leading '/' or not) is a unit's dir.</summary>
-    public static bool HasUnitComponent(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries).Any(IsUnitDir);
-
     /// <summary>
     /// Checks that the shared root names a top-level slice ("/machine.slice" or "machine.slice"): a nested slice
     /// lives at a path systemd derives from its name (machine-x.slice is machine.slice/machine-x.slice), which is

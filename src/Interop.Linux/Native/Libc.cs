@@ -87,20 +87,6 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "getppid")]
     internal static partial int GetParentPid();
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    internal static partial int Kill(int pid, int signal);
-
-    /// <summary>True when <paramref name="pid"/> exists (kill(pid, 0) succeeds or fails only with EPERM).</summary>
-    internal static bool ProcessExists(int pid)
-    {
-        if (Kill(pid, 0) == 0)
-        {
-            return true;
-        }
-
-        return Marshal.GetLastPInvokeError() == EPERM;
-    }
-
     /// <summary>The symbolic name of an errno, for messages ("ENOSPC").</summary>
     internal static string ErrnoName(int errno) => errno switch
     {

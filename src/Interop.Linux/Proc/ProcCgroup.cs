@@ -84,10 +84,6 @@ public static class ProcCgroup
     public static IReadOnlyList<ProcCgroupLine> Read(int pid, string procRoot = DefaultProcRoot)
         => ReadFile(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "cgroup"));
 
-    /// <summary>Reads /proc/self/cgroup under <paramref name="procRoot"/>.</summary>
-    public static IReadOnlyList<ProcCgroupLine> ReadSelf(string procRoot = DefaultProcRoot)
-        => ReadFile(Path.Combine(procRoot, "self", "cgroup"));
-
     /// <summary>Like <see cref="Read"/> but null when the process is gone.</summary>
     public static IReadOnlyList<ProcCgroupLine>? TryRead(int pid, string procRoot = DefaultProcRoot)
     {

@@ -223,7 +223,7 @@ public partial class HierarchyDiscoveryTests
         var file = File.ReadAllText(Path.Combine(unified.MountPoint, "cgroup.controllers"));
         Assert.That(string.Join(' ', unified.Controllers), Is.EqualTo(file.Trim()), "FromHost reads the v2 cgroup.controllers");
 
-        var paths = ProcCgroup.PathsByKey(hierarchies, ProcCgroup.ReadSelf());
+        var paths = ProcCgroup.PathsByKey(hierarchies, ProcCgroup.Read(Environment.ProcessId));
         Assert.That(paths.Keys, Is.EquivalentTo(hierarchies.Select(h => h.Key)));
         Assert.That(paths.Values, Has.All.StartWith("/"));
     }

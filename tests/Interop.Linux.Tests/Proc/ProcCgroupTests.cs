@@ -97,6 +97,6 @@ public class ProcCgroupTests
 
         Assert.That(lines, Is.Not.Empty);
         Assert.That(lines.Count(l => l.IsUnified), Is.LessThanOrEqualTo(1));
-        Assert.That(ProcCgroup.ReadSelf(), Is.EqualTo(lines));
+        Assert.That(ProcCgroup.ReadFile("/proc/self/cgroup"), Is.EqualTo(lines));
     }
 }
