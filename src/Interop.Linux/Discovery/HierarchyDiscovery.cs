@@ -194,21 +194,6 @@ public static class HierarchyDiscovery
         return true;
     }
 
-    /// <summary>The hierarchy with this key, or null.</summary>
-    public static Hierarchy? FindByKey(this IReadOnlyList<Hierarchy> hierarchies, string key)
-    {
-        ArgumentNullException.ThrowIfNull(hierarchies);
-        foreach (var hierarchy in hierarchies)
-        {
-            if (string.Equals(hierarchy.Key, key, StringComparison.Ordinal))
-            {
-                return hierarchy;
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>The v1 hierarchy carrying <paramref name="controller"/>, else the v2 hierarchy if it lists it, else null.</summary>
     public static Hierarchy? FindByController(this IReadOnlyList<Hierarchy> hierarchies, string controller)
     {

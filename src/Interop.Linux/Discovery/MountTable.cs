@@ -59,21 +59,6 @@ public sealed record MountEntry(
 
     public bool IsCgroup2 => FsType == Cgroup2FsType;
 
-    public bool IsCgroup => IsCgroup1 || IsCgroup2;
-
-    /// <summary>Whether <paramref name="option"/> (exact, e.g. "nsdelegate" or "name=systemd") is among the super options.</summary>
-    public bool HasSuperOption(string option)
-    {
-        foreach (var range in SuperOptions.AsSpan().Split(','))
-        {
-            if (SuperOptions.AsSpan()[range].SequenceEqual(option))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }
 
 /// <summary>Parser for /proc/self/mountinfo and /proc/mounts.</summary>
