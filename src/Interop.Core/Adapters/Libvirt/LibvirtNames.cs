@@ -25,9 +25,6 @@ public static class LibvirtNames
     /// <summary>vircgroup.c virCgroupNewDomainPartition: "%s.libvirt-%s" with the driver "lxc".</summary>
     public const string LeafSuffix = ".libvirt-lxc";
 
-    /// <summary>vircgroup.c virCgroupNewNested: the child libvirt makes inside a machined scope (since 7.1).</summary>
-    public const string NestedDir = "libvirt";
-
     /// <summary>vircgroup.c virCgroupSetPartitionSuffix: the suffix of partition dirs.</summary>
     public const string PartitionSuffix = ".partition";
 
@@ -98,13 +95,6 @@ public static class LibvirtNames
         var prefix = Prefix + id.ToString(CultureInfo.InvariantCulture) + "-";
         return machine.Length > prefix.Length ? machine[prefix.Length..] : string.Empty;
     }
-
-    /// <summary>
-    /// vircgroup.c virCgroupNewDomainPartition: "&lt;machine name&gt;.libvirt-lxc", passed through
-    /// <see cref="EscapeComponent"/>.
-    /// </summary>
-    public static string LeafName(string machineName, IReadOnlyCollection<string> controllers) =>
-        EscapeComponent(machineName + LeafSuffix, controllers);
 
     /// <summary>
     /// vircgroup.c virCgroupPartitionNeedsEscaping + virCgroupPartitionEscape: a component that starts with
@@ -193,7 +183,7 @@ public static class LibvirtNames
     }
 
     /// <summary>
-    /// The reverse of <see cref="LeafName"/>: "lxc-&lt;pid&gt;-&lt;filtered&gt;.libvirt-lxc" (or "lxc-&lt;pid&gt;.libvirt-lxc"
+    /// The reverse of libvirt's leaf name (vircgroup.c virCgroupNewDomainPartition: the machine name + <see cref="LeafSuffix"/>): "lxc-&lt;pid&gt;-&lt;filtered&gt;.libvirt-lxc" (or "lxc-&lt;pid&gt;.libvirt-lxc"
     /// when nothing of the name was kept) gives a Payload match with the pid and the filtered name. Only names
     /// libvirt can produce match: the pid is written as %d, and the name part must be a fixed point of the filter
     /// for that pid.

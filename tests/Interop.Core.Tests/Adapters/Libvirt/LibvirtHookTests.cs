@@ -81,7 +81,7 @@ public class LibvirtHookTests
         }
 
         var layout = new LibvirtLayout(LibvirtNamesTests.Controllers);
-        var leaf = LibvirtNames.LeafName(LibvirtNames.MachineName(call.Leader!.Value, call.Name), LibvirtNamesTests.Controllers);
+        var leaf = LibvirtNamesTests.LeafName(LibvirtNames.MachineName(call.Leader!.Value, call.Name), LibvirtNamesTests.Controllers);
         var expectedPath = "/" + layout.ParentDir("machine", call.Facts) + "/" + leaf;
         var cpuLine = capture.LeaderCgroup.Single(l => l.Split(':')[1] == "cpu");
         Assert.That(cpuLine.Split(':')[2], Is.EqualTo(expectedPath));

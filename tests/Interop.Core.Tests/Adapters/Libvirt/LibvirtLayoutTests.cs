@@ -64,7 +64,7 @@ public class LibvirtLayoutTests
     [TestCase(2147483647)]
     public void IsStaleDirOf_a_long_name_cut_for_another_pid(int oldPid)
     {
-        var leaf = LibvirtNames.LeafName(LibvirtNames.MachineName(oldPid, Long60), LibvirtNamesTests.Controllers);
+        var leaf = LibvirtNamesTests.LeafName(LibvirtNames.MachineName(oldPid, Long60), LibvirtNamesTests.Controllers);
         Assert.That(_layout.IsStaleDirOf(leaf, Long60), Is.True);
         Assert.That(_layout.IsStaleDirOf(leaf, Long60[..10]), Is.False);
     }

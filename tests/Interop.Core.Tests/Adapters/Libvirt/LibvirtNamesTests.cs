@@ -141,8 +141,15 @@ public class LibvirtNamesTests
     [TestCase("lxc-4242", "lxc-4242.libvirt-lxc")]
     public void LeafName_appends_libvirt_lxc(string machine, string expected)
     {
-        Assert.That(LibvirtNames.LeafName(machine, Controllers), Is.EqualTo(expected));
+        Assert.That(LeafName(machine, Controllers), Is.EqualTo(expected));
     }
+
+    /// <summary>
+    /// Reference model of libvirt's leaf (vircgroup.c virCgroupNewDomainPartition): "&lt;machine name&gt;.libvirt-lxc",
+    /// escaped like a partition component. The product only reads leaves (<see cref="LibvirtNames.ParseLeaf"/>).
+    /// </summary>
+    internal static string LeafName(string machineName, IReadOnlyCollection<string> controllers) =>
+        LibvirtNames.EscapeComponent(machineName + LibvirtNames.LeafSuffix, controllers);
 
     [TestCase("lxc-16923-e-lv-rt.libvirt-lxc", 16923, "e-lv-rt")]
     [TestCase("lxc-14178-e-lv1.libvirt-lxc", 14178, "e-lv1")]
