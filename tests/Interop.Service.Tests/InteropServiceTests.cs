@@ -370,7 +370,11 @@ public sealed class InteropServiceTests
             _ => null,
         };
 
-        // Who a payload's leader is and what it is called: the real layout's answer, read through the service's host.
+        // Whose a stale-looking dir is, who a payload's leader is and what it is called: the real layout's answers.
+        public bool MayBelongToAnother(LayoutMatch match, string containerName, OtherContainers others) => Real.MayBelongToAnother(match, containerName, others);
+
+        public bool IsExactDirOf(LayoutMatch match, string containerName) => Real.IsExactDirOf(match, containerName);
+
         public LayoutMatch? ClassifyUnit(string unitName) => Real.ClassifyUnit(unitName);
 
         public int LeaderOf(LayoutMatch match, string dir, IHostProbe host) => Real.LeaderOf(match, dir, host);

@@ -27,6 +27,17 @@ public enum DirRole
 public sealed record LayoutMatch(Manager Manager, DirRole Role, string Name, int? Pid = null, int? Suffix = null);
 
 /// <summary>
+/// What a stale-looking dir is judged against: the other containers of the same manager in the registry (any state),
+/// and the host. <paramref name="DirHoldsTasks"/> takes a sibling's name (a dir next to the judged one).
+/// </summary>
+public sealed record OtherContainers(
+    IReadOnlySet<string> Names,
+    IReadOnlySet<int> Leaders,
+    IReadOnlyCollection<string> Siblings,
+    Func<string, bool> DirHoldsTasks,
+    Func<int, bool> IsAlive);
+
+/// <summary>
 /// A manager's cgroup layout under Interop's shared root: where its containers land, which leftover dirs
 /// would make a starting container lose its canonical name, and what a given dir is. Pure: everything
 /// comes in as data. Paths are relative to the hierarchy root, '/'-separated, without a leading '/'.
@@ -50,6 +61,19 @@ public interface IContainerLayout
 
     /// <summary>Classifies a dir directly under <see cref="ParentDir"/> by its name; null when it is not the manager's.</summary>
     LayoutMatch? Classify(string childName);
+
+    /// <summary>
+    /// For a dir that <see cref="IsStaleDirOf"/> gave to <paramref name="containerName"/>: true when it may be another,
+    /// live container's instead, so it is no leftover (LXC: a retry-reading "NAME-N" when a container NAME-N is
+    /// registered or its payload or monitor holds a task; libvirt: a leaf whose controller pid is another's leader or alive).
+    /// </summary>
+    bool MayBelongToAnother(LayoutMatch match, string containerName, OtherContainers others);
+
+    /// <summary>
+    /// True when the dir carries <paramref name="containerName"/> exactly, so that a task in it is a live conflict
+    /// (LXC: lxc.payload.NAME, lxc.monitor.NAME; libvirt: never, a new start gets a new pid and a new leaf).
+    /// </summary>
+    bool IsExactDirOf(LayoutMatch match, string containerName);
 
     /// <summary>
     /// On a systemd host: the Payload match of a unit dir (a scope under the shared root's slice) that the manager's

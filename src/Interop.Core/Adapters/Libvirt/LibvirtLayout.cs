@@ -66,6 +66,17 @@ public sealed class LibvirtLayout : IContainerLayout
         return null;
     }
 
+    /// <summary>A leaf whose controller pid is another domain's leader, or alive, belongs to a running domain.</summary>
+    public bool MayBelongToAnother(LayoutMatch match, string containerName, OtherContainers others)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ArgumentNullException.ThrowIfNull(others);
+        return match.Pid is { } pid && (others.Leaders.Contains(pid) || others.IsAlive(pid));
+    }
+
+    /// <summary>Never: each start makes a new leaf for its new controller pid, so an old one never collides with it.</summary>
+    public bool IsExactDirOf(LayoutMatch match, string containerName) => false;
+
     /// <summary>machined's scope of one domain, "machine-&lt;esc(lxc-PID-NAME)&gt;.scope" (see <see cref="LibvirtNames.ParseScope"/>).</summary>
     public LayoutMatch? ClassifyUnit(string unitName) => LibvirtNames.ParseScope(unitName);
 

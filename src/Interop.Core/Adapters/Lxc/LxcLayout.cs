@@ -53,6 +53,29 @@ public sealed partial class LxcLayout : IContainerLayout
 
     public LayoutMatch? Classify(string childName) => ClassifyChild(childName);
 
+    /// <summary>
+    /// A retry-reading dir ("lxc.payload.web-7" for "web") is container "web-7"'s when one is registered by that name
+    /// or its payload or monitor holds a task (LXC never starts a container twice, so that is no conflict either).
+    /// </summary>
+    public bool MayBelongToAnother(LayoutMatch match, string containerName, OtherContainers others)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ArgumentNullException.ThrowIfNull(others);
+        if (IsExactDirOf(match, containerName))
+        {
+            return false;
+        }
+
+        return others.Names.Contains(match.Name)
+            || new[] { PayloadPrefix + match.Name, MonitorPrefix + match.Name }.Where(others.Siblings.Contains).Any(others.DirHoldsTasks);
+    }
+
+    public bool IsExactDirOf(LayoutMatch match, string containerName)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return match.Name == containerName;
+    }
+
     /// <summary>LXC makes no unit of its own: a unit under the shared root may hold its dirs below it.</summary>
     public LayoutMatch? ClassifyUnit(string unitName) => null;
 

@@ -146,4 +146,18 @@ public class LibvirtLayoutTests
     {
         Assert.That(_layout.ClassifyUnit(unit), Is.EqualTo(pid is null ? null : new LayoutMatch(Manager.Libvirt, DirRole.Payload, name!, pid)));
     }
+
+    [Test]
+    public void A_leaf_belongs_to_a_running_domain_when_its_controller_leads_another_or_is_alive()
+    {
+        var others = new OtherContainers(new HashSet<string>(), new HashSet<int> { 100 }, [], _ => true, pid => pid == 200);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_layout.MayBelongToAnother(_layout.Classify("lxc-100-ab.libvirt-lxc")!, "ab", others), Is.True, "another domain's leader");
+            Assert.That(_layout.MayBelongToAnother(_layout.Classify("lxc-200-ab.libvirt-lxc")!, "ab", others), Is.True, "alive");
+            Assert.That(_layout.MayBelongToAnother(_layout.Classify("lxc-300-ab.libvirt-lxc")!, "ab", others), Is.False, "dead and nobody's: a leftover; tasks do not matter");
+            Assert.That(_layout.IsExactDirOf(_layout.Classify("lxc-300-ab.libvirt-lxc")!, "ab"), Is.False, "a new start never reuses a leaf");
+        });
+    }
 }

@@ -136,4 +136,22 @@ public class LxcLayoutTests
     {
         Assert.That(new LxcLayout().ClassifyUnit("lxc-web.scope"), Is.Null);
     }
+
+    [Test]
+    public void A_retry_reading_dir_belongs_to_the_container_of_its_literal_name_when_that_one_is_registered_or_busy()
+    {
+        var layout = new LxcLayout();
+        string[] siblings = ["lxc.payload.web", "lxc.payload.web-7", "lxc.monitor.web-2", "lxc.payload.web-1"];
+        var others = new OtherContainers(new HashSet<string> { "web-7" }, new HashSet<int>(), siblings, "lxc.monitor.web-2".Equals, _ => true);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(layout.MayBelongToAnother(layout.Classify("lxc.payload.web-7")!, "web", others), Is.True, "web-7 is registered");
+            Assert.That(layout.MayBelongToAnother(layout.Classify("lxc.payload.web-2")!, "web", others), Is.True, "web-2's monitor holds a task");
+            Assert.That(layout.MayBelongToAnother(layout.Classify("lxc.payload.web-1")!, "web", others), Is.False, "nobody's: web's own retry dir");
+            Assert.That(layout.MayBelongToAnother(layout.Classify("lxc.payload.web")!, "web", others with { Names = new HashSet<string> { "web" } }), Is.False, "the exact name is never another's");
+            Assert.That(layout.IsExactDirOf(layout.Classify("lxc.monitor.web")!, "web"), Is.True);
+            Assert.That(layout.IsExactDirOf(layout.Classify("lxc.payload.web-1")!, "web"), Is.False);
+        });
+    }
 }
