@@ -85,6 +85,30 @@ public sealed class LinuxCgroupHost : ICgroupHost
         return lines is null ? null : ProcCgroup.PathsByKey(_hierarchies, lines);
     }
 
+    /// <summary>
+    /// True when the pid lives at <paramref name="dir"/> or below it in some hierarchy, false when it is gone: what
+    /// <see cref="ReadProcCgroup"/> tells, without building its map. Start-up reconcile asks it once per mapping
+    /// (10,000 times on a big host), and only a line at or below the dir needs its hierarchy matched.
+    /// </summary>
+    public bool IsAtOrBelow(int pid, CgroupPath dir)
+    {
+        var lines = ProcCgroup.TryRead(pid, _procRoot);
+        if (lines is null)
+        {
+            return false;
+        }
+
+        foreach (var line in lines)
+        {
+            if (CgroupPath.Of(line.Path).IsAtOrBelow(dir) && _hierarchies.Any(line.Matches))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public bool IsAlive(int pid) => ProcFs.IsAlive(pid, _procRoot);
 
     public bool HasPrivateCgroupNamespace(int pid) => ProcFs.HasPrivateCgroupNamespace(pid, _procRoot) == true;
