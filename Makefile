@@ -30,8 +30,6 @@ CTL_OUT  := $(OUT)/interopctl
 D_OUT    := $(OUT)/interopd
 DOCS_OUT := $(OUT)/man
 DEB_OUT  := $(OUT)/deb
-# interopd with the .NET runtime inside (the Debian package: Debian 12 has no .NET 10 runtime package).
-SELF_CONTAINED ?= false
 
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
@@ -50,12 +48,11 @@ restore:
 build: restore
 	$(DOTNET) build Interop.sln -c $(CONFIGURATION) --no-restore
 
-# interopctl is NativeAOT (hooks run it on every container start); interopd is framework-dependent,
-# precompiled ReadyToRun (its start-up and reconcile skip most JIT work: ~0.2 s less to serving).
+# Both are NativeAOT: interopctl because hooks run it on every container start, interopd for its start-up
+# reconcile and its resident memory (docs/benchmarks.md). Each is one executable that needs no .NET runtime.
 publish: restore
 	$(DOTNET) publish src/interopctl/interopctl.csproj -c $(CONFIGURATION) -r $(RID) -o $(CTL_OUT)
-	$(DOTNET) publish src/interopd/interopd.csproj -c $(CONFIGURATION) -r $(RID) --self-contained $(SELF_CONTAINED) \
-	  -p:PublishReadyToRun=true -o $(D_OUT)
+	$(DOTNET) publish src/interopd/interopd.csproj -c $(CONFIGURATION) -r $(RID) -o $(D_OUT)
 
 unit: build publish
 	INTEROP_CTL=$(abspath $(CTL_OUT))/interopctl INTEROPD=$(abspath $(D_OUT))/interopd \
@@ -95,7 +92,7 @@ run: deps publish
 install: publish
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/interopd $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(CTL_OUT)/interopctl $(DESTDIR)$(BINDIR)/interopctl
-	cp -r $(D_OUT)/. $(DESTDIR)$(LIBDIR)/interopd/
+	install -m 0755 $(D_OUT)/interopd $(DESTDIR)$(LIBDIR)/interopd/interopd
 	ln -sf $(LIBDIR)/interopd/interopd $(DESTDIR)$(SBINDIR)/interopd
 	install -d $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(STATE_DIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/interop.yaml || install -m 0644 config/interop.yaml $(DESTDIR)$(SYSCONFDIR)/interop.yaml

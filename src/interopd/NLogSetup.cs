@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using NLog;
 
 namespace Interop.Daemon;
@@ -9,6 +10,14 @@ namespace Interop.Daemon;
 internal static class NLogSetup
 {
     /// <summary>Loads <paramref name="path"/> when it exists, else logs Info and above to stderr in the shipped layout.</summary>
+    /// <remarks>
+    /// interopd is NativeAOT: NLog creates a typed layout of an XML attribute (the Console target's stdErr="true" is a
+    /// Layout&lt;bool&gt;) by reflection on its public constructors, which the compiler keeps only for the types named
+    /// here. Without them nlog.config's stdErr fails to load (and with throwConfigExceptions, interopd stops).
+    /// </remarks>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(NLog.Layouts.Layout<bool>))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(NLog.Layouts.Layout<int>))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(NLog.Layouts.Layout<long>))]
     public static void Configure(string path)
     {
         if (File.Exists(path))

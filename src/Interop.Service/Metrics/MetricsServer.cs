@@ -5,7 +5,7 @@ namespace Interop.Service.Metrics;
 
 /// <summary>
 /// Serves a registry at http://ADDRESS:PORT/metrics with prometheus-net's <see cref="MetricServer"/>, which runs on
-/// System.Net.HttpListener: part of the base framework, so the framework-dependent interopd needs no ASP.NET.
+/// System.Net.HttpListener: part of the base framework, so interopd needs no ASP.NET.
 /// </summary>
 public sealed class MetricsServer : IAsyncDisposable
 {
