@@ -1,5 +1,3 @@
-using Interop.FunctionalTests.Support;
-
 namespace Interop.FunctionalTests;
 
 /// <summary>
