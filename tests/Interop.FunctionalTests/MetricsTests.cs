@@ -93,6 +93,7 @@ public class MetricsTests
         using var daemon = InteropdRunner.Launch(rig.Address, rig.ConfigPath);
 
         Assert.That(Poll.Until(() => daemon.HasExited, TimeSpan.FromSeconds(30)), Is.True, "interopd kept running");
+        daemon.Kill(); // it has exited: this only reaps it, after which its stderr has been read to the end
         Assert.That(daemon.ExitCode, Is.EqualTo(1));
         var errors = daemon.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("FATAL", StringComparison.Ordinal)).ToList();
         Assert.That(errors, Has.Count.EqualTo(1), daemon.Log);
@@ -109,6 +110,7 @@ public class MetricsTests
         using var daemon = InteropdRunner.Launch(rig.Address, rig.ConfigPath);
 
         Assert.That(Poll.Until(() => daemon.HasExited, TimeSpan.FromSeconds(30)), Is.True, "interopd kept running");
+        daemon.Kill(); // it has exited: this only reaps it, after which its stderr has been read to the end
         Assert.That(daemon.ExitCode, Is.EqualTo(exitCode));
         var errors = daemon.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("FATAL", StringComparison.Ordinal)).ToList();
         Assert.That(errors, Has.Count.EqualTo(1), daemon.Log);
