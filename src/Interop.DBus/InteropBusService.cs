@@ -6,7 +6,7 @@
 //   registry are answered inline (they are in-memory lookups or one small cgroupfs read). Every mutating call
 //   sets DisposesAsynchronously, copies its arguments out of the request and continues on the thread pool:
 //   the uid lookup (a round trip to the bus) and the service call must not stall the loop.
-// - Errors: InteropException -> its ErrorName and message; anything else -> org.freedesktop.DBus.Error.Failed with a
+// - Errors: InteropException -> its ErrorName, its message and its typed fields (ErrorCodec); anything else -> org.freedesktop.DBus.Error.Failed with a
 //   short message, and the exception goes to the injected log callback. Handler exceptions never close the connection.
 using Interop.Core;
 using Interop.Core.Model;
@@ -264,7 +264,7 @@ public sealed class InteropBusService : IAsyncDisposable
         switch (ex)
         {
             case InteropException interop:
-                context.ReplyError(interop.ErrorName, interop.Message);
+                ReplyError(context, interop);
                 break;
             case OperationCanceledException:
                 context.ReplyError(Failed, "interopd is shutting down; try again");
@@ -275,6 +275,36 @@ public sealed class InteropBusService : IAsyncDisposable
                 break;
         }
     }
+
+    /// <summary>An error reply that carries the message, then the error's typed fields (<see cref="ErrorCodec"/>).</summary>
+    private static void ReplyError(MethodContext context, InteropException error)
+    {
+        if (context.NoReplyExpected || context.ReplySent)
+        {
+            return;
+        }
+
+        var writer = context.Connection.GetMessageWriter();
+        try
+        {
+            var signature = ErrorCodec.Signature(error);
+            RawHeader.WriteError(ref writer, NextErrorSerial(), context.Request.Serial, context.Request.SenderAsString, error.ErrorName, signature);
+            ErrorCodec.WriteBody(ref writer, error);
+            context.Reply(writer.CreateMessage());
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Serials for the error replies written by hand: from 2^31 up, away from the ones the library numbers its own
+    /// messages with (from 1). Nothing answers an error, so a serial only has to be non-zero.
+    /// </summary>
+    private static uint NextErrorSerial() => (uint)Interlocked.Increment(ref s_errorSerial) | 0x8000_0000u;
+
+    private static int s_errorSerial;
 
     private static bool CheckSignature(MethodContext context, string expected)
     {

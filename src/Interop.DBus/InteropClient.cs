@@ -1,28 +1,31 @@
-using System.Text.RegularExpressions;
-using Interop.Core;
+// Implementation notes
+// - Calls are written with serials this client numbers (from 2^31 up) and sent with TrySendMessage; two observers
+//   (NoSubscribe: nothing is asked of the bus) see every method return and error that arrives, and the one whose
+//   reply serial is a pending call's completes it. Tmds.DBus.Protocol's CallMethodAsync would drop an error's typed
+//   fields (see ErrorReplies.cs); the library's own calls (Hello) keep their small serials and are not affected.
+// - Observers run on the connection's read loop: a reply is read there, into plain values, and the call's task is
+//   completed with RunContinuationsAsynchronously, so no caller's code ever runs on the read loop.
+// - A connection that closes fails every pending call with DaemonUnreachableException.
+using System.Collections.Concurrent;
 using Interop.Core.Model;
-using Interop.Core.Service;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus;
 
 /// <summary>
-/// <see cref="IInteropService"/> over the bus: what interopctl uses. Connecting costs only the bus handshake
-/// (no Introspect, no GetAll); every member is one method call, except <see cref="GetContainer"/> and its
-/// siblings, which need a second call (GetAll on the returned object) to return a full <see cref="Mapping"/>.
+/// <see cref="IInteropClient"/> over the bus: what interopctl's admin commands use. Connecting costs only the bus
+/// handshake (no Introspect, no GetAll, no AddMatch); every member is one method call, except the GetContainer
+/// lookups, which add a GetAll on the object they return.
 /// </summary>
-/// <remarks>
-/// Mappings from <see cref="ListContainers"/> and <see cref="RegisterContainerAsync"/> are partial (the wire carries
-/// manager, name, state, leader and cgroup path only, plus unit and machine from ListUnits): Uuid, Paths, Since,
-/// CgroupNamespace and Source are Unknown.
-/// The events are not supported on the client: subscribing throws <see cref="NotSupportedException"/>
-/// (a short-lived CLI has no use for them; watch the signals with a match rule instead).
-/// Sync members block on the call; the CLI is a short-lived process without a synchronization context.
-/// </remarks>
-public sealed partial class InteropClient : IInteropService, IStateHealth, IMetricsSource, IAsyncDisposable, IDisposable
+public sealed class InteropClient : IInteropClient
 {
+    private const string PropertiesInterface = "org.freedesktop.DBus.Properties";
+
     private readonly DBusConnection _connection;
     private readonly string _bus;
+    private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
+    private readonly List<IDisposable> _observers = [];
+    private int _serial;
 
     private InteropClient(DBusConnection connection, string bus)
     {
@@ -40,7 +43,19 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
         var connection = new DBusConnection(new DBusConnectionOptions(address) { AutoConnect = false });
         try
         {
-            await OffReadLoop(connection.ConnectAsync().AsTask().WaitAsync(cancellationToken)).ConfigureAwait(false);
+            await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            var client = new InteropClient(connection, bus);
+            foreach (var type in new[] { MessageType.MethodReturn, MessageType.Error })
+            {
+                client._observers.Add(await connection.AddMatchAsync(
+                    new MatchRule { Type = type },
+                    (Message m, object? _) => client.OnReply(m),
+                    (Notification<bool> n) => client.OnClosed(n),
+                    emitOnCapturedContext: false,
+                    flags: ObserverFlags.NoSubscribe | ObserverFlags.EmitOnConnectionClosed | ObserverFlags.EmitOnConnectionFailed).ConfigureAwait(false));
+            }
+
+            return client;
         }
         catch (DBusConnectFailedException ex)
         {
@@ -52,117 +67,31 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
             connection.Dispose();
             throw;
         }
-
-        return new InteropClient(connection, bus);
     }
 
-    public string Version => GetProperty(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Version", static (Message m, object? _) => ReadVariantString(m));
-
-    public string CgroupMode => GetProperty(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "CgroupMode", static (Message m, object? _) => ReadVariantString(m));
-
-    public string SharedRoot => GetProperty(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "SharedRoot", static (Message m, object? _) => ReadVariantString(m));
-
-    public IReadOnlyList<HierarchyInfo> Hierarchies => GetProperty(
+    public Task<DaemonProperties> GetPropertiesAsync(CancellationToken cancellationToken = default) => CallAsync(
         ObjectPaths.ManagerPath,
-        ObjectPaths.ManagerInterface,
-        "Hierarchies",
-        static (Message m, object? _) =>
+        PropertiesInterface,
+        "GetAll",
+        "s",
+        (ref MessageWriter w) => w.WriteString(ObjectPaths.ManagerInterface),
+        static (Message m) =>
         {
             var reader = m.GetBodyReader();
-            reader.ReadSignature("a(sss)");
-            return (IReadOnlyList<HierarchyInfo>)Wire.ReadHierarchies(ref reader);
-        });
+            return Wire.ReadManagerProperties(ref reader);
+        },
+        cancellationToken);
 
-    public uint ContainerCount => GetProperty(
-        ObjectPaths.ManagerPath,
-        ObjectPaths.ManagerInterface,
-        "ContainerCount",
-        static (Message m, object? _) =>
-        {
-            var reader = m.GetBodyReader();
-            reader.ReadSignature("u");
-            return reader.ReadUInt32();
-        });
-
-    /// <summary>The daemon's StateWritable property (false: degraded, see <see cref="IStateHealth"/>).</summary>
-    public bool StateWritable => GetProperty(
-        ObjectPaths.ManagerPath,
-        ObjectPaths.ManagerInterface,
-        "StateWritable",
-        static (Message m, object? _) =>
-        {
-            var reader = m.GetBodyReader();
-            reader.ReadSignature("b");
-            return reader.ReadBool();
-        });
-
-    public event EventHandler? StateWritableChanged
-    {
-        add => throw EventsNotSupported();
-        remove => throw EventsNotSupported();
-    }
-
-    public event EventHandler<ContainerEventArgs>? ContainerAdded
-    {
-        add => throw EventsNotSupported();
-        remove => throw EventsNotSupported();
-    }
-
-    public event EventHandler<ContainerEventArgs>? ContainerRemoved
-    {
-        add => throw EventsNotSupported();
-        remove => throw EventsNotSupported();
-    }
-
-    public event EventHandler<ContainerEventArgs>? ContainerChanged
-    {
-        add => throw EventsNotSupported();
-        remove => throw EventsNotSupported();
-    }
-
-    public IReadOnlyList<Mapping> ListContainers() => Wait(ListContainersAsync);
-
-    /// <summary>ListContainers, with each mapping's unit and machine from ListUnits (systemd hosts; a daemon without it answers UnknownMethod and they stay empty).</summary>
-    public async Task<IReadOnlyList<Mapping>> ListContainersAsync()
-    {
-        var list = await ListPartialAsync().ConfigureAwait(false);
-        IReadOnlyDictionary<(Manager, string), (string Unit, string Machine)> units;
-        try
-        {
-            units = await CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "ListUnits", null, null, static (Message m, object? _) =>
-            {
-                var reader = m.GetBodyReader();
-                var result = new Dictionary<(Manager, string), (string, string)>();
-                var end = reader.ReadArrayStart(DBusType.Struct);
-                while (reader.HasNext(end))
-                {
-                    var manager = ManagerNames.Parse(reader.ReadString());
-                    var name = reader.ReadString();
-                    result[(manager, name)] = (reader.ReadString(), reader.ReadString());
-                }
-
-                return (IReadOnlyDictionary<(Manager, string), (string Unit, string Machine)>)result;
-            }).ConfigureAwait(false);
-        }
-        catch (DaemonErrorException)
-        {
-            // An interopd older than ListUnits: the list without units.
-            return list;
-        }
-
-        return units.Count == 0 ? list : [.. list.Select(m => units.TryGetValue((m.Manager, m.Name), out var u) ? m with { Unit = u.Unit, Machine = u.Machine } : m)];
-    }
-
-    private Task<IReadOnlyList<Mapping>> ListPartialAsync() => CallAsync(
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(CancellationToken cancellationToken = default) => CallAsync(
         ObjectPaths.ManagerPath,
         ObjectPaths.ManagerInterface,
         "ListContainers",
         null,
         null,
-        static (Message m, object? _) =>
+        static (Message m) =>
         {
             var reader = m.GetBodyReader();
-            var result = new List<Mapping>();
+            var result = new List<ContainerSummary>();
             var end = reader.ReadArrayStart(DBusType.Struct);
             while (reader.HasNext(end))
             {
@@ -171,51 +100,81 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
                 var state = ContainerStateNames.Parse(reader.ReadString());
                 var leader = reader.ReadUInt32();
                 var cgroup = reader.ReadString();
-                reader.ReadObjectPath();
-                result.Add(Partial(manager, name, string.Empty, state, leader, cgroup));
+                result.Add(new ContainerSummary(manager, name, state, leader, cgroup, reader.ReadObjectPathAsString()));
             }
 
-            return (IReadOnlyList<Mapping>)result;
-        });
+            return (IReadOnlyList<ContainerSummary>)result;
+        },
+        cancellationToken);
 
-    public Mapping GetContainer(Manager manager, string name) => Wait(() => GetContainerAsync(manager, name));
-
-    public Task<Mapping> GetContainerAsync(Manager manager, string name) =>
-        LookupAsync("GetContainer", "ss", (ref MessageWriter w) =>
+    public async Task<IReadOnlyList<ContainerUnit>> ListUnitsAsync(CancellationToken cancellationToken = default)
+    {
+        try
         {
-            w.WriteString(manager.ToWire());
-            w.WriteString(name);
-        });
+            return await CallAsync(
+                ObjectPaths.ManagerPath,
+                ObjectPaths.ManagerInterface,
+                "ListUnits",
+                null,
+                null,
+                static (Message m) =>
+                {
+                    var reader = m.GetBodyReader();
+                    var result = new List<ContainerUnit>();
+                    var end = reader.ReadArrayStart(DBusType.Struct);
+                    while (reader.HasNext(end))
+                    {
+                        var manager = ManagerNames.Parse(reader.ReadString());
+                        var name = reader.ReadString();
+                        result.Add(new ContainerUnit(manager, name, reader.ReadString(), reader.ReadString()));
+                    }
 
-    public Mapping GetContainerByPid(uint pid) => Wait(() => GetContainerByPidAsync(pid));
+                    return (IReadOnlyList<ContainerUnit>)result;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (DaemonErrorException ex) when (ex.ErrorName == "org.freedesktop.DBus.Error.UnknownMethod")
+        {
+            // An interopd older than ListUnits.
+            return [];
+        }
+    }
 
-    public Task<Mapping> GetContainerByPidAsync(uint pid) =>
-        LookupAsync("GetContainerByPid", "u", (ref MessageWriter w) => w.WriteUInt32(pid));
+    public Task<Mapping> GetContainerAsync(Manager manager, string name, CancellationToken cancellationToken = default) =>
+        LookupAsync(
+            "GetContainer",
+            "ss",
+            (ref MessageWriter w) =>
+            {
+                w.WriteString(manager.ToWire());
+                w.WriteString(name);
+            },
+            cancellationToken);
 
-    public Mapping GetContainerByCgroup(string path) => Wait(() => GetContainerByCgroupAsync(path));
+    public Task<Mapping> GetContainerByPidAsync(uint pid, CancellationToken cancellationToken = default) =>
+        LookupAsync("GetContainerByPid", "u", (ref MessageWriter w) => w.WriteUInt32(pid), cancellationToken);
 
-    public Task<Mapping> GetContainerByCgroupAsync(string path) =>
-        LookupAsync("GetContainerByCgroup", "s", (ref MessageWriter w) => w.WriteString(path));
+    public Task<Mapping> GetContainerByCgroupAsync(string path, CancellationToken cancellationToken = default) =>
+        LookupAsync("GetContainerByCgroup", "s", (ref MessageWriter w) => w.WriteString(path), cancellationToken);
 
-    /// <summary>All properties of a container object (one GetAll call).</summary>
-    public Task<Mapping> GetMappingAsync(string objectPath) => CallAsync(
+    public Task<Mapping> GetMappingAsync(string objectPath, CancellationToken cancellationToken = default) => CallAsync(
         objectPath,
-        "org.freedesktop.DBus.Properties",
+        PropertiesInterface,
         "GetAll",
         "s",
         (ref MessageWriter w) => w.WriteString(ObjectPaths.ContainerInterface),
-        static (Message m, object? _) =>
+        static (Message m) =>
         {
             var reader = m.GetBodyReader();
             return Wire.ReadMapping(ref reader);
-        });
+        },
+        cancellationToken);
 
     public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
-        => CallVoidAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "PrepareContainer", "ssa{ss}", ManagerNameFacts(manager, name, facts), cancellationToken);
+        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "PrepareContainer", "ssa{ss}", ManagerNameFacts(manager, name, facts), ReadNothing, cancellationToken);
 
-    public async Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
-    {
-        await CallAsync(
+    public Task<string> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+        => CallAsync(
             ObjectPaths.ManagerPath,
             ObjectPaths.ManagerInterface,
             "RegisterContainer",
@@ -228,10 +187,7 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
                 Wire.WriteStringDictionary(ref w, facts);
             },
             ReadObjectPath,
-            cancellationToken).ConfigureAwait(false);
-        facts.TryGetValue(FactKeys.Uuid, out var uuid);
-        return Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = MappingSource.Hook };
-    }
+            cancellationToken);
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
         => CallAsync(
@@ -240,11 +196,11 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
             "ReleaseContainer",
             "ssa{ss}",
             ManagerNameFacts(manager, name, facts),
-            static (Message m, object? _) => m.GetBodyReader().ReadBool(),
+            static (Message m) => m.GetBodyReader().ReadBool(),
             cancellationToken);
 
     public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
-        => CallVoidAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "StopContainer", "ssa{ss}", ManagerNameFacts(manager, name, facts), cancellationToken);
+        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "StopContainer", "ssa{ss}", ManagerNameFacts(manager, name, facts), ReadNothing, cancellationToken);
 
     public Task<IReadOnlyList<string>> SetupAsync(CancellationToken cancellationToken = default)
         => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Setup", null, null, ReadStrings, cancellationToken);
@@ -252,20 +208,20 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
     public Task<IReadOnlyList<string>> PruneAsync(bool dryRun, CancellationToken cancellationToken = default)
         => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "Prune", "b", (ref MessageWriter w) => w.WriteBool(dryRun), ReadStrings, cancellationToken);
 
-    /// <summary>Interop's metrics in the Prometheus text exposition format, as interopd's /metrics serves them.</summary>
     public Task<string> GetMetricsAsync(CancellationToken cancellationToken = default)
-        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "GetMetrics", null, null, static (Message m, object? _) => m.GetBodyReader().ReadString(), cancellationToken);
+        => CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, "GetMetrics", null, null, ReadString, cancellationToken);
 
-    public string GetValue(Manager manager, string name, string key) => Wait(() => CallAsync(
+    public Task<string> GetValueAsync(Manager manager, string name, string key, CancellationToken cancellationToken = default) => CallAsync(
         ObjectPaths.ForContainer(manager, name),
         ObjectPaths.ContainerInterface,
         "GetValue",
         "s",
         (ref MessageWriter w) => w.WriteString(key),
-        static (Message m, object? _) => m.GetBodyReader().ReadString()));
+        ReadString,
+        cancellationToken);
 
     public Task SetValueAsync(Manager manager, string name, string key, string value, CancellationToken cancellationToken = default)
-        => CallVoidAsync(
+        => CallAsync(
             ObjectPaths.ForContainer(manager, name),
             ObjectPaths.ContainerInterface,
             "SetValue",
@@ -275,67 +231,42 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
                 w.WriteString(key);
                 w.WriteString(value);
             },
+            ReadNothing,
             cancellationToken);
 
-    public IReadOnlyList<uint> GetTasks(Manager manager, string name) => Wait(() => CallAsync(
+    public Task<IReadOnlyList<uint>> GetTasksAsync(Manager manager, string name, CancellationToken cancellationToken = default) => CallAsync(
         ObjectPaths.ForContainer(manager, name),
         ObjectPaths.ContainerInterface,
         "GetTasks",
         null,
         null,
-        static (Message m, object? _) => (IReadOnlyList<uint>)m.GetBodyReader().ReadArrayOfUInt32()));
+        static (Message m) => (IReadOnlyList<uint>)m.GetBodyReader().ReadArrayOfUInt32(),
+        cancellationToken);
 
     public ValueTask DisposeAsync()
     {
-        _connection.Dispose();
+        Dispose();
         return ValueTask.CompletedTask;
     }
 
-    public void Dispose() => _connection.Dispose();
-
-    /// <summary>Maps an error reply back to the InteropException family by its name.</summary>
-    internal static Exception MapError(string bus, string errorName, string message, Exception? inner)
+    public void Dispose()
     {
-        switch (errorName)
+        foreach (var observer in _observers)
         {
-            case "org.freedesktop.DBus.Error.ServiceUnknown":
-            case "org.freedesktop.DBus.Error.NameHasNoOwner":
-                return new DaemonUnreachableException(bus, $"nobody owns {ObjectPaths.BusName}", inner);
-            case "org.freedesktop.DBus.Error.AccessDenied":
-                return new AccessDeniedException(message);
-            case InteropException.Prefix + "NoSuchContainer":
-                return new NoSuchContainerException(StripPrefix(message, "no such container: "));
-            case InteropException.Prefix + "InvalidArgument":
-            {
-                var match = InvalidPattern().Match(message);
-                return match.Success ? new InvalidInputException(match.Groups[1].Value, match.Groups[2].Value) : new InvalidInputException("argument", message);
-            }
-
-            case InteropException.Prefix + "Conflict":
-                return new ConflictException(message);
-            case InteropException.Prefix + "NotInSharedRoot":
-                return new NotInSharedRootException(message);
-            case InteropException.Prefix + "Cgroup":
-            {
-                var match = CgroupPattern().Match(message);
-                return match.Success
-                    ? new CgroupException(match.Groups["path"].Value, int.Parse(match.Groups["errno"].Value, System.Globalization.CultureInfo.InvariantCulture), match.Groups["op"].Value, match.Groups["detail"].Value)
-                    : new DaemonErrorException(errorName, message, inner);
-            }
-
-            default:
-                return new DaemonErrorException(errorName, message, inner);
+            observer.Dispose();
         }
+
+        _connection.Dispose();
+        FailAll(new DaemonUnreachableException(_bus, "the client was disposed"));
     }
 
-    private static string StripPrefix(string message, string prefix)
-        => message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
+    private static bool ReadNothing(Message message) => true;
 
-    private static NotSupportedException EventsNotSupported()
-        => new("InteropClient does not raise events; watch the ContainerAdded/ContainerRemoved/PropertiesChanged signals with a match rule (e.g. busctl monitor org.interop.Interop1)");
+    private static string ReadString(Message message) => message.GetBodyReader().ReadString();
 
-    internal static Mapping Partial(Manager manager, string name, string uuid, ContainerState state, uint leader, string cgroupPath)
-        => new(manager, name, uuid, state, (int)Math.Min(leader, int.MaxValue), cgroupPath, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Unknown, MappingSource.Unknown);
+    private static string ReadObjectPath(Message message) => message.GetBodyReader().ReadObjectPathAsString();
+
+    private static IReadOnlyList<string> ReadStrings(Message message) => message.GetBodyReader().ReadArrayOfString();
 
     private static BodyWriter ManagerNameFacts(Manager manager, string name, IReadOnlyDictionary<string, string> facts)
         => (ref MessageWriter w) =>
@@ -345,131 +276,117 @@ public sealed partial class InteropClient : IInteropService, IStateHealth, IMetr
             Wire.WriteStringDictionary(ref w, facts);
         };
 
-    private static string ReadObjectPath(Message message, object? state) => message.GetBodyReader().ReadObjectPathAsString();
-
-    private static IReadOnlyList<string> ReadStrings(Message message, object? state) => message.GetBodyReader().ReadArrayOfString();
-
-    private static string ReadVariantString(Message message)
+    /// <summary>A Manager lookup that answers an object path, then that object's properties.</summary>
+    private async Task<Mapping> LookupAsync(string member, string signature, BodyWriter body, CancellationToken cancellationToken)
     {
-        var reader = message.GetBodyReader();
-        reader.ReadSignature("s");
-        return reader.ReadString();
+        var path = await CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, member, signature, body, ReadObjectPath, cancellationToken).ConfigureAwait(false);
+        return await GetMappingAsync(path, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Blocks on a call started without the caller's synchronization context, so it cannot deadlock on it.</summary>
-    private static T Wait<T>(Func<Task<T>> start)
+    private async Task<T> CallAsync<T>(string path, string iface, string member, string? signature, BodyWriter? body, Func<Message, T> read, CancellationToken cancellationToken)
     {
-        var context = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            return start().GetAwaiter().GetResult();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-        }
-    }
-
-    private T GetProperty<T>(string path, string iface, string name, MessageValueReader<T> reader) => Wait(() => CallAsync(
-        path,
-        "org.freedesktop.DBus.Properties",
-        "Get",
-        "ss",
-        (ref MessageWriter w) =>
-        {
-            w.WriteString(iface);
-            w.WriteString(name);
-        },
-        reader));
-
-    private MessageBuffer CreateCall(string path, string iface, string member, string? signature, BodyWriter? body)
-    {
+        var serial = (uint)Interlocked.Increment(ref _serial) | 0x8000_0000u;
+        var call = new PendingCall<T>(read);
+        _pending[serial] = call;
+        MessageBuffer message;
         var writer = _connection.GetMessageWriter();
         try
         {
-            writer.WriteMethodCallHeader(ObjectPaths.BusName, path, iface, member, signature, MessageFlags.None);
+            RawHeader.WriteMethodCall(ref writer, serial, ObjectPaths.BusName, path, iface, member, signature);
             body?.Invoke(ref writer);
-            return writer.CreateMessage();
+            message = writer.CreateMessage();
+        }
+        catch
+        {
+            _pending.TryRemove(serial, out _);
+            throw;
         }
         finally
         {
             writer.Dispose();
         }
+
+        if (!_connection.TrySendMessage(message))
+        {
+            _pending.TryRemove(serial, out _);
+            throw new DaemonUnreachableException(_bus, "the bus connection is closed");
+        }
+
+        using var registration = cancellationToken.Register(() =>
+        {
+            if (_pending.TryRemove(serial, out var cancelled))
+            {
+                cancelled.Fail(new OperationCanceledException(cancellationToken));
+            }
+        });
+        return await call.Task.ConfigureAwait(false);
     }
 
-    private async Task<T> CallAsync<T>(string path, string iface, string member, string? signature, BodyWriter? body, MessageValueReader<T> reader, CancellationToken cancellationToken = default)
+    /// <summary>Completes the pending call a reply answers (on the read loop: reads, never blocks).</summary>
+    private bool OnReply(Message message)
     {
-        try
+        if (message.ReplySerial is not { } serial || !_pending.TryRemove(serial, out var call))
         {
-            return await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body), reader).WaitAsync(cancellationToken)).ConfigureAwait(false);
+            return false;
         }
-        catch (DBusErrorReplyException ex)
+
+        if (message.MessageType == MessageType.Error)
         {
-            throw MapError(_bus, ex.ErrorName, ex.ErrorMessage, ex);
+            call.Fail(ErrorCodec.ToException(_bus, ErrorCodec.Read(message)));
         }
-        catch (DBusConnectionClosedException ex)
+        else
         {
-            throw new DaemonUnreachableException(_bus, $"the bus connection closed: {ex.Message}", ex);
+            call.Complete(message);
         }
+
+        return true;
     }
 
-    private async Task CallVoidAsync(string path, string iface, string member, string? signature, BodyWriter? body, CancellationToken cancellationToken)
+    /// <summary>The observers complete only when the connection closes or fails: every pending call fails with it.</summary>
+    private void OnClosed(Notification<bool> notification)
     {
-        try
+        if (notification.IsCompletion)
         {
-            await OffReadLoop(_connection.CallMethodAsync(CreateCall(path, iface, member, signature, body)).WaitAsync(cancellationToken)).ConfigureAwait(false);
-        }
-        catch (DBusErrorReplyException ex)
-        {
-            throw MapError(_bus, ex.ErrorName, ex.ErrorMessage, ex);
-        }
-        catch (DBusConnectionClosedException ex)
-        {
-            throw new DaemonUnreachableException(_bus, $"the bus connection closed: {ex.Message}", ex);
+            FailAll(new DaemonUnreachableException(_bus, $"the bus connection closed ({notification.Type})"));
         }
     }
 
-    /// <summary>A Manager lookup that answers an object path, then that object's properties.</summary>
-    private async Task<Mapping> LookupAsync(string member, string signature, BodyWriter body)
+    private void FailAll(Exception ex)
     {
-        var path = await CallAsync(ObjectPaths.ManagerPath, ObjectPaths.ManagerInterface, member, signature, body, ReadObjectPath).ConfigureAwait(false);
-        return await GetMappingAsync(path).ConfigureAwait(false);
+        foreach (var serial in _pending.Keys)
+        {
+            if (_pending.TryRemove(serial, out var call))
+            {
+                call.Fail(ex);
+            }
+        }
     }
 
-    /// <summary>
-    /// Tmds.DBus.Protocol completes a call on the connection's read loop and runs its continuation right
-    /// there. A caller that then blocks on a synchronous member (interopctl does: connect, then call)
-    /// would block the only thread that can read the reply: a deadlock. Hop to the thread pool first,
-    /// whether the call succeeded or threw.
-    /// </summary>
-    private static async Task<T> OffReadLoop<T>(Task<T> call)
+    private abstract class PendingCall
     {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        finally
-        {
-            await Task.Yield();
-        }
+        public abstract void Complete(Message reply);
+
+        public abstract void Fail(Exception ex);
     }
 
-    private static async Task OffReadLoop(Task call)
+    private sealed class PendingCall<T>(Func<Message, T> read) : PendingCall
     {
-        try
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<T> Task => _done.Task;
+
+        public override void Complete(Message reply)
         {
-            await call.ConfigureAwait(false);
+            try
+            {
+                _done.TrySetResult(read(reply));
+            }
+            catch (Exception ex)
+            {
+                _done.TrySetException(new DaemonErrorException("org.freedesktop.DBus.Error.InvalidSignature", $"interopd answered '{reply.SignatureAsString}', which this interopctl cannot read: {ex.Message}", ex));
+            }
         }
-        finally
-        {
-            await Task.Yield();
-        }
+
+        public override void Fail(Exception ex) => _done.TrySetException(ex);
     }
-
-    [GeneratedRegex("^invalid ([^:]+): (.*)$", RegexOptions.Singleline)]
-    private static partial Regex InvalidPattern();
-
-    [GeneratedRegex(@"^(?<op>[^/]*?) (?<path>/.*): (?<detail>[^:]*) \(errno (?<errno>-?\d+)\)$", RegexOptions.Singleline)]
-    private static partial Regex CgroupPattern();
 }

@@ -189,6 +189,51 @@ internal static class Wire
     }
 
     /// <summary>Reads a container's GetAll reply (a{sv}) into a mapping; unknown keys are skipped.</summary>
+    /// <summary>The manager object's GetAll reply; a property the daemon does not have keeps its default (StateWritable: null).</summary>
+    public static DaemonProperties ReadManagerProperties(ref Reader reader)
+    {
+        string version = string.Empty, cgroupMode = string.Empty, sharedRoot = string.Empty;
+        IReadOnlyList<HierarchyInfo> hierarchies = [];
+        uint count = 0;
+        bool? writable = null;
+        var end = reader.ReadDictionaryStart();
+        while (reader.HasNext(end))
+        {
+            switch (reader.ReadString())
+            {
+                case "Version":
+                    reader.ReadSignature("s");
+                    version = reader.ReadString();
+                    break;
+                case "CgroupMode":
+                    reader.ReadSignature("s");
+                    cgroupMode = reader.ReadString();
+                    break;
+                case "SharedRoot":
+                    reader.ReadSignature("s");
+                    sharedRoot = reader.ReadString();
+                    break;
+                case "Hierarchies":
+                    reader.ReadSignature("a(sss)");
+                    hierarchies = ReadHierarchies(ref reader);
+                    break;
+                case "ContainerCount":
+                    reader.ReadSignature("u");
+                    count = reader.ReadUInt32();
+                    break;
+                case "StateWritable":
+                    reader.ReadSignature("b");
+                    writable = reader.ReadBool();
+                    break;
+                default:
+                    reader.ReadVariantValue();
+                    break;
+            }
+        }
+
+        return new DaemonProperties(version, cgroupMode, sharedRoot, hierarchies, count, writable);
+    }
+
     public static Mapping ReadMapping(ref Reader reader)
     {
         Manager manager = default;

@@ -1,5 +1,4 @@
 using System.Collections;
-using Interop.Core.Service;
 using Interop.DBus;
 using Interop.DBus.Direct;
 using Interop.Linux.Discovery;
@@ -11,7 +10,7 @@ namespace Interop.Ctl;
 /// <summary>
 /// Everything a command touches outside itself: the console, the bus, the environment, stdin, files and the
 /// local cgroup probe. <see cref="FromProcess"/> wires the real ones; tests hand in fakes and a substitute
-/// <see cref="IInteropService"/>, so every command runs in-process.
+/// <see cref="IInteropClient"/>, so every command runs in-process.
 /// </summary>
 internal sealed class CliContext
 {
@@ -20,13 +19,13 @@ internal sealed class CliContext
     public required TextWriter Error { get; init; }
 
     /// <summary>Connects to the daemon on a bus ("system", "session" or an address).</summary>
-    public required Func<string, CancellationToken, Task<IInteropService>> Connect { get; init; }
+    public required Func<string, CancellationToken, Task<IInteropClient>> Connect { get; init; }
 
     /// <summary>
     /// Connects the hooks' lifecycle calls (DirectClient: one process per hook, so start-up is what counts).
     /// When null (tests), hooks use <see cref="Connect"/>.
     /// </summary>
-    public Func<string, ILifecycleService>? ConnectLifecycle { get; init; }
+    public Func<string, ILifecycleClient>? ConnectLifecycle { get; init; }
 
     /// <summary>One environment variable, or null when unset.</summary>
     public required Func<string, string?> GetVariable { get; init; }
@@ -97,9 +96,7 @@ internal sealed class CliContext
         }
     }
 
-    // The client never resumes on its connection's read loop (InteropClient.OffReadLoop), so its
-    // synchronous members are safe to call right after connecting.
-    private static async Task<IInteropService> ConnectAsync(string bus, CancellationToken cancellationToken) =>
+    private static async Task<IInteropClient> ConnectAsync(string bus, CancellationToken cancellationToken) =>
         await InteropClient.ConnectAsync(bus, cancellationToken).ConfigureAwait(false);
 
     private static Dictionary<string, string> LxcEnvironment()

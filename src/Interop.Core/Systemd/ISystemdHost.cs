@@ -65,10 +65,17 @@ public sealed record MachineRequest(string Name, string Service, int Leader, str
 public sealed class SystemdException : InteropException
 {
     public SystemdException(string subject, string dbusError, string message, Exception? inner = null)
-        : base($"systemd refused {subject}: {dbusError}: {message}", inner)
+        : this($"systemd refused {subject}: {dbusError}: {message}", subject, dbusError, message, inner)
+    {
+    }
+
+    /// <summary>An error as a client received it: interopd's message and its fields.</summary>
+    public SystemdException(string message, string subject, string dbusError, string systemdMessage, Exception? inner = null)
+        : base(message, inner)
     {
         Subject = subject;
         DBusError = dbusError;
+        SystemdMessage = systemdMessage;
     }
 
     /// <summary>The unit or machine the call was about.</summary>
@@ -76,6 +83,9 @@ public sealed class SystemdException : InteropException
 
     /// <summary>The D-Bus error name systemd answered (e.g. org.freedesktop.systemd1.NoSuchUnit).</summary>
     public string DBusError { get; }
+
+    /// <summary>systemd's own message with that error.</summary>
+    public string SystemdMessage { get; }
 
     public override string ErrorName => Prefix + "Systemd";
 }

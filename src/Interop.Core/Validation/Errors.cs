@@ -2,7 +2,9 @@ namespace Interop.Core;
 
 /// <summary>
 /// Base of every error Interop reports to a caller. <see cref="ErrorName"/> is the D-Bus error name;
-/// the message is one line that says what is wrong and what to do.
+/// the message is one line that says what is wrong and what to do. The typed properties of each subclass are
+/// what crosses the bus after the message (docs/dbus-api.md, "Errors"); a client rebuilds the exception from
+/// the name and those fields and keeps the daemon's message as it was sent.
 /// </summary>
 public abstract class InteropException : Exception
 {
@@ -20,12 +22,23 @@ public abstract class InteropException : Exception
 public sealed class InvalidInputException : InteropException
 {
     public InvalidInputException(string field, string reason)
-        : base($"invalid {field}: {reason}")
+        : this($"invalid {field}: {reason}", field, reason)
     {
-        Field = field;
     }
 
+    /// <summary>An error as a client received it: the daemon's message and its fields.</summary>
+    public InvalidInputException(string message, string field, string reason)
+        : base(message)
+    {
+        Field = field;
+        Reason = reason;
+    }
+
+    /// <summary>What was refused ("name", "pid", "key", ...).</summary>
     public string Field { get; }
+
+    /// <summary>Why, in words.</summary>
+    public string Reason { get; }
 
     public override string ErrorName => Prefix + "InvalidArgument";
 }
@@ -33,9 +46,19 @@ public sealed class InvalidInputException : InteropException
 public sealed class NoSuchContainerException : InteropException
 {
     public NoSuchContainerException(string what)
-        : base($"no such container: {what}")
+        : this($"no such container: {what}", what)
     {
     }
+
+    /// <summary>An error as a client received it: the daemon's message and its field.</summary>
+    public NoSuchContainerException(string message, string what)
+        : base(message)
+    {
+        What = what;
+    }
+
+    /// <summary>The container as the caller asked for it ("lxc/web", "pid 4242", a cgroup path).</summary>
+    public string What { get; }
 
     public override string ErrorName => Prefix + "NoSuchContainer";
 }
@@ -66,15 +89,30 @@ public sealed class NotInSharedRootException : InteropException
 public sealed class CgroupException : InteropException
 {
     public CgroupException(string path, int errno, string operation, string detail, Exception? inner = null)
-        : base($"{operation} {path}: {detail} (errno {errno})", inner)
+        : this($"{operation} {path}: {detail} (errno {errno})", path, errno, operation, detail, inner)
+    {
+    }
+
+    /// <summary>An error as a client received it: the daemon's message and its fields.</summary>
+    public CgroupException(string message, string path, int errno, string operation, string detail, Exception? inner = null)
+        : base(message, inner)
     {
         Path = path;
         Errno = errno;
+        Operation = operation;
+        Detail = detail;
     }
 
+    /// <summary>The file or dir the kernel refused.</summary>
     public string Path { get; }
 
     public int Errno { get; }
+
+    /// <summary>What was tried ("write", "mkdir", "rmdir", "read", ...).</summary>
+    public string Operation { get; }
+
+    /// <summary>The kernel's refusal in words ("EBUSY: ...").</summary>
+    public string Detail { get; }
 
     public override string ErrorName => Prefix + "Cgroup";
 }

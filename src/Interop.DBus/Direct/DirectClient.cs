@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using Interop.Core;
 using Interop.Core.Model;
-using Interop.Core.Service;
 
 namespace Interop.DBus.Direct;
 
@@ -14,13 +13,13 @@ namespace Interop.DBus.Direct;
 /// <remarks>
 /// Why not <see cref="InteropClient"/>: a hook is a whole process per call, and the general client's start-up
 /// (System.Net's socket engine and its threads, the async machinery, three round trips before the call) cost
-/// a hook ~5 ms of its ~20 ms on the benchmark machine (docs/benchmarks.md). The errors are the same: the
-/// bus's and interopd's error names map through <see cref="InteropClient.MapError"/>.
+/// a hook ~5 ms of its ~20 ms on the benchmark machine (docs/benchmarks.md). The errors are the same: an error
+/// reply's name and typed fields map through <see cref="ErrorCodec.ToException"/>.
 /// Calls are synchronous (the returned tasks are complete); the cancellation token is not observed: a call
 /// gives up at its deadline instead: one deadline for the connect and one for each whole call (send, every
 /// receive, however the peer trickles bytes or signals), so a hook never blocks a container start without bound.
 /// </remarks>
-public sealed class DirectClient : ILifecycleService, IDisposable
+public sealed class DirectClient : ILifecycleClient
 {
     /// <summary>Beyond the bus's own reply timeout (25 s by default), so that its NoReply error is what a caller sees.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
@@ -74,11 +73,11 @@ public sealed class DirectClient : ILifecycleService, IDisposable
         return Task.CompletedTask;
     }
 
-    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
+    public Task<string> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
     {
-        Call("RegisterContainer", "ssua{ss}", ManagerNameFacts(manager, name, leader, facts));
-        facts.TryGetValue(FactKeys.Uuid, out var uuid);
-        return Task.FromResult(InteropClient.Partial(manager, name, uuid ?? string.Empty, ContainerState.Running, leader, string.Empty) with { Source = MappingSource.Hook });
+        var reply = Call("RegisterContainer", "ssua{ss}", ManagerNameFacts(manager, name, leader, facts));
+        return Task.FromResult(reply.Signature == "o" ? reply.FirstString!
+            : throw new DaemonErrorException("org.freedesktop.DBus.Error.InvalidSignature", $"RegisterContainer answered '{reply.Signature}', not 'o'"));
     }
 
     public Task<bool> ReleaseContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default)
@@ -138,7 +137,7 @@ public sealed class DirectClient : ILifecycleService, IDisposable
 
                 if (reply.Type == WireConstants.Error)
                 {
-                    throw InteropClient.MapError(_bus, reply.ErrorName ?? "org.freedesktop.DBus.Error.Failed", reply.FirstString ?? string.Empty, null);
+                    throw ErrorCodec.ToException(_bus, new ErrorReply(reply.ErrorName ?? "org.freedesktop.DBus.Error.Failed", reply.Signature, reply.ErrorArgs));
                 }
 
                 if (reply.ReplySerial == serial)

@@ -135,12 +135,19 @@ internal sealed class MessageWriter
     }
 }
 
-/// <summary>What a reply says: its type, what it answers, the error name and the body's first value.</summary>
-internal sealed record ReplyMessage(byte Type, uint ReplySerial, string? ErrorName, string Signature, string? FirstString, uint? FirstUInt32);
+/// <summary>
+/// What a reply says: its type, what it answers, the error name and the body's first value; for an error, also its
+/// leading s, o, g, u, i and b arguments (strings as string, numbers as long), which carry its typed fields.
+/// </summary>
+internal sealed record ReplyMessage(byte Type, uint ReplySerial, string? ErrorName, string Signature, string? FirstString, uint? FirstUInt32)
+{
+    public IReadOnlyList<object> ErrorArgs { get; init; } = [];
+}
 
 /// <summary>
 /// Reads the messages the bus sends back: either byte order, every header field the specification defines
-/// (unknown codes are skipped by their signature), and of the body only a leading s, o, b or u.
+/// (unknown codes are skipped by their signature), and of the body only a leading s, o, b or u (an error: its
+/// leading basic-typed arguments).
 /// </summary>
 internal static class MessageReader
 {
@@ -235,7 +242,37 @@ internal static class MessageReader
             }
         }
 
-        return new ReplyMessage(type, replySerial, errorName, signature, firstString, firstUInt32);
+        var errorArgs = type == WireConstants.Error ? ReadBasicArgs(body, signature, big) : [];
+        return new ReplyMessage(type, replySerial, errorName, signature, firstString, firstUInt32) { ErrorArgs = errorArgs };
+    }
+
+    /// <summary>The leading basic-typed arguments of a body, up to the first type that is not s, o, g, u, i or b.</summary>
+    private static List<object> ReadBasicArgs(ReadOnlySpan<byte> body, string signature, bool big)
+    {
+        var args = new List<object>(signature.Length);
+        var at = 0;
+        foreach (var type in signature)
+        {
+            switch (type)
+            {
+                case 's' or 'o':
+                    args.Add(ReadString(body, ref at, big));
+                    break;
+                case 'g':
+                    args.Add(ReadSignature(body, ref at));
+                    break;
+                case 'u' or 'b':
+                    args.Add((long)ReadUInt32At(body, ref at, big));
+                    break;
+                case 'i':
+                    args.Add((long)(int)ReadUInt32At(body, ref at, big));
+                    break;
+                default:
+                    return args;
+            }
+        }
+
+        return args;
     }
 
     private static bool Endianness(byte marker) => marker switch

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Interop.Core;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 
 namespace Interop.Ctl.Commands;
@@ -19,7 +19,7 @@ internal static class GetCommand
             context,
             globals,
             parseResult,
-            (service, json) => Task.FromResult(Run(context, service, json, parseResult.GetValue(name)!, parseResult.GetValue(key)!, parseResult.GetValue(manager))),
+            (service, json) => RunAsync(context, service, json, parseResult.GetValue(name)!, parseResult.GetValue(key)!, parseResult.GetValue(manager), ct),
             ct,
             () => Validate(parseResult.GetValue(name), parseResult.GetValue(key))));
         return command;
@@ -31,11 +31,11 @@ internal static class GetCommand
         Names.ValidateKey(key);
     }
 
-    internal static int Run(CliContext context, IInteropService service, bool json, string name, string key, string? manager)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, string name, string key, string? manager, CancellationToken cancellationToken)
     {
         Validate(name, key);
-        var resolved = ServiceCommand.ResolveManager(service, name, manager);
-        var value = service.GetValue(resolved, name, key).TrimEnd('\n');
+        var resolved = await ServiceCommand.ResolveManagerAsync(service, name, manager, cancellationToken).ConfigureAwait(false);
+        var value = (await service.GetValueAsync(resolved, name, key, cancellationToken).ConfigureAwait(false)).TrimEnd('\n');
         if (json)
         {
             Json.Write(context.Out, new ValueJson(resolved.ToWire(), name, key, value), CtlJsonContext.Default.ValueJson);

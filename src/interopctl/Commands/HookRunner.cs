@@ -1,6 +1,6 @@
 using Interop.Core;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.Ctl.Commands;
 
@@ -23,7 +23,7 @@ internal static class HookRunner
         try
         {
             var bus = BusResolver.Resolve(context, busOption);
-            ILifecycleService service = context.ConnectLifecycle is { } connect
+            ILifecycleClient service = context.ConnectLifecycle is { } connect
                 ? connect(bus)
                 : await context.Connect(bus, cancellationToken).ConfigureAwait(false);
             try

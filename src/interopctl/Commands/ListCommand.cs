@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 
 namespace Interop.Ctl.Commands;
@@ -11,13 +11,13 @@ internal static class ListCommand
     public static Command Create(CliContext context, GlobalOptions globals)
     {
         var command = new Command("list", "List every container interopd knows (LXC and libvirt), sorted by manager then name.");
-        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => Task.FromResult(Run(context, service, json)), ct));
+        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => RunAsync(context, service, json, ct), ct));
         return command;
     }
 
-    internal static int Run(CliContext context, IInteropService service, bool json)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, CancellationToken cancellationToken)
     {
-        var mappings = service.ListContainers().ToList();
+        var mappings = (await ServiceCommand.ListAsync(service, cancellationToken).ConfigureAwait(false)).ToList();
         mappings.Sort(static (a, b) =>
         {
             var byManager = string.CompareOrdinal(a.Manager.ToWire(), b.Manager.ToWire());

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Interop.Core;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.Ctl.Commands;
 
@@ -43,14 +43,9 @@ internal static class MetricsCommand
         }
     }
 
-    internal static async Task<int> RunAsync(CliContext context, IInteropService service, string? dir, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, string? dir, CancellationToken ct)
     {
-        if (service is not IMetricsSource source)
-        {
-            throw new InvalidOperationException("this connection cannot ask interopd for metrics");
-        }
-
-        var text = await source.GetMetricsAsync(ct).ConfigureAwait(false);
+        var text = await service.GetMetricsAsync(ct).ConfigureAwait(false);
         if (dir is null)
         {
             await context.Out.WriteAsync(text).ConfigureAwait(false);

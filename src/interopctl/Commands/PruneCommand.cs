@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 
 namespace Interop.Ctl.Commands;
@@ -23,7 +23,7 @@ internal static class PruneCommand
         return command;
     }
 
-    internal static async Task<int> RunAsync(CliContext context, IInteropService service, bool json, bool dryRun, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, bool dryRun, CancellationToken cancellationToken)
     {
         var dirs = await service.PruneAsync(dryRun, cancellationToken).ConfigureAwait(false);
         if (json)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Interop.Core;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.Ctl.Commands;
 
@@ -12,7 +12,7 @@ internal static class ServiceCommand
         CliContext context,
         GlobalOptions globals,
         ParseResult parseResult,
-        Func<IInteropService, bool, Task<int>> body,
+        Func<IInteropClient, bool, Task<int>> body,
         CancellationToken cancellationToken,
         Action? validate = null)
     {
@@ -37,16 +37,27 @@ internal static class ServiceCommand
         }
     }
 
-    public static async ValueTask DisposeAsync(ILifecycleService service)
+    public static async ValueTask DisposeAsync(ILifecycleClient service)
     {
         if (service is IAsyncDisposable asyncDisposable)
         {
             await asyncDisposable.DisposeAsync().ConfigureAwait(false);
         }
-        else if (service is IDisposable disposable)
+        else
         {
-            disposable.Dispose();
+            service.Dispose();
         }
+    }
+
+    /// <summary>
+    /// ListContainers, each row with its unit and machine from ListUnits (systemd hosts; a daemon without
+    /// ListUnits leaves them empty).
+    /// </summary>
+    public static async Task<IReadOnlyList<ListedContainer>> ListAsync(IInteropClient service, CancellationToken cancellationToken)
+    {
+        var list = await service.ListContainersAsync(cancellationToken).ConfigureAwait(false);
+        var units = (await service.ListUnitsAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(u => u.Id);
+        return [.. list.Select(c => units.TryGetValue(c.Id, out var u) ? new ListedContainer(c, u.Unit, u.Machine) : new ListedContainer(c, string.Empty, string.Empty))];
     }
 
     /// <summary>
@@ -54,7 +65,7 @@ internal static class ServiceCommand
     /// </summary>
     /// <exception cref="NoSuchContainerException">no manager has it.</exception>
     /// <exception cref="UsageException">both have it.</exception>
-    public static Manager ResolveManager(IInteropService service, string name, string? managerOption)
+    public static async Task<Manager> ResolveManagerAsync(IInteropClient service, string name, string? managerOption, CancellationToken cancellationToken)
     {
         if (managerOption is not null)
         {
@@ -62,7 +73,7 @@ internal static class ServiceCommand
         }
 
         Manager? found = null;
-        foreach (var m in service.ListContainers())
+        foreach (var m in await service.ListContainersAsync(cancellationToken).ConfigureAwait(false))
         {
             if (m.Name != name)
             {
@@ -79,4 +90,21 @@ internal static class ServiceCommand
 
         return found ?? throw new NoSuchContainerException(name);
     }
+}
+
+/// <summary>A ListContainers row with the unit and machine ListUnits gives it (empty when none): what list, tree and top show.</summary>
+internal sealed record ListedContainer(ContainerSummary Summary, string Unit, string Machine)
+{
+    public ContainerId Id => Summary.Id;
+
+    public Manager Manager => Summary.Manager;
+
+    public string Name => Summary.Name;
+
+    public ContainerState State => Summary.State;
+
+    /// <summary>The leader pid as the tables and JSON print it (0: none).</summary>
+    public int Leader => (int)Math.Min(Summary.Leader, int.MaxValue);
+
+    public string CgroupPath => Summary.CgroupPath;
 }

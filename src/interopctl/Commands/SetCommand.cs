@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Interop.Core;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.Ctl.Commands;
 
@@ -36,10 +36,10 @@ internal static class SetCommand
         Names.ValidateValue(value);
     }
 
-    internal static async Task<int> RunAsync(IInteropService service, string name, string key, string value, string? manager, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(IInteropClient service, string name, string key, string value, string? manager, CancellationToken cancellationToken)
     {
         Validate(name, key, value);
-        var resolved = ServiceCommand.ResolveManager(service, name, manager);
+        var resolved = await ServiceCommand.ResolveManagerAsync(service, name, manager, cancellationToken).ConfigureAwait(false);
         await service.SetValueAsync(resolved, name, key, value, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Ok;
     }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 
 namespace Interop.Ctl.Commands;
@@ -14,7 +14,7 @@ internal static class SetupCommand
         return command;
     }
 
-    internal static async Task<int> RunAsync(CliContext context, IInteropService service, bool json, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, CancellationToken cancellationToken)
     {
         var actions = await service.SetupAsync(cancellationToken).ConfigureAwait(false);
         if (json)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Interop.Core;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 using Interop.Linux.Cgroups;
 
@@ -23,18 +23,18 @@ internal static class ShowCommand
             context,
             globals,
             parseResult,
-            (service, json) => Task.FromResult(Run(context, service, json, parseResult.GetValue(name)!, parseResult.GetValue(manager))),
+            (service, json) => RunAsync(context, service, json, parseResult.GetValue(name)!, parseResult.GetValue(manager), ct),
             ct,
             () => Names.ValidateComponent(parseResult.GetValue(name), "name")));
         return command;
     }
 
-    internal static int Run(CliContext context, IInteropService service, bool json, string name, string? manager)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, string name, string? manager, CancellationToken cancellationToken)
     {
         Names.ValidateComponent(name, "name");
-        var resolved = ServiceCommand.ResolveManager(service, name, manager);
-        var mapping = service.GetContainer(resolved, name);
-        Print(context, mapping, json, ReadUsage(context, service, mapping));
+        var resolved = await ServiceCommand.ResolveManagerAsync(service, name, manager, cancellationToken).ConfigureAwait(false);
+        var mapping = await service.GetContainerAsync(resolved, name, cancellationToken).ConfigureAwait(false);
+        Print(context, mapping, json, await ReadUsageAsync(context, service, mapping, cancellationToken).ConfigureAwait(false));
         return ExitCodes.Ok;
     }
 
@@ -82,14 +82,15 @@ internal static class ShowCommand
     }
 
     /// <summary>The container's usage now, read from its dirs (null before it has a cgroup).</summary>
-    internal static ContainerUsage? ReadUsage(CliContext context, IInteropService service, Mapping m)
+    internal static async Task<ContainerUsage?> ReadUsageAsync(CliContext context, IInteropClient service, Mapping m, CancellationToken cancellationToken)
     {
         if (m.CgroupPath.Length == 0)
         {
             return null;
         }
 
-        var hierarchies = (service.Hierarchies ?? []).Select(h => (h.Controllers, h.MountPoint));
+        var properties = await service.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+        var hierarchies = (properties.Hierarchies ?? []).Select(h => (h.Controllers, h.MountPoint));
         return context.ReadUsage(CgroupUsage.Dirs(m.Paths, hierarchies, m.CgroupPath));
     }
 

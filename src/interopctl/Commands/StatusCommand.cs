@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Interop.Core.Config;
 using Interop.Core.Model;
-using Interop.Core.Service;
 using Interop.Ctl.Output;
 using Interop.DBus;
 
@@ -60,7 +59,7 @@ internal static class StatusCommand
                 var service = await context.Connect(bus, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    daemon = Query(service, bus);
+                    daemon = await QueryAsync(service, bus, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -134,33 +133,20 @@ internal static class StatusCommand
         return healthy ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    private static DaemonJson Query(IInteropService service, string bus)
+    private static async Task<DaemonJson> QueryAsync(IInteropClient service, string bus, CancellationToken cancellationToken)
     {
-        // Version first: it is the call that proves the daemon is there.
-        var version = service.Version;
+        // One GetAll: it is also the call that proves the daemon is there. StateWritable is null from an older daemon.
+        var p = await service.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
         return new DaemonJson(
             true,
             bus,
-            version,
-            service.CgroupMode,
-            service.SharedRoot,
-            service.ContainerCount,
-            service.Hierarchies.Select(h => new HierarchyJson(h.Controllers, h.MountPoint, h.SharedDir)).ToList(),
+            p.Version,
+            p.CgroupMode,
+            p.SharedRoot,
+            p.ContainerCount,
+            p.Hierarchies.Select(h => new HierarchyJson(h.Controllers, h.MountPoint, h.SharedDir)).ToList(),
             null,
-            StateWritableOf(service));
-    }
-
-    /// <summary>The daemon's StateWritable; null when it does not say (an older daemon).</summary>
-    private static bool? StateWritableOf(IInteropService service)
-    {
-        try
-        {
-            return service is IStateHealth health ? health.StateWritable : null;
-        }
-        catch (Interop.Core.InteropException)
-        {
-            return null;
-        }
+            p.StateWritable);
     }
 
     private static void Print(TextWriter o, DaemonJson daemon, LocalHealth local)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 using Interop.Linux.Cgroups;
 
@@ -14,6 +14,8 @@ namespace Interop.Ctl.Commands;
 internal static class TopCommand
 {
     private const string Clear = "\u001b[H\u001b[2J";
+
+    private static readonly Dictionary<string, string> NoPaths = [];
 
     public static Command Create(CliContext context, GlobalOptions globals)
     {
@@ -68,10 +70,11 @@ internal static class TopCommand
         }
     }
 
-    internal static async Task<int> RunAsync(CliContext context, IInteropService service, bool json, int iterations, double delay, TopSort sort, bool batch, CancellationToken ct)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, int iterations, double delay, TopSort sort, bool batch, CancellationToken ct)
     {
-        var hierarchies = (service.Hierarchies ?? []).Select(h => (h.Controllers, h.MountPoint)).ToList();
-        var (before, t0) = Sample(context, service, hierarchies);
+        var properties = await service.GetPropertiesAsync(ct).ConfigureAwait(false);
+        var hierarchies = (properties.Hierarchies ?? []).Select(h => (h.Controllers, h.MountPoint)).ToList();
+        var (before, t0) = await SampleAsync(context, service, hierarchies, ct).ConfigureAwait(false);
 
         // The first frame comes soon (CPU % needs two samples); the next ones every delay.
         var wait = json ? delay : Math.Min(delay, 0.5);
@@ -93,9 +96,9 @@ internal static class TopCommand
                 continue;
             }
 
-            var (now, t1) = Sample(context, service, hierarchies);
+            var (now, t1) = await SampleAsync(context, service, hierarchies, ct).ConfigureAwait(false);
             var seconds = (t1 - t0).TotalSeconds;
-            var rows = TopView.Sort(TopView.Rows(now, before.ToDictionary(x => x.Mapping.Id, x => (x.Mapping.CgroupPath, x.Usage)), seconds), sort);
+            var rows = TopView.Sort(TopView.Rows(now, before.ToDictionary(x => x.Container.Id, x => (x.Container.CgroupPath, x.Usage)), seconds), sort);
             if (json)
             {
                 Json.Write(context.Out, new TopJson(Time.Iso((ulong)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000)), seconds, [.. rows.Select(ToJson)]), CtlJsonContext.Default.TopJson);
@@ -113,12 +116,14 @@ internal static class TopCommand
         }
     }
 
-    private static (List<(Mapping Mapping, ContainerUsage Usage)> Sample, TimeSpan At) Sample(CliContext context, IInteropService service, List<(string, string)> hierarchies)
+    private static async Task<(List<(ContainerSummary Container, ContainerUsage Usage)> Sample, TimeSpan At)> SampleAsync(
+        CliContext context, IInteropClient service, List<(string, string)> hierarchies, CancellationToken ct)
     {
-        var sample = new List<(Mapping, ContainerUsage)>();
-        foreach (var m in service.ListContainers())
+        var sample = new List<(ContainerSummary, ContainerUsage)>();
+        foreach (var m in await service.ListContainersAsync(ct).ConfigureAwait(false))
         {
-            var usage = m.CgroupPath.Length == 0 ? ContainerUsage.None : context.ReadUsage(CgroupUsage.Dirs(m.Paths, hierarchies, m.CgroupPath));
+            // ListContainers carries no per-hierarchy dirs: each is the hierarchy's mount point plus the cgroup path.
+            var usage = m.CgroupPath.Length == 0 ? ContainerUsage.None : context.ReadUsage(CgroupUsage.Dirs(NoPaths, hierarchies, m.CgroupPath));
             sample.Add((m, usage));
         }
 

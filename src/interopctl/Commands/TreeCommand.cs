@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 
 namespace Interop.Ctl.Commands;
@@ -14,18 +14,19 @@ internal static class TreeCommand
     public static Command Create(CliContext context, GlobalOptions globals)
     {
         var command = new Command("tree", "Show the shared root as a tree: partition dirs and the containers of both managers below it.");
-        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => Task.FromResult(Run(context, service, json)), ct));
+        command.SetAction((parseResult, ct) => ServiceCommand.RunAsync(context, globals, parseResult, (service, json) => RunAsync(context, service, json, ct), ct));
         return command;
     }
 
-    internal static int Run(CliContext context, IInteropService service, bool json)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, CancellationToken cancellationToken)
     {
-        var rootPath = CgroupPath.Of(service.SharedRoot);
+        var properties = await service.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+        var rootPath = CgroupPath.Of(properties.SharedRoot);
         var root = rootPath.Value;
         var top = new Node(root, root);
-        var notStarted = new List<Mapping>();
-        var outside = new List<Mapping>();
-        foreach (var m in service.ListContainers().OrderBy(m => m.Manager).ThenBy(m => m.Name, StringComparer.Ordinal))
+        var notStarted = new List<ListedContainer>();
+        var outside = new List<ListedContainer>();
+        foreach (var m in (await ServiceCommand.ListAsync(service, cancellationToken).ConfigureAwait(false)).OrderBy(m => m.Manager).ThenBy(m => m.Name, StringComparer.Ordinal))
         {
             if (m.CgroupPath.Length == 0)
             {
@@ -86,11 +87,11 @@ internal static class TreeCommand
         ? (node.Children.Count > 0 ? "/" : string.Empty)
         : "  [" + string.Join(", ", node.Containers.Select(Describe)) + "]";
 
-    private static string Describe(Mapping m)
+    private static string Describe(ListedContainer m)
         => $"{m.Manager.ToWire()} {m.Name}, {m.State.ToWire()}" + (m.Leader == 0 ? string.Empty : $", pid {m.Leader}")
             + (m.Unit.Length == 0 ? string.Empty : $", unit {m.Unit}") + (m.Machine.Length == 0 ? string.Empty : $", machine {m.Machine}");
 
-    private static void WriteGroup(TextWriter o, string title, List<Mapping> mappings)
+    private static void WriteGroup(TextWriter o, string title, List<ListedContainer> mappings)
     {
         if (mappings.Count == 0)
         {
@@ -128,6 +129,6 @@ internal static class TreeCommand
 
         public SortedDictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
 
-        public List<Mapping> Containers { get; } = [];
+        public List<ListedContainer> Containers { get; } = [];
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Interop.Core;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.Ctl.Commands;
 
@@ -15,16 +15,16 @@ internal static class WhoisCommand
             context,
             globals,
             parseResult,
-            (service, json) => Task.FromResult(Run(context, service, json, parseResult.GetValue(pid)!)),
+            (service, json) => RunAsync(context, service, json, parseResult.GetValue(pid)!, ct),
             ct,
             () => Names.ParsePid(parseResult.GetValue(pid), "pid")));
         return command;
     }
 
-    internal static int Run(CliContext context, IInteropService service, bool json, string pidText)
+    internal static async Task<int> RunAsync(CliContext context, IInteropClient service, bool json, string pidText, CancellationToken cancellationToken)
     {
         var pid = Names.ParsePid(pidText, "pid");
-        ShowCommand.Print(context, service.GetContainerByPid((uint)pid), json);
+        ShowCommand.Print(context, await service.GetContainerByPidAsync((uint)pid, cancellationToken).ConfigureAwait(false), json);
         return ExitCodes.Ok;
     }
 }

@@ -103,7 +103,7 @@ internal static class Json
     public static void Write<T>(TextWriter output, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
         => output.WriteLine(JsonSerializer.Serialize(value, type));
 
-    public static ContainerSummaryJson Summary(Mapping m)
+    public static ContainerSummaryJson Summary(Commands.ListedContainer m)
         => new(m.Manager.ToWire(), m.Name, m.State.ToWire(), m.Leader, m.CgroupPath, m.Unit.Length == 0 ? null : m.Unit, m.Machine.Length == 0 ? null : m.Machine);
 
     public static UsageJson Usage(Interop.Linux.Cgroups.ContainerUsage u)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Interop.Core.Model;
+using Interop.DBus;
 using Interop.Linux.Cgroups;
 
 namespace Interop.Ctl.Output;
@@ -56,7 +57,7 @@ internal static class TopView
     /// <paramref name="seconds"/>, 100 = one CPU busy (as top shows it); null for a container not in both samples.
     /// </summary>
     public static List<TopRow> Rows(
-        IReadOnlyList<(Mapping Mapping, ContainerUsage Usage)> now,
+        IReadOnlyList<(ContainerSummary Container, ContainerUsage Usage)> now,
         IReadOnlyDictionary<ContainerId, (string CgroupPath, ContainerUsage Usage)>? before,
         double seconds)
     {
