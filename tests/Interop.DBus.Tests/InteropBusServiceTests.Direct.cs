@@ -41,7 +41,7 @@ public partial class InteropBusServiceTests
                 "Release libvirt db_1 uuid=u",
                 "Release libvirt db_1 ",
             }));
-            Assert.That((registered.Manager, registered.Name, registered.State), Is.EqualTo((Manager.Lxc, "nëw", ContainerState.Running)));
+            Assert.That(registered, Is.EqualTo(ObjectPaths.ForContainer(Manager.Lxc, "nëw")));
             Assert.That(released, Is.True);
             Assert.That(releasedAgain, Is.False);
         });

@@ -55,23 +55,25 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
-    public void Manager_properties_are_read_one_by_one()
+    public async Task Manager_properties_are_read_with_one_GetAll()
     {
+        var p = await _client.GetPropertiesAsync();
         Assert.Multiple(() =>
         {
-            Assert.That(_client.Version, Is.EqualTo("0.1.0"));
-            Assert.That(_client.CgroupMode, Is.EqualTo("hybrid"));
-            Assert.That(_client.SharedRoot, Is.EqualTo("/machine"));
-            Assert.That(_client.Hierarchies, Is.EqualTo(_fake.Hierarchies));
-            Assert.That(_client.ContainerCount, Is.EqualTo(2u));
+            Assert.That(p.Version, Is.EqualTo("0.1.0"));
+            Assert.That(p.CgroupMode, Is.EqualTo("hybrid"));
+            Assert.That(p.SharedRoot, Is.EqualTo("/machine"));
+            Assert.That(p.Hierarchies, Is.EqualTo(_fake.Hierarchies));
+            Assert.That(p.ContainerCount, Is.EqualTo(2u));
+            Assert.That(p.StateWritable, Is.True);
         });
     }
 
     [Test]
-    public void GetContainer_returns_every_property_through_GetAll()
+    public async Task GetContainer_returns_every_property_through_GetAll()
     {
         var expected = _fake.Containers[0];
-        var actual = _client.GetContainer(Manager.Lxc, "web-01");
+        var actual = await _client.GetContainerAsync(Manager.Lxc, "web-01");
         Assert.Multiple(() =>
         {
             Assert.That(actual with { Paths = expected.Paths }, Is.EqualTo(expected));
@@ -80,24 +82,26 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
-    public void Lookups_by_pid_and_cgroup_find_the_container()
+    public async Task Lookups_by_pid_and_cgroup_find_the_container()
     {
+        var byPid = await _client.GetContainerByPidAsync(5151);
+        var byCgroup = await _client.GetContainerByCgroupAsync("/machine/lxc.payload.web-01/init.scope");
         Assert.Multiple(() =>
         {
-            Assert.That(_client.GetContainerByPid(5151).Name, Is.EqualTo("db_1"));
-            Assert.That(_client.GetContainerByCgroup("/machine/lxc.payload.web-01/init.scope").Name, Is.EqualTo("web-01"));
-            Assert.That(_client.GetContainerByPid(5151).Uuid, Is.EqualTo(_fake.Containers[1].Uuid));
+            Assert.That(byPid.Name, Is.EqualTo("db_1"));
+            Assert.That(byCgroup.Name, Is.EqualTo("web-01"));
+            Assert.That(byPid.Uuid, Is.EqualTo(_fake.Containers[1].Uuid));
         });
     }
 
     [Test]
-    public void ListContainers_carries_manager_name_state_leader_and_cgroup()
+    public async Task ListContainers_carries_manager_name_state_leader_cgroup_and_object_path()
     {
-        var list = _client.ListContainers();
-        Assert.That(list.Select(m => (m.Manager, m.Name, m.State, m.Leader, m.CgroupPath)), Is.EqualTo(new[]
+        var list = await _client.ListContainersAsync();
+        Assert.That(list.Select(m => (m.Manager, m.Name, m.State, m.Leader, m.CgroupPath, m.ObjectPath)), Is.EqualTo(new[]
         {
-            (Manager.Lxc, "web-01", ContainerState.Running, 4242, "/machine/lxc.payload.web-01"),
-            (Manager.Libvirt, "db_1", ContainerState.Running, 5151, "/machine/lxc.payload.db_1"),
+            (Manager.Lxc, "web-01", ContainerState.Running, 4242u, "/machine/lxc.payload.web-01", "/org/interop/Interop1/container/lxc_web_2d01"),
+            (Manager.Libvirt, "db_1", ContainerState.Running, 5151u, "/machine/lxc.payload.db_1", "/org/interop/Interop1/container/libvirt_db_5f1"),
         }));
     }
 
@@ -133,7 +137,7 @@ public partial class InteropBusServiceTests
                 "Prune True",
                 "SetValue lxc web-01 cpu.shares=512",
             }));
-            Assert.That((registered.Manager, registered.Name, registered.Leader), Is.EqualTo((Manager.Lxc, "new", 777)));
+            Assert.That(registered, Is.EqualTo(ObjectPaths.ForContainer(Manager.Lxc, "new")));
             Assert.That(released, Is.True);
             Assert.That(releasedAgain, Is.False);
             Assert.That(actions, Is.EqualTo(new[] { "cpuset: created /machine", "cpuset: clone_children=1 on /machine" }));
@@ -143,12 +147,14 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
-    public void Container_methods_GetValue_and_GetTasks()
+    public async Task Container_methods_GetValue_and_GetTasks()
     {
+        var value = await _client.GetValueAsync(Manager.Lxc, "web-01", "memory.limit_in_bytes");
+        var tasks = await _client.GetTasksAsync(Manager.Libvirt, "db_1");
         Assert.Multiple(() =>
         {
-            Assert.That(_client.GetValue(Manager.Lxc, "web-01", "memory.limit_in_bytes"), Is.EqualTo("1073741824"));
-            Assert.That(_client.GetTasks(Manager.Libvirt, "db_1"), Is.EqualTo(new uint[] { 5151, 5152 }));
+            Assert.That(value, Is.EqualTo("1073741824"));
+            Assert.That(tasks, Is.EqualTo(new uint[] { 5151, 5152 }));
         });
     }
 
@@ -166,7 +172,7 @@ public partial class InteropBusServiceTests
     public void Service_errors_cross_the_bus_with_their_name_type_and_message(InteropException error)
     {
         _fake.ThrowOnNextCall = error;
-        var thrown = Assert.Throws(error.GetType(), () => _client.ListContainers()) as InteropException;
+        var thrown = Assert.ThrowsAsync(error.GetType(), () => _client.ListContainersAsync()) as InteropException;
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.ErrorName, Is.EqualTo(error.ErrorName));
@@ -185,7 +191,7 @@ public partial class InteropBusServiceTests
         _fake.ThrowOnNextCall = new ConflictException("a live container lxc/new is registered");
         var ex = Assert.ThrowsAsync<ConflictException>(() => _client.PrepareContainerAsync(Manager.Lxc, "new", new Dictionary<string, string>()));
         Assert.That(ex!.Message, Is.EqualTo("a live container lxc/new is registered"));
-        Assert.That(await Task.FromResult(_client.ContainerCount), Is.EqualTo(2u), "the connection survives the error");
+        Assert.That((await _client.GetPropertiesAsync()).ContainerCount, Is.EqualTo(2u), "the connection survives the error");
     }
 
     [Test]
@@ -210,16 +216,17 @@ public partial class InteropBusServiceTests
     }
 
     [Test]
-    public void An_unexpected_exception_is_Failed_with_a_short_message_and_is_logged()
+    public async Task An_unexpected_exception_is_Failed_with_a_short_message_and_is_logged()
     {
         _fake.ThrowOnNextCall = new IOException("disk on fire");
-        var ex = Assert.Throws<DaemonErrorException>(() => _client.ListContainers());
+        var ex = Assert.ThrowsAsync<DaemonErrorException>(() => _client.ListContainersAsync());
+        var version = (await _client.GetPropertiesAsync()).Version;
         Assert.Multiple(() =>
         {
             Assert.That(ex!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.Failed"));
             Assert.That(ex.Message, Does.Contain("IOException").And.Not.Contain("disk on fire"));
             Assert.That(_log.Entries.Select(l => l.Error), Has.Some.InstanceOf<IOException>());
-            Assert.That(_client.Version, Is.EqualTo("0.1.0"), "the connection survives");
+            Assert.That(version, Is.EqualTo("0.1.0"), "the connection survives");
         });
     }
 
@@ -292,7 +299,7 @@ public partial class InteropBusServiceTests
         var path = ObjectPaths.ForContainer(Manager.Lxc, "ghost");
         var result = await DBusSendAsync(path, "org.interop.Interop1.Container.GetTasks");
         Assert.That(result.Stderr, Does.Contain("org.interop.Interop1.Error.NoSuchContainer"));
-        Assert.Throws<NoSuchContainerException>(() => _client.GetTasks(Manager.Lxc, "ghost"));
+        Assert.ThrowsAsync<NoSuchContainerException>(() => _client.GetTasksAsync(Manager.Lxc, "ghost"));
     }
 
     [Test]
@@ -318,7 +325,7 @@ public partial class InteropBusServiceTests
     [TestCase("org.freedesktop.DBus.Error.NameHasNoOwner")]
     public void Nobody_owning_the_name_maps_to_DaemonUnreachable(string errorName)
     {
-        var ex = InteropClient.MapError("system", errorName, "The name is not activatable", null);
+        var ex = ErrorCodec.ToException("system", new ErrorReply(errorName, "s", ["The name is not activatable"]));
         Assert.That(ex, Is.InstanceOf<DaemonUnreachableException>());
         Assert.That(ex.Message, Does.StartWith("interopd is not running on system"));
     }
@@ -328,12 +335,6 @@ public partial class InteropBusServiceTests
     {
         var ex = Assert.ThrowsAsync<DaemonUnreachableException>(() => InteropClient.ConnectAsync("unix:path=/nonexistent/interop-test-bus"));
         Assert.That(ex!.Message, Does.Contain("interopd is not running on unix:path=/nonexistent/interop-test-bus"));
-    }
-
-    [Test]
-    public void Client_events_are_not_supported()
-    {
-        Assert.Throws<NotSupportedException>(() => _client.ContainerAdded += (_, _) => { });
     }
 
     internal Task<CmdResult> DBusSendAsync(string path, string method, params string[] args)

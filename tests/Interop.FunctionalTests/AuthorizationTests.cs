@@ -21,7 +21,7 @@ public class AuthorizationTests
         Assert.That(r.ExitCode, Is.Not.EqualTo(0), r.ToString());
         Assert.That(r.Stderr, Does.Contain("org.freedesktop.DBus.Error.AccessDenied"), r.ToString());
         Assert.That(rig.Scratch.Listing(), Is.EqualTo(before));
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
     }
 
     [Test]

@@ -69,7 +69,7 @@ public class CliTests
         var post = Ctl(rig, env, "hook", "lxc", name, "lxc", "post-stop");
         Assert.That(post.ExitCode, Is.EqualTo(0), post.ToString());
         Assert.That(rig.DirsMentioning(name), Is.Empty);
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
         Assert.That(Ctl(rig, null, "show", name).ExitCode, Is.EqualTo(4));
     }
 

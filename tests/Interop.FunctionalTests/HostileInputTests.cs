@@ -56,7 +56,7 @@ public class HostileInputTests
         TestDelegate call = what switch
         {
             "prepare" => () => Sync.Run(client.PrepareContainerAsync(Manager.Lxc, name, NoFacts)),
-            "get" => () => client.GetValue(Manager.Lxc, name, key),
+            "get" => () => Sync.Run(client.GetValueAsync(Manager.Lxc, name, key)),
             "set" => () => Sync.Run(client.SetValueAsync(Manager.Lxc, name, key, "1")),
             "cgroup" => () => Sync.Run(client.GetContainerByCgroupAsync(name)),
             _ => () => Sync.Run(client.PrepareContainerAsync(Manager.Libvirt, "p1", new Dictionary<string, string> { ["partition"] = name })),
@@ -80,7 +80,7 @@ public class HostileInputTests
     [Test]
     public void GetValue_OfAnUnknownContainer_IsNoSuchContainer()
     {
-        var e = Assert.Throws<NoSuchContainerException>(() => _rig.Client.GetValue(Manager.Lxc, "nobody", "cpuset.cpus"));
+        var e = Assert.Throws<NoSuchContainerException>(() => Sync.Run(_rig.Client.GetValueAsync(Manager.Lxc, "nobody", "cpuset.cpus")));
         Assert.That(e!.ErrorName, Is.EqualTo("org.interop.Interop1.Error.NoSuchContainer"));
         AssertNothingChanged();
     }
@@ -88,7 +88,7 @@ public class HostileInputTests
     private void AssertNothingChanged()
     {
         Assert.That(_rig.Scratch.Listing(), Is.EqualTo(_before), "nothing created or removed");
-        Assert.That(_rig.Client.ListContainers().Select(m => m.Name), Is.EqualTo(new[] { "h1" }), "the daemon still answers, registry unchanged");
+        Assert.That(Sync.Run(_rig.Client.ListContainersAsync()).Select(m => m.Name), Is.EqualTo(new[] { "h1" }), "the daemon still answers, registry unchanged");
         Assert.That(_rig.Daemon.HasExited, Is.False);
     }
 }

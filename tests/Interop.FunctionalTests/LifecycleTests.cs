@@ -1,5 +1,6 @@
 using Interop.Core;
 using Interop.Core.Model;
+using Interop.DBus;
 using Interop.FunctionalTests.Support;
 
 namespace Interop.FunctionalTests;
@@ -22,13 +23,13 @@ public class LifecycleTests
 
         var (leader, child) = rig.StartLxcTasks(name);
         var registered = Sync.Run(client.RegisterContainerAsync(Manager.Lxc, name, (uint)leader, NoFacts));
-        Assert.That(registered.Leader, Is.EqualTo(leader));
+        Assert.That(registered, Is.EqualTo(ObjectPaths.ForContainer(Manager.Lxc, name)), "RegisterContainer answers the object path");
         Assert.That(rig.State, Does.Contain("state: running").And.Contain("leader: " + leader));
 
         var expectedPath = $"{rig.SharedRoot}/lxc.payload.{name}";
-        var listed = client.ListContainers();
+        var listed = Sync.Run(client.ListContainersAsync());
         Assert.That(listed.Select(m => (m.Manager, m.Name, m.State, m.Leader, m.CgroupPath)),
-            Is.EquivalentTo(new[] { (Manager.Lxc, name, ContainerState.Running, leader, expectedPath) }));
+            Is.EquivalentTo(new[] { (Manager.Lxc, name, ContainerState.Running, (uint)leader, expectedPath) }));
 
         var shown = Sync.Run(client.GetContainerAsync(Manager.Lxc, name));
         Assert.Multiple(() =>
@@ -43,9 +44,9 @@ public class LifecycleTests
         Assert.That((byChild.Manager, byChild.Name), Is.EqualTo((Manager.Lxc, name)));
         var byCgroup = Sync.Run(client.GetContainerByCgroupAsync(expectedPath));
         Assert.That(byCgroup.Name, Is.EqualTo(name));
-        Assert.That(client.GetTasks(Manager.Lxc, name), Is.EquivalentTo(new[] { (uint)leader, (uint)child }));
+        Assert.That(Sync.Run(client.GetTasksAsync(Manager.Lxc, name)), Is.EquivalentTo(new[] { (uint)leader, (uint)child }));
 
-        var cpus = client.GetValue(Manager.Lxc, name, "cpuset.cpus");
+        var cpus = Sync.Run(client.GetValueAsync(Manager.Lxc, name, "cpuset.cpus"));
         var onDisk = File.ReadAllText(Path.Combine(rig.RootDir("cpuset", "lxc.payload." + name), "cpuset.cpus")).Trim();
         Assert.That(cpus.Trim(), Is.EqualTo(onDisk).And.Not.Empty, "clone_children on the shared root gives new cpusets their cpus");
 
@@ -64,7 +65,7 @@ public class LifecycleTests
         Assert.Multiple(() =>
         {
             Assert.That(rig.DirsMentioning(name), Is.Empty);
-            Assert.That(client.ListContainers(), Is.Empty);
+            Assert.That(Sync.Run(client.ListContainersAsync()), Is.Empty);
             Assert.That(rig.State, Does.Not.Contain("name: " + name));
             Assert.That(Directory.Exists(rig.RootDir("cpuset")), Is.True, "the shared root itself stays");
         });
@@ -114,7 +115,7 @@ public class LifecycleTests
         Rig.KillTasks(controller.Id, child);
         Assert.That(Sync.Run(rig.Client.ReleaseContainerAsync(Manager.Libvirt, name, facts)), Is.True);
         Assert.That(rig.DirsMentioning(".libvirt-lxc"), Is.Empty);
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
     }
 
     [Test]
@@ -156,7 +157,7 @@ public class LifecycleTests
     public void Sigterm_StopsTheDaemonWithExitCodeZero()
     {
         using var rig = Rig.Start();
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
         Assert.That(rig.Daemon.Stop(), Is.EqualTo(0), rig.Daemon.Log);
         Assert.That(rig.Bus.NameHasOwner("org.interop.Interop1"), Is.False);
     }
@@ -165,7 +166,7 @@ public class LifecycleTests
     public void LosingTheBus_MakesTheDaemonExit_InsteadOfLingering()
     {
         using var rig = Rig.Start();
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
 
         Posix.Kill(rig.Bus.Pid, Posix.SIGKILL);
 

@@ -24,7 +24,7 @@ public class RecoveryTests
         var (orphan, orphanChild) = rig.StartLxcTasks("orphan");
 
         rig.StartDaemon();
-        var listed = rig.Client.ListContainers().ToDictionary(m => m.Name);
+        var listed = Sync.Run(rig.Client.ListContainersAsync()).ToDictionary(m => m.Name);
         Assert.That(listed.Keys, Is.EquivalentTo(new[] { "kept", "orphan" }));
         Assert.Multiple(() =>
         {
@@ -54,7 +54,7 @@ public class RecoveryTests
         var aside = Directory.GetFiles(rig.WorkDir, "state.yaml.corrupt-*");
         Assert.That(aside, Has.Length.EqualTo(1), rig.Daemon.Log);
         Assert.That(File.ReadAllText(aside[0]), Is.EqualTo(garbage));
-        var m = rig.Client.ListContainers().Single();
+        var m = Sync.Run(rig.Client.ListContainersAsync()).Single();
         Assert.That((m.Name, m.Leader, m.State), Is.EqualTo(("c1", leader, ContainerState.Running)));
         Assert.That(rig.State, Does.Contain("name: c1"));
     }

@@ -56,7 +56,7 @@ public sealed class AuthorizationTests
             (obj, C + ".GetTasks", []),
             (Mp, "org.freedesktop.DBus.Peer.Ping", []),
         };
-        var pidsMaxBefore = client.GetValue(c.Manager, c.Name, "pids.max");
+        var pidsMaxBefore = await client.GetValueAsync(c.Manager, c.Name, "pids.max");
         var logBefore = daemon.Log.Length;
         var problems = new List<string>();
         foreach (var (path, member, args) in mutations)
@@ -83,12 +83,13 @@ public sealed class AuthorizationTests
         var logDuring = daemon.Log[logBefore..];
         var registry = await client.ListContainersAsync();
         Figures.Report("authorization", $"{(shippedPolicy ? "system-bus defaults + shipped policy" : "open bus, interopd's own check")}: uid {Nobody} called {mutations.Length} mutating methods and {reads.Length} reads: {problems.Count} wrong answers; interopd log lines meanwhile: {logDuring.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length}");
+        var pidsMaxAfter = await client.GetValueAsync(c.Manager, c.Name, "pids.max");
         Assert.Multiple(() =>
         {
             Assert.That(problems, Is.Empty);
             Assert.That(registry.Select(m => m.Name), Is.EqualTo(new[] { name }), "nothing registered, stopped or released by uid 65534");
             Assert.That(registry[0].State, Is.EqualTo(Core.Model.ContainerState.Running));
-            Assert.That(client.GetValue(c.Manager, c.Name, "pids.max"), Is.EqualTo(pidsMaxBefore));
+            Assert.That(pidsMaxAfter, Is.EqualTo(pidsMaxBefore));
             if (shippedPolicy)
             {
                 // The bus refused before delivery: interopd never saw the calls, so it logged nothing about them.
@@ -147,14 +148,16 @@ public sealed class AuthorizationTests
         await client.SetValueAsync(roots.Manager, roots.Name, "pids.max", "77");
         var registry = await client.ListContainersAsync();
         Figures.Report("authorization", $"uid 65534 in allowed_users (resolved through NSS): SetValue on its own container exit {own.ExitCode}, on root's container: {other.Stderr.Trim()}; StopContainer of root's: exit {stopOther.ExitCode}; PrepareContainer of a new one: exit {prepare.ExitCode}; root's SetValue of {refusedKeys.Length} non-resource keys: {refusedKeys.Length - wrong.Count} refused as InvalidArgument");
+        var nobodysPidsMax = await client.GetValueAsync(nobodys.Manager, nobodys.Name, "pids.max");
+        var rootsPidsMax = await client.GetValueAsync(roots.Manager, roots.Name, "pids.max");
         Assert.Multiple(() =>
         {
             Assert.That(own.ExitCode, Is.Zero, own.Stderr);
-            Assert.That(client.GetValue(nobodys.Manager, nobodys.Name, "pids.max"), Is.EqualTo("10"));
+            Assert.That(nobodysPidsMax, Is.EqualTo("10"));
             Assert.That(other.Stderr, Does.Contain(AccessDenied).And.Contain("neither runs it nor owns its cgroup"));
             Assert.That(stopOther.Stderr, Does.Contain(AccessDenied));
             Assert.That(prepare.ExitCode, Is.Zero, "lifecycle of a container not yet registered: allowed users may " + prepare.Stderr);
-            Assert.That(client.GetValue(roots.Manager, roots.Name, "pids.max"), Is.EqualTo("77"));
+            Assert.That(rootsPidsMax, Is.EqualTo("77"));
             Assert.That(registry.Single(m => m.Name == roots.Name).State, Is.EqualTo(Core.Model.ContainerState.Running));
             Assert.That(wrong, Is.Empty);
             Assert.That(roots.Leader!.Alive, Is.True);

@@ -66,7 +66,7 @@ public sealed class ContainerContentTests
         {
             pruned.AddRange(await client.PruneAsync(dryRun: true).WaitAsync(TimeSpan.FromSeconds(60)));
             pruned.AddRange(await client.PruneAsync(dryRun: false).WaitAsync(TimeSpan.FromSeconds(60)));
-            Assert.That(client.GetTasks(Manager.Lxc, "web"), Does.Contain((uint)web.Leader!.Pid));
+            Assert.That(await client.GetTasksAsync(Manager.Lxc, "web"), Does.Contain((uint)web.Leader!.Pid));
         }
 
         var firstLog = daemon.Log;
@@ -76,7 +76,7 @@ public sealed class ContainerContentTests
         File.Delete(rig.StatePath);
         File.Delete(rig.StatePath + ".journal");
         daemon.StartServing();
-        IReadOnlyList<Mapping> registry;
+        IReadOnlyList<ContainerSummary> registry;
         await using (var client = await InteropClient.ConnectAsync(bus.Address))
         {
             registry = await client.ListContainersAsync();
@@ -241,7 +241,7 @@ public sealed class ContainerContentTests
             while (!stop.IsCancellationRequested)
             {
                 var sw = System.Diagnostics.Stopwatch.StartNew();
-                var tasks = await Task.Run(() => c.GetTasks(Manager.Lxc, "big"));
+                var tasks = await c.GetTasksAsync(Manager.Lxc, "big");
                 lock (walks)
                 {
                     walks.Add(sw.Elapsed.TotalMilliseconds);

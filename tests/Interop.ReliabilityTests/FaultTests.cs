@@ -92,7 +92,7 @@ public sealed class FaultTests
             }
         });
 
-        async Task Step(Func<IInteropService, Task> call, ClientHolder holder)
+        async Task Step(Func<IInteropClient, Task> call, ClientHolder holder)
         {
             for (var attempt = 0; ; attempt++)
             {
@@ -288,7 +288,7 @@ public sealed class FaultTests
             await life.ReleaseAsync(client, first);
             var afterRelease = life.Compare(await client.ListContainersAsync());
             var logged = daemon.Log.Split('\n').Count(l => l.Contains("cannot write", StringComparison.Ordinal));
-            var writableWhileBroken = client.StateWritable;
+            var writableWhileBroken = (await client.GetPropertiesAsync()).StateWritable;
             var statusWhileBroken = Cmd.Run(Binaries.Interopctl, ["--bus", bus.Address, "status"]);
             Figures.Report("faults", $"state dir {how}: 3 mutating calls answered, {logged} write failures logged, StateWritable {writableWhileBroken} and status DEGRADED: {statusWhileBroken.Stdout.Contains("DEGRADED", StringComparison.Ordinal)}, registry differences {whileBroken.Count}/{afterRelease.Count}, snapshot unchanged: {await File.ReadAllTextAsync(rig.StatePath) == saved}, daemon up: {daemon.Running}");
             Assert.Multiple(() =>
@@ -319,11 +319,12 @@ public sealed class FaultTests
             await life.ReleaseAsync(client, second);
             var snapshot = await File.ReadAllTextAsync(rig.StatePath);
             var caughtUp = Same(new StateStore(rig.StatePath).Load(), await client.ListContainersAsync());
+            var writableAfter = (await client.GetPropertiesAsync()).StateWritable;
             Assert.Multiple(() =>
             {
                 Assert.That(snapshot, Is.Not.EqualTo(saved), "the next change wrote a whole snapshot");
                 Assert.That(caughtUp, Is.True, "the files on disk caught up");
-                Assert.That(client.StateWritable, Is.True, "no longer degraded once a write succeeded");
+                Assert.That(writableAfter, Is.True, "no longer degraded once a write succeeded");
                 Assert.That(Cmd.Run(Binaries.Interopctl, ["--bus", bus.Address, "status"]).Stdout, Does.Contain("state file:   written"));
             });
         }
@@ -347,14 +348,14 @@ public sealed class FaultTests
         await using var client = await InteropClient.ConnectAsync(bus.Address);
         var c = Lifecycles.Make(0, "rc-");
         await life.StartAsync(client, c);
-        var before = await Task.Run(() => client.GetValue(c.Manager, c.Name, key)).WaitAsync(TimeSpan.FromSeconds(20));
+        var before = await client.GetValueAsync(c.Manager, c.Name, key).WaitAsync(TimeSpan.FromSeconds(20));
 
         var ex = Assert.ThrowsAsync<CgroupException>(() => client.SetValueAsync(c.Manager, c.Name, key, value).WaitAsync(TimeSpan.FromSeconds(20)));
 
         // The same call as any bus client sees it: the error name and a message naming the file and errno.
         var raw = Cmd.Run("dbus-send", ["--bus=" + bus.Address, "--print-reply", "--type=method_call", "--reply-timeout=10000", "--dest=org.interop.Interop1",
             ObjectPaths.ForContainer(c.Manager, c.Name), "org.interop.Interop1.Container.SetValue", "string:" + key, "string:" + value]);
-        var after = await Task.Run(() => client.GetValue(c.Manager, c.Name, key)).WaitAsync(TimeSpan.FromSeconds(20));
+        var after = await client.GetValueAsync(c.Manager, c.Name, key).WaitAsync(TimeSpan.FromSeconds(20));
         Figures.Report("faults", $"SetValue {key}='{value}': {raw.Stderr.Trim()} (value before/after: '{before}'/'{after}')");
         Assert.Multiple(() =>
         {
@@ -380,7 +381,7 @@ public sealed class FaultTests
         Assert.That(r.ExitCode, Is.Zero, $"umount {dir} ({how}): {r.Stderr}");
     }
 
-    private static bool Same(IEnumerable<Mapping> a, IEnumerable<Mapping> b)
+    private static bool Same(IEnumerable<Mapping> a, IEnumerable<ContainerSummary> b)
         => a.Select(m => $"{m.Manager.ToWire()}/{m.Name}/{m.State.ToWire()}").Order(StringComparer.Ordinal)
             .SequenceEqual(b.Select(m => $"{m.Manager.ToWire()}/{m.Name}/{m.State.ToWire()}").Order(StringComparer.Ordinal));
 
@@ -426,7 +427,7 @@ public sealed class FaultTests
             _address = address;
         }
 
-        public async Task<IInteropService> GetAsync() => _client ??= await InteropClient.ConnectAsync(_address);
+        public async Task<IInteropClient> GetAsync() => _client ??= await InteropClient.ConnectAsync(_address);
 
         public async Task ResetAsync()
         {

@@ -45,7 +45,7 @@ public class AdminCommandTests
     public async Task List_prints_a_table_sorted_by_manager_then_name()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Db, Web, Alpha]);
+        h.Containers(Db, Web, Alpha);
         var r = await h.RunAsync("list");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -62,7 +62,7 @@ public class AdminCommandTests
     public async Task List_json_is_an_array_of_snake_case_objects()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, Db]);
+        h.Containers(Web, Db);
         var r = await h.RunAsync("list", "--json");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -82,8 +82,8 @@ public class AdminCommandTests
         var sdWeb = Web with { CgroupPath = "/machine.slice/lxc-web.scope/lxc.payload.web", Unit = "lxc-web.scope", Machine = "web" };
         var sdDb = Db with { CgroupPath = "/machine.slice/machine-lxc\\x2d16923\\x2ddb.scope/libvirt", Unit = "machine-lxc\\x2d16923\\x2ddb.scope", Machine = "lxc-16923-db" };
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([sdWeb, sdDb]);
-        h.Service.GetContainer(Manager.Lxc, "web").Returns(sdWeb);
+        h.Containers(sdWeb, sdDb);
+        h.Service.GetContainerAsync(Manager.Lxc, "web", Arg.Any<CancellationToken>()).Returns(sdWeb);
 
         var table = await h.RunAsync("list");
         var show = await h.RunAsync("show", "web", "--manager", "lxc");
@@ -96,7 +96,7 @@ public class AdminCommandTests
             Assert.That(show.Out, Does.Contain("Unit:             lxc-web.scope\n").And.Contain("Machine:          web\n"));
         });
         var jh = new CliHarness();
-        jh.Service.ListContainers().Returns([sdWeb]);
+        jh.Containers(sdWeb);
         var jr = await jh.RunAsync("list", "--json");
         using var doc = JsonDocument.Parse(jr.Out);
         var item = doc.RootElement.EnumerateArray().Single();
@@ -107,7 +107,7 @@ public class AdminCommandTests
     public async Task Without_systemd_list_json_has_no_unit_or_machine_field()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web]);
+        h.Containers(Web);
         var r = await h.RunAsync("list", "--json");
 
         using var doc = JsonDocument.Parse(r.Out);
@@ -119,7 +119,7 @@ public class AdminCommandTests
     public async Task List_with_an_empty_registry_prints_only_the_header()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([]);
+        h.Containers();
         var r = await h.RunAsync("list");
 
         Assert.That(r.Code, Is.EqualTo(0));
@@ -130,8 +130,8 @@ public class AdminCommandTests
     public async Task Show_prints_every_property_with_since_in_utc()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, Db]);
-        h.Service.GetContainer(Manager.Lxc, "web").Returns(Web);
+        h.Containers(Web, Db);
+        h.Service.GetContainerAsync(Manager.Lxc, "web", Arg.Any<CancellationToken>()).Returns(Web);
         var r = await h.RunAsync("show", "web");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -150,11 +150,11 @@ public class AdminCommandTests
     public async Task Show_json_has_every_property()
     {
         var h = new CliHarness();
-        h.Service.GetContainer(Manager.Libvirt, "db").Returns(Db);
+        h.Service.GetContainerAsync(Manager.Libvirt, "db", Arg.Any<CancellationToken>()).Returns(Db);
         var r = await h.RunAsync("show", "db", "--manager", "libvirt", "--json");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
-        h.Service.DidNotReceive().ListContainers();
+        await h.Service.DidNotReceiveWithAnyArgs().ListContainersAsync(default);
         using var doc = JsonDocument.Parse(r.Out);
         var o = doc.RootElement;
         Assert.That(o.GetProperty("manager").GetString(), Is.EqualTo("libvirt"));
@@ -171,20 +171,20 @@ public class AdminCommandTests
     public async Task Show_a_name_under_both_managers_asks_for_manager()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, WebVirt]);
+        h.Containers(Web, WebVirt);
         var r = await h.RunAsync("show", "web");
 
         Assert.That(r.Code, Is.EqualTo(2), r.ToString());
         Assert.That(r.ErrorLines, Has.Length.EqualTo(1));
         Assert.That(r.ErrorLines[0], Does.Contain("--manager"));
-        h.Service.DidNotReceiveWithAnyArgs().GetContainer(default, default!);
+        await h.Service.DidNotReceiveWithAnyArgs().GetContainerAsync(default, default!, default);
     }
 
     [Test]
     public async Task Show_an_unknown_name_exits_4()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web]);
+        h.Containers(Web);
         var r = await h.RunAsync("show", "nope");
 
         Assert.That(r.Code, Is.EqualTo(4), r.ToString());
@@ -232,7 +232,7 @@ public class AdminCommandTests
     public async Task Whois_asks_by_pid_and_prints_the_mapping()
     {
         var h = new CliHarness();
-        h.Service.GetContainerByPid(31337u).Returns(Db);
+        h.Service.GetContainerByPidAsync(31337u, Arg.Any<CancellationToken>()).Returns(Db);
         var r = await h.RunAsync("whois", "31337", "--json");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -245,7 +245,7 @@ public class AdminCommandTests
     public async Task Whois_of_a_pid_no_container_owns_exits_4()
     {
         var h = new CliHarness();
-        h.Service.GetContainerByPid(31337u).Throws(new NoSuchContainerException("pid 31337"));
+        h.Service.GetContainerByPidAsync(31337u, Arg.Any<CancellationToken>()).ThrowsAsync(new NoSuchContainerException("pid 31337"));
         var r = await h.RunAsync("whois", "31337");
 
         Assert.That(r.Code, Is.EqualTo(4), r.ToString());
@@ -280,7 +280,7 @@ public class AdminCommandTests
     public async Task Unexpected_exceptions_are_one_line_without_a_stack_trace()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Throws(new InvalidOperationException("kaboom\nsecond line"));
+        h.Service.ListContainersAsync(default).ThrowsAsyncForAnyArgs(new InvalidOperationException("kaboom\nsecond line"));
         var r = await h.RunAsync("list");
 
         Assert.That(r.Code, Is.EqualTo(1), r.ToString());
@@ -292,9 +292,9 @@ public class AdminCommandTests
     public async Task Tree_shows_partitions_and_containers_under_the_shared_root()
     {
         var h = new CliHarness();
-        h.Service.SharedRoot.Returns("/machine");
+        h.Properties = h.Properties with { SharedRoot = "/machine" };
         var outside = Web with { Name = "rogue", CgroupPath = "/lxc.payload.rogue" };
-        h.Service.ListContainers().Returns([Db, Web, Alpha, outside]);
+        h.Containers(Db, Web, Alpha, outside);
         var r = await h.RunAsync("tree");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -311,8 +311,8 @@ public class AdminCommandTests
     public async Task Tree_json_nests_partitions()
     {
         var h = new CliHarness();
-        h.Service.SharedRoot.Returns("/machine");
-        h.Service.ListContainers().Returns([Db, Web]);
+        h.Properties = h.Properties with { SharedRoot = "/machine" };
+        h.Containers(Db, Web);
         var r = await h.RunAsync("tree", "--json");
 
         Assert.That(r.Code, Is.EqualTo(0), r.ToString());
@@ -390,8 +390,8 @@ public class AdminCommandTests
     public async Task Get_prints_the_value_and_json()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, Db]);
-        h.Service.GetValue(Manager.Lxc, "web", "memory.limit_in_bytes").Returns("536870912\n");
+        h.Containers(Web, Db);
+        h.Service.GetValueAsync(Manager.Lxc, "web", "memory.limit_in_bytes", Arg.Any<CancellationToken>()).Returns("536870912\n");
 
         var text = await h.RunAsync("get", "web", "memory.limit_in_bytes");
         var json = await h.RunAsync("get", "web", "memory.limit_in_bytes", "--manager", "lxc", "--json");
@@ -419,7 +419,7 @@ public class AdminCommandTests
     public async Task Set_on_a_name_under_both_managers_changes_nothing()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, WebVirt]);
+        h.Containers(Web, WebVirt);
         var r = await h.RunAsync("set", "web", "cpu.shares", "512");
 
         Assert.That(r.Code, Is.EqualTo(2), r.ToString());
@@ -432,7 +432,7 @@ public class AdminCommandTests
         var h = new CliHarness();
         h.Variables["INTEROP_BUS_ADDRESS"] = "unix:path=/env";
         h.Files["/etc/interop/interop.yaml"] = "bus: unix:path=/conf\n";
-        h.Service.ListContainers().Returns([]);
+        h.Containers();
 
         await h.RunAsync("list", "--bus", "unix:path=/opt");
         await h.RunAsync("list");

@@ -1,20 +1,27 @@
-using Interop.Core.Service;
+using Interop.Core.Model;
 using Interop.Ctl;
+using Interop.DBus;
 using Interop.Linux.Cgroups;
 using NSubstitute;
 
 namespace Interop.Ctl.Tests;
 
-/// <summary>Runs interopctl in-process with a substitute service, a fake environment, stdin and files.</summary>
+/// <summary>Runs interopctl in-process with a substitute client, a fake environment, stdin and files.</summary>
 internal sealed class CliHarness
 {
     public CliHarness()
     {
         // A release hook normally finds the container registered: the daemon says it dropped a mapping.
         Service.ReleaseContainerAsync(default, default!, default!, default).ReturnsForAnyArgs(true);
+        Service.GetPropertiesAsync(default).ReturnsForAnyArgs(_ => Properties);
+        Service.ListContainersAsync(default).ReturnsForAnyArgs(_ => (IReadOnlyList<ContainerSummary>)[]);
+        Service.ListUnitsAsync(default).ReturnsForAnyArgs(_ => (IReadOnlyList<ContainerUnit>)[]);
     }
 
-    public IInteropService Service { get; } = Substitute.For<IInteropService, IMetricsSource>();
+    public IInteropClient Service { get; } = Substitute.For<IInteropClient>();
+
+    /// <summary>What GetProperties answers.</summary>
+    public DaemonProperties Properties { get; set; } = new("0.1.0", "hybrid", "/machine", [], 0, null);
 
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
 
@@ -27,7 +34,7 @@ internal sealed class CliHarness
     public Exception? ConnectFailure { get; set; }
 
     /// <summary>When set, hooks connect through ConnectLifecycle (as the real process does) and get this.</summary>
-    public ILifecycleService? Lifecycle { get; set; }
+    public ILifecycleClient? Lifecycle { get; set; }
 
     /// <summary>Every bus a hook connected to through ConnectLifecycle, in order.</summary>
     public List<string> LifecycleConnections { get; } = [];
@@ -51,6 +58,26 @@ internal sealed class CliHarness
     /// <summary>Every delay top waited, in order.</summary>
     public List<TimeSpan> Delays { get; } = [];
 
+    /// <summary>
+    /// The daemon holds <paramref name="mappings"/>: ListContainers and ListUnits answer their rows (as the wire carries
+    /// them) and GetContainer each whole mapping.
+    /// </summary>
+    /// <summary>The calls the CLI made on the client, not counting its disposal.</summary>
+    public int BusCalls => Service.ReceivedCalls().Count(c => c.GetMethodInfo().Name is not (nameof(IAsyncDisposable.DisposeAsync) or nameof(IDisposable.Dispose)));
+
+    public void Containers(params Mapping[] mappings)
+    {
+        IReadOnlyList<ContainerSummary> rows = [.. mappings.Select(m =>
+            new ContainerSummary(m.Manager, m.Name, m.State, (uint)m.Leader, m.CgroupPath, ObjectPaths.ForContainer(m.Manager, m.Name)))];
+        IReadOnlyList<ContainerUnit> units = [.. mappings.Where(m => m.Unit.Length > 0 || m.Machine.Length > 0).Select(m => new ContainerUnit(m.Manager, m.Name, m.Unit, m.Machine))];
+        Service.ListContainersAsync(default).ReturnsForAnyArgs(_ => rows);
+        Service.ListUnitsAsync(default).ReturnsForAnyArgs(_ => units);
+        foreach (var m in mappings)
+        {
+            Service.GetContainerAsync(m.Manager, m.Name, Arg.Any<CancellationToken>()).Returns(m);
+        }
+    }
+
     public async Task<CliResult> RunAsync(params string[] args)
     {
         var stdout = new StringWriter();
@@ -62,7 +89,7 @@ internal sealed class CliHarness
             Connect = (bus, _) =>
             {
                 Connections.Add(bus);
-                return ConnectFailure is null ? Task.FromResult(Service) : Task.FromException<IInteropService>(ConnectFailure);
+                return ConnectFailure is null ? Task.FromResult(Service) : Task.FromException<IInteropClient>(ConnectFailure);
             },
             ConnectLifecycle = Lifecycle is null ? null : bus =>
             {

@@ -171,7 +171,7 @@ public partial class GeneratedDocsTests
     {
         var script = (await new CliHarness().RunAsync(GeneratorName(), "bash-completion")).Out;
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Web, Db]);
+        h.Containers(Web, Db);
         var json = (await h.RunAsync("--json", "list")).Out;
 
         var dir = Directory.CreateTempSubdirectory("interopctl-completion-");

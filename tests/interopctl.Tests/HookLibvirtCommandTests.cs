@@ -48,7 +48,7 @@ public class HookLibvirtCommandTests
         }
 
         Assert.That(h.Connections, Has.Count.EqualTo(1));
-        Assert.That(h.Service.ReceivedCalls().Count(), Is.EqualTo(1), "one bus call per hook");
+        Assert.That(h.BusCalls, Is.EqualTo(1), "one bus call per hook");
     }
 
     [Test]

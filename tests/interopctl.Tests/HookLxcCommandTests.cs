@@ -60,7 +60,7 @@ public class HookLxcCommandTests
                 break;
         }
 
-        Assert.That(h.Service.ReceivedCalls().Count(), Is.EqualTo(1), "one bus call per hook");
+        Assert.That(h.BusCalls, Is.EqualTo(1), "one bus call per hook");
     }
 
     [Test]
@@ -241,7 +241,7 @@ public class HookLxcCommandTests
     [Test]
     public async Task Hooks_take_the_lifecycle_connection_when_there_is_one_and_admin_commands_do_not()
     {
-        var lifecycle = Substitute.For<ILifecycleService, IDisposable>();
+        var lifecycle = Substitute.For<ILifecycleClient>();
         var h = new CliHarness { Lifecycle = lifecycle };
         h.LxcEnvironment["LXC_NAME"] = "web";
         h.Variables["INTEROP_BUS_ADDRESS"] = "unix:path=/run/test-bus";
@@ -256,7 +256,7 @@ public class HookLxcCommandTests
             Assert.That(h.Connections, Is.EqualTo(new[] { "unix:path=/run/test-bus" }), "only 'list' took the general client");
         });
         await lifecycle.Received(1).PrepareContainerAsync(Manager.Lxc, "web", Arg.Any<IReadOnlyDictionary<string, string>>(), Arg.Any<CancellationToken>());
-        ((IDisposable)lifecycle).Received(1).Dispose();
+        lifecycle.Received(1).Dispose();
         await h.Service.DidNotReceiveWithAnyArgs().PrepareContainerAsync(default, default!, default!, default);
     }
 }

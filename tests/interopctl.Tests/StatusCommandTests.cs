@@ -131,11 +131,7 @@ public class StatusCommandTests
     private static CliHarness Reachable()
     {
         var h = new CliHarness();
-        h.Service.Version.Returns("0.1.0");
-        h.Service.CgroupMode.Returns("hybrid");
-        h.Service.SharedRoot.Returns("/machine");
-        h.Service.ContainerCount.Returns(2u);
-        h.Service.Hierarchies.Returns([new HierarchyInfo("cpuset", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/cpuset/machine")]);
+        h.Properties = new DaemonProperties("0.1.0", "hybrid", "/machine", [new HierarchyInfo("cpuset", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/cpuset/machine")], 2u, null);
         return h;
     }
 }

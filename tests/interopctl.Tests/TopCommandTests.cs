@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 using Interop.Ctl.Output;
 using Interop.Linux.Cgroups;
 using NSubstitute;
@@ -12,6 +12,9 @@ public class TopCommandTests
 {
     private static Mapping Container(Manager manager, string name, string cgroup) =>
         new(manager, name, "", ContainerState.Running, 4242, cgroup, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
+
+    private static ContainerSummary Row(Mapping m) =>
+        new(m.Manager, m.Name, m.State, (uint)m.Leader, m.CgroupPath, ObjectPaths.ForContainer(m.Manager, m.Name));
 
     private static TopRow Row(string manager, string name, double? cpu, ulong? memory, ulong? pids = null, ulong? read = null, ulong? write = null, string state = "running") =>
         new(manager, name, state, "/machine/" + name, cpu, new ContainerUsage(null, memory, null, pids, read, write));
@@ -29,12 +32,12 @@ public class TopCommandTests
             [db.Id] = (db.CgroupPath, new ContainerUsage(3, null, null, null, null, null)),
             [restarted.Id] = ("/machine/lxc-8-re.libvirt-lxc", new ContainerUsage(1, null, null, null, null, null)),
         };
-        (Mapping, ContainerUsage)[] now =
+        (ContainerSummary, ContainerUsage)[] now =
         [
-            (web, new ContainerUsage(13, null, null, null, null, null)),
-            (db, new ContainerUsage(3.5, null, null, null, null, null)),
-            (fresh, new ContainerUsage(1, null, null, null, null, null)),
-            (restarted, new ContainerUsage(2, null, null, null, null, null)),
+            (Row(web), new ContainerUsage(13, null, null, null, null, null)),
+            (Row(db), new ContainerUsage(3.5, null, null, null, null, null)),
+            (Row(fresh), new ContainerUsage(1, null, null, null, null, null)),
+            (Row(restarted), new ContainerUsage(2, null, null, null, null, null)),
         ];
 
         var rows = TopView.Rows(now, before, 2.0).ToDictionary(r => r.Name, r => r.CpuPercent);
@@ -110,8 +113,8 @@ public class TopCommandTests
     {
         var h = new CliHarness();
         var web = Container(Manager.Lxc, "web", "/machine/lxc.payload.web");
-        h.Service.ListContainers().Returns([web]);
-        h.Service.Hierarchies.Returns([new HierarchyInfo("cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "")]);
+        h.Containers(web);
+        h.Properties = h.Properties with { Hierarchies = [new HierarchyInfo("cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "")] };
         var cpu = 0.0;
         var dirsRead = new List<string>();
         h.Usage = dirs =>
@@ -137,8 +140,8 @@ public class TopCommandTests
     public async Task Json_prints_one_snapshot_with_stable_fields_in_base_units()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Container(Manager.Lxc, "web", "/machine/lxc.payload.web"), Container(Manager.Libvirt, "db", "/machine/x.libvirt-lxc")]);
-        h.Service.Hierarchies.Returns([]);
+        h.Containers(Container(Manager.Lxc, "web", "/machine/lxc.payload.web"), Container(Manager.Libvirt, "db", "/machine/x.libvirt-lxc"));
+        h.Properties = h.Properties with { Hierarchies = [] };
         var calls = 0;
         h.Usage = _ => ++calls <= 2 ? new ContainerUsage(1, null, null, null, null, null) : new ContainerUsage(2, 1048576, 67108864, 5, 10, 20);
 
@@ -163,8 +166,8 @@ public class TopCommandTests
     public async Task Json_has_null_where_no_hierarchy_has_the_figure()
     {
         var h = new CliHarness();
-        h.Service.ListContainers().Returns([Container(Manager.Lxc, "web", "/machine/lxc.payload.web")]);
-        h.Service.Hierarchies.Returns([]);
+        h.Containers(Container(Manager.Lxc, "web", "/machine/lxc.payload.web"));
+        h.Properties = h.Properties with { Hierarchies = [] };
 
         var r = await h.RunAsync("top", "--json");
 
@@ -194,9 +197,9 @@ public class TopCommandTests
     {
         var h = new CliHarness();
         var web = Container(Manager.Lxc, "web", "/machine/lxc.payload.web");
-        h.Service.ListContainers().Returns([web]);
-        h.Service.GetContainer(Manager.Lxc, "web").Returns(web);
-        h.Service.Hierarchies.Returns([]);
+        h.Containers(web);
+        h.Service.GetContainerAsync(Manager.Lxc, "web", Arg.Any<CancellationToken>()).Returns(web);
+        h.Properties = h.Properties with { Hierarchies = [] };
         h.Usage = _ => new ContainerUsage(1.5, 1048576, null, 3, null, null);
 
         var table = await h.RunAsync("show", "web");
@@ -219,7 +222,7 @@ public class TopCommandTests
     {
         var h = new CliHarness();
         const string Text = "# HELP interop_containers x\n# TYPE interop_containers gauge\ninterop_containers{manager=\"lxc\",state=\"running\"} 1\n";
-        ((IMetricsSource)h.Service).GetMetricsAsync(default).ReturnsForAnyArgs(Text);
+        h.Service.GetMetricsAsync(default).ReturnsForAnyArgs(Text);
         var dir = Directory.CreateTempSubdirectory("interop-textfile-").FullName;
         try
         {

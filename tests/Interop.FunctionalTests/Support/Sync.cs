@@ -1,9 +1,8 @@
 namespace Interop.FunctionalTests.Support;
 
 /// <summary>
-/// Runs a client call to completion on the thread pool. The tests are synchronous on purpose: NUnit gives async
-/// tests a single-threaded synchronization context, and InteropClient's sync members (which block on the bus
-/// call, as the CLI wants) deadlock under it.
+/// Runs a client call to completion. The tests are synchronous; InteropClient completes its calls off the bus
+/// read loop (RunContinuationsAsynchronously), so blocking on one here cannot deadlock.
 /// </summary>
 public static class Sync
 {

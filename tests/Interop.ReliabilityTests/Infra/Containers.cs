@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Interop.Core.Model;
-using Interop.Core.Service;
+using Interop.DBus;
 
 namespace Interop.ReliabilityTests.Infra;
 
@@ -57,7 +57,7 @@ internal sealed class Lifecycles
     public static SimContainer Make(int i, string prefix) =>
         new(i % 2 == 0 ? Manager.Lxc : Manager.Libvirt, $"{prefix}{i:D4}");
 
-    public async Task PrepareAsync(IInteropService client, SimContainer c) =>
+    public async Task PrepareAsync(IInteropClient client, SimContainer c) =>
         await client.PrepareContainerAsync(c.Manager, c.Name, FactsOf(c));
 
     /// <summary>What the manager itself does between prepare and started: make the dirs, put the leader in.</summary>
@@ -75,25 +75,25 @@ internal sealed class Lifecycles
     }
 
     /// <summary>A container start as its manager runs it: the prepare hook, <see cref="Spawn"/>, the started hook.</summary>
-    public async Task<Mapping> StartAsync(IInteropService client, SimContainer c)
+    public async Task<Mapping> StartAsync(IInteropClient client, SimContainer c)
     {
         await PrepareAsync(client, c);
         Spawn(c);
         return await RegisterAsync(client, c);
     }
 
-    public async Task<Mapping> RegisterAsync(IInteropService client, SimContainer c)
+    public async Task<Mapping> RegisterAsync(IInteropClient client, SimContainer c)
     {
-        var m = await client.RegisterContainerAsync(c.Manager, c.Name, (uint)c.Leader!.Pid, FactsOf(c));
+        await client.RegisterContainerAsync(c.Manager, c.Name, (uint)c.Leader!.Pid, FactsOf(c));
         // RegisterContainer answers with the object path; the whole record is what the daemon then says it holds.
-        c.Told = client is Interop.DBus.InteropClient bus ? await bus.GetContainerAsync(c.Manager, c.Name) : m;
+        c.Told = await client.GetContainerAsync(c.Manager, c.Name);
         c.Registered = true;
         Live[Key(c)] = c;
-        return m;
+        return c.Told;
     }
 
     /// <summary>The manager's stop: the leader dies and is reaped, then stop and release hooks run.</summary>
-    public async Task ReleaseAsync(IInteropService client, SimContainer c)
+    public async Task ReleaseAsync(IInteropClient client, SimContainer c)
     {
         c.Leader?.Stop();
         await client.StopContainerAsync(c.Manager, c.Name, FactsOf(c));
@@ -108,7 +108,7 @@ internal sealed class Lifecycles
     /// The registry against the truth: every live leader registered with its real path (read from /proc), nothing
     /// registered that is gone, and the shared root holds exactly the live containers' dirs. Returns the problems.
     /// </summary>
-    public List<string> Compare(IReadOnlyList<Mapping> registry)
+    public List<string> Compare(IReadOnlyList<ContainerSummary> registry)
     {
         var problems = new List<string>();
         var byKey = registry.ToDictionary(m => $"{m.Manager.ToWire()}/{m.Name}", StringComparer.Ordinal);
