@@ -110,7 +110,7 @@ public sealed class DirectClientProtocolTests
     public void The_reader_refuses_truncated_and_hostile_messages_with_InvalidDataException_only()
     {
         var random = new Random(20_261_130);
-        byte[][] seeds = [BigEndianReturn(2, 1), ScriptedBusPeer.Signal(), LittleEndianError()];
+        byte[][] seeds = [BigEndianReturn(2, 1), ScriptedBusPeer.Signal(), LittleEndianError(), LittleEndianError("org.interop.Interop1.Error.Cgroup", "write /x: busy (errno 16)", "write", "/x", 16, "EBUSY")];
         var others = new List<string>();
         var tried = 0;
         foreach (var seed in seeds)
@@ -162,6 +162,26 @@ public sealed class DirectClientProtocolTests
                 others.Add($"{e.GetType().Name} for {Convert.ToHexString(data)}");
             }
         }
+    }
+
+    [Test]
+    public void The_reader_reads_an_errors_typed_fields_after_its_message()
+    {
+        var reply = MessageReader.Parse(LittleEndianError("org.interop.Interop1.Error.Cgroup", "write /x: busy (errno 16)", "write", "/x", -16, "EBUSY"));
+        Assert.Multiple(() =>
+        {
+            Assert.That((reply.ErrorName, reply.Signature, reply.FirstString), Is.EqualTo(("org.interop.Interop1.Error.Cgroup", "sssis", "write /x: busy (errno 16)")));
+            Assert.That(reply.ErrorArgs, Is.EqualTo(new object[] { "write /x: busy (errno 16)", "write", "/x", -16L, "EBUSY" }));
+        });
+    }
+
+    [Test]
+    public async Task An_error_with_fields_through_the_direct_client_is_the_typed_exception()
+    {
+        await using var peer = new ScriptedBusPeer(Ok, LittleEndianError("org.interop.Interop1.Error.Cgroup", "worded any way", "rmdir", "/machine/x", 16, "EBUSY")) { RequestComplete = CallComplete };
+        using var client = DirectClient.Connect(peer.Address, TimeSpan.FromSeconds(2));
+        var ex = Assert.Throws<Interop.Core.CgroupException>(() => client.StopContainerAsync(Manager.Lxc, "web", NoFacts));
+        Assert.That((ex!.Message, ex.Operation, ex.Path, ex.Errno, ex.Detail), Is.EqualTo(("worded any way", "rmdir", "/machine/x", 16, "EBUSY")));
     }
 
     [Test]
@@ -259,26 +279,47 @@ public sealed class DirectClientProtocolTests
         return m;
     }
 
-    /// <summary>A little-endian ERROR for serial 2: reply serial, error name, signature "s", one string.</summary>
-    private static byte[] LittleEndianError()
+    /// <summary>A little-endian ERROR for serial 2 (Conflict, message "no"): reply serial, error name, signature "s", one string.</summary>
+    private static byte[] LittleEndianError() => LittleEndianError("org.interop.Interop1.Error.Conflict", "no");
+
+    /// <summary>A little-endian ERROR for serial 2: reply serial, error name, signature, then <paramref name="args"/> (string: s, int: i).</summary>
+    private static byte[] LittleEndianError(string errorName, params object[] args)
     {
-        var name = "org.interop.Interop1.Error.Conflict"u8;
+        var name = System.Text.Encoding.UTF8.GetBytes(errorName);
+        var signature = string.Concat(args.Select(a => a is int ? "i" : "s"));
         var fields = new List<byte>();
-        fields.AddRange([6, 1, (byte)'u', 0, 2, 0, 0, 0]);
+        fields.AddRange([5, 1, (byte)'u', 0, 2, 0, 0, 0]);
         fields.AddRange([4, 1, (byte)'s', 0]);
         fields.AddRange(BitConverter.GetBytes(name.Length));
-        fields.AddRange(name.ToArray());
+        fields.AddRange(name);
         fields.Add(0);
         while (fields.Count % 8 != 0)
         {
             fields.Add(0);
         }
 
-        fields.AddRange([8, 1, (byte)'g', 0, 1, (byte)'s', 0]);
+        fields.AddRange([8, 1, (byte)'g', 0, (byte)signature.Length, .. System.Text.Encoding.ASCII.GetBytes(signature), 0]);
         var body = new List<byte>();
-        body.AddRange(BitConverter.GetBytes(2));
-        body.AddRange("no"u8.ToArray());
-        body.Add(0);
+        foreach (var arg in args)
+        {
+            while (body.Count % 4 != 0)
+            {
+                body.Add(0);
+            }
+
+            if (arg is int number)
+            {
+                body.AddRange(BitConverter.GetBytes(number));
+            }
+            else
+            {
+                var text = System.Text.Encoding.UTF8.GetBytes((string)arg);
+                body.AddRange(BitConverter.GetBytes(text.Length));
+                body.AddRange(text);
+                body.Add(0);
+            }
+        }
+
         var header = new byte[16];
         header[0] = (byte)'l';
         header[1] = 3;

@@ -48,7 +48,7 @@ public partial class InteropBusServiceTests
     }
 
     [TestCaseSource(nameof(Errors))]
-    public void Direct_calls_map_service_errors_to_the_same_type_and_message(InteropException error)
+    public void Direct_calls_map_service_errors_to_the_same_type_message_and_fields(InteropException error)
     {
         _fake.ThrowOnNextCall = error;
         using var client = DirectClient.Connect(_daemon.Address);
@@ -57,6 +57,7 @@ public partial class InteropBusServiceTests
         {
             Assert.That(thrown!.ErrorName, Is.EqualTo(error.ErrorName));
             Assert.That(thrown.Message, Is.EqualTo(error.Message));
+            Assert.That(Fields(thrown), Is.EqualTo(Fields(error)));
         });
     }
 

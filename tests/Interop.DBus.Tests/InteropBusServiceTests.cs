@@ -166,10 +166,11 @@ public partial class InteropBusServiceTests
         yield return new TestCaseData(new NotInSharedRootException("/lxc/x is outside /machine")).SetArgDisplayNames("NotInSharedRoot");
         yield return new TestCaseData(new CgroupException("/sys/fs/cgroup/cpuset/machine/x/cgroup.procs", 28, "write", "No space left on device")).SetArgDisplayNames("Cgroup");
         yield return new TestCaseData(new AccessDeniedException("uid 1000 may not do that")).SetArgDisplayNames("AccessDenied");
+        yield return new TestCaseData(new Core.Systemd.SystemdException("lxc-web.scope", "org.freedesktop.systemd1.NoSuchUnit", "Unit lxc-web.scope not loaded.")).SetArgDisplayNames("Systemd");
     }
 
     [TestCaseSource(nameof(Errors))]
-    public void Service_errors_cross_the_bus_with_their_name_type_and_message(InteropException error)
+    public void Service_errors_cross_the_bus_with_their_name_type_message_and_fields(InteropException error)
     {
         _fake.ThrowOnNextCall = error;
         var thrown = Assert.ThrowsAsync(error.GetType(), () => _client.ListContainersAsync()) as InteropException;
@@ -177,12 +178,8 @@ public partial class InteropBusServiceTests
         {
             Assert.That(thrown!.ErrorName, Is.EqualTo(error.ErrorName));
             Assert.That(thrown.Message, Is.EqualTo(error.Message));
+            Assert.That(Fields(thrown), Is.EqualTo(Fields(error)));
         });
-        if (error is CgroupException cgroup)
-        {
-            var back = (CgroupException)thrown!;
-            Assert.That((back.Path, back.Errno), Is.EqualTo((cgroup.Path, cgroup.Errno)));
-        }
     }
 
     [Test]
