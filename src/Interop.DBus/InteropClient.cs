@@ -4,7 +4,8 @@
 //   reply serial is a pending call's completes it. Tmds.DBus.Protocol's CallMethodAsync would drop an error's typed
 //   fields (see ErrorReplies.cs); the library's own calls (Hello) keep their small serials and are not affected.
 // - Observers run on the connection's read loop: a reply is read there, into plain values, and the call's task is
-//   completed with RunContinuationsAsynchronously, so no caller's code ever runs on the read loop.
+//   completed with RunContinuationsAsynchronously; ConnectAsync resumes on the thread pool too. So no caller's code
+//   runs on the read loop, and a caller that blocks on a task of this client cannot stall the replies.
 // - A connection that closes fails every pending call with DaemonUnreachableException.
 using System.Collections.Concurrent;
 using Interop.Core.Model;
@@ -43,7 +44,11 @@ public sealed class InteropClient : IInteropClient
         var connection = new DBusConnection(new DBusConnectionOptions(address) { AutoConnect = false });
         try
         {
-            await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            // The library completes the connect on its read loop and would resume here, on that thread: a caller that
+            // then blocked on a call would block the only thread that reads the reply. Resume on the thread pool.
+            var connect = connection.ConnectAsync().AsTask();
+            await connect.ContinueWith(static _ => { }, cancellationToken, TaskContinuationOptions.RunContinuationsAsynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            await connect.ConfigureAwait(false);
             var client = new InteropClient(connection, bus);
             foreach (var type in new[] { MessageType.MethodReturn, MessageType.Error })
             {

@@ -54,10 +54,13 @@ public sealed class InteropClientTests
     [Test]
     public async Task A_blocking_wait_on_a_call_cannot_deadlock_on_the_read_loop()
     {
-        // Replies are read on the connection's read loop; the call's task completes off it, so even a caller
-        // that blocks right after connecting gets its answer.
-        await using var client = await InteropClient.ConnectAsync(_daemon.Address);
-        var call = Task.Run(() => client.ListContainersAsync().GetAwaiter().GetResult());
+        // Replies are read on the connection's read loop; connecting and every call complete off it, so even a
+        // caller that blocks right in the continuation of the connect gets its answer.
+        var call = Task.Run(async () =>
+        {
+            await using var client = await InteropClient.ConnectAsync(_daemon.Address);
+            return client.ListContainersAsync().GetAwaiter().GetResult();
+        });
         var first = await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(10)));
         Assert.That(first, Is.SameAs(call), "the client deadlocked");
         Assert.ThrowsAsync<DaemonUnreachableException>(async () => await call);
