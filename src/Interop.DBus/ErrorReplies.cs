@@ -10,6 +10,7 @@
 //   body length CreateMessage fills in. The round-trip tests over a real bus (InteropBusServiceTests) hold it.
 using Interop.Core;
 using Interop.Core.Systemd;
+using WireConstants = Interop.DBus.Direct.WireConstants;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus;
@@ -157,33 +158,22 @@ public static class ErrorCodec
 /// <summary>Writes message headers Tmds.DBus.Protocol has no writer for (see the implementation notes above).</summary>
 internal static class RawHeader
 {
-    private const byte MethodCall = 1;
-    private const byte Error = 3;
-    private const byte FieldPath = 1;
-    private const byte FieldInterface = 2;
-    private const byte FieldMember = 3;
-    private const byte FieldErrorName = 4;
-    private const byte FieldReplySerial = 5;
-    private const byte FieldDestination = 6;
-    private const byte FieldSignature = 8;
-    private const byte FieldUnixFds = 9;
-
     /// <summary>An error reply's header; the body (<paramref name="signature"/>) follows.</summary>
     public static void WriteError(ref MessageWriter writer, uint serial, uint replySerial, string? destination, string errorName, string signature)
     {
-        var fields = Start(ref writer, Error, serial);
+        var fields = Start(ref writer, WireConstants.Error, serial);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldReplySerial);
+        writer.WriteByte(WireConstants.FieldReplySerial);
         writer.WriteVariantUInt32(replySerial);
         if (destination is not null)
         {
             writer.WriteStructureStart();
-            writer.WriteByte(FieldDestination);
+            writer.WriteByte(WireConstants.FieldDestination);
             writer.WriteVariantString(destination);
         }
 
         writer.WriteStructureStart();
-        writer.WriteByte(FieldErrorName);
+        writer.WriteByte(WireConstants.FieldErrorName);
         writer.WriteVariantString(errorName);
         WriteSignatureField(ref writer, signature);
         writer.WriteArrayEnd(fields);
@@ -193,18 +183,18 @@ internal static class RawHeader
     /// <summary>A method call's header with a serial the caller chose; the body (<paramref name="signature"/>) follows.</summary>
     public static void WriteMethodCall(ref MessageWriter writer, uint serial, string destination, string path, string iface, string member, string? signature)
     {
-        var fields = Start(ref writer, MethodCall, serial);
+        var fields = Start(ref writer, WireConstants.MethodCall, serial);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldPath);
+        writer.WriteByte(WireConstants.FieldPath);
         writer.WriteVariantObjectPath(path);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldInterface);
+        writer.WriteByte(WireConstants.FieldInterface);
         writer.WriteVariantString(iface);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldMember);
+        writer.WriteByte(WireConstants.FieldMember);
         writer.WriteVariantString(member);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldDestination);
+        writer.WriteByte(WireConstants.FieldDestination);
         writer.WriteVariantString(destination);
         WriteSignatureField(ref writer, signature);
         writer.WriteArrayEnd(fields);
@@ -221,7 +211,7 @@ internal static class RawHeader
         writer.WriteUInt32(serial);
         var fields = writer.WriteArrayStart(DBusType.Struct);
         writer.WriteStructureStart();
-        writer.WriteByte(FieldUnixFds);
+        writer.WriteByte(WireConstants.FieldUnixFds);
         writer.WriteVariantUInt32(0); // CreateMessage writes the count at this fixed offset (20)
         return fields;
     }
@@ -231,7 +221,7 @@ internal static class RawHeader
         if (!string.IsNullOrEmpty(signature))
         {
             writer.WriteStructureStart();
-            writer.WriteByte(FieldSignature);
+            writer.WriteByte(WireConstants.FieldSignature);
             writer.WriteVariantSignature(signature);
         }
     }

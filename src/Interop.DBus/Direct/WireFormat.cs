@@ -326,6 +326,7 @@ internal static class MessageReader
     }
 }
 
+/// <summary>The D-Bus message types and header field codes, for both hand-written writers (DirectClient's and RawHeader).</summary>
 internal static class WireConstants
 {
     public const byte MethodCall = 1;
@@ -339,4 +340,5 @@ internal static class WireConstants
     public const byte FieldReplySerial = 5;
     public const byte FieldDestination = 6;
     public const byte FieldSignature = 8;
+    public const byte FieldUnixFds = 9;
 }
