@@ -38,7 +38,7 @@ public static class ErrorCodec
     public static string Signature(InteropException error) => error switch
     {
         InvalidInputException => "sss",
-        NoSuchContainerException => "ss",
+        NoSuchContainerException or ConflictException or NotInSharedRootException => "ss",
         CgroupException => "sssis",
         SystemdException => "ssss",
         _ => "s",
@@ -56,6 +56,12 @@ public static class ErrorCodec
                 break;
             case NoSuchContainerException missing:
                 writer.WriteString(missing.What);
+                break;
+            case ConflictException conflict:
+                writer.WriteString(conflict.Container);
+                break;
+            case NotInSharedRootException outside:
+                writer.WriteString(outside.Container);
                 break;
             case CgroupException cgroup:
                 writer.WriteString(cgroup.Operation);
@@ -82,7 +88,7 @@ public static class ErrorCodec
         var full = reply.Signature switch
         {
             "sss" when reply.Name == InvalidArgument => true,
-            "ss" when reply.Name == NoSuchContainer => true,
+            "ss" when reply.Name is NoSuchContainer or Conflict or NotInSharedRoot => true,
             "sssis" when reply.Name == Cgroup => true,
             "ssss" when reply.Name == Systemd => true,
             _ => false,
@@ -100,9 +106,9 @@ public static class ErrorCodec
             case InvalidArgument:
                 return new InvalidInputException(message, Text(1), Text(2));
             case Conflict:
-                return new ConflictException(message);
+                return new ConflictException(message, Text(1));
             case NotInSharedRoot:
-                return new NotInSharedRootException(message);
+                return new NotInSharedRootException(message, Text(1));
             case Cgroup:
                 return new CgroupException(message, Text(2), full ? (int)(long)reply.Args[3] : 0, Text(1), Text(4), inner);
             case Systemd:

@@ -198,7 +198,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
 
             if (old is { State: not ContainerState.Prepared } && old.Leader > 1 && _host.IsAlive(old.Leader))
             {
-                throw new ConflictException($"{id} is already running (leader {old.Leader}, {old.CgroupPath}); stop it first");
+                throw new ConflictException($"{id} is already running (leader {old.Leader}, {old.CgroupPath}); stop it first", id.ToString());
             }
 
             if (parent is null)
@@ -251,12 +251,12 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
                 _registry.TryGet(id, out old);
                 if (old is { State: ContainerState.Running } && old.Leader != pid && _host.IsAlive(old.Leader))
                 {
-                    throw new ConflictException($"{id} is already running with leader {old.Leader}; refusing a second leader {pid}");
+                    throw new ConflictException($"{id} is already running with leader {old.Leader}; refusing a second leader {pid}", id.ToString());
                 }
 
                 if (_registry.FindByPath(mapping.CgroupPath) is { } owner && owner.Id != id)
                 {
-                    throw new ConflictException($"{mapping.CgroupPath} already belongs to {owner.Id}");
+                    throw new ConflictException($"{mapping.CgroupPath} already belongs to {owner.Id}", id.ToString());
                 }
 
                 _registry.Put(mapping);
@@ -497,7 +497,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         else if (_config.Policy == ContainerPolicy.Strict)
         {
             var where = cgroups.OrderBy(c => PrimaryHierarchy.Rank(c.Key)).Select(c => c.Value).FirstOrDefault() ?? "/";
-            throw new NotInSharedRootException($"{id} (pid {pid}) lives at {where}, outside the shared root {SharedRoot}; include /usr/share/interop/lxc.conf (LXC) or use a partition under {SharedRoot} (libvirt)");
+            throw new NotInSharedRootException($"{id} (pid {pid}) lives at {where}, outside the shared root {SharedRoot}; include /usr/share/interop/lxc.conf (LXC) or use a partition under {SharedRoot} (libvirt)", id.ToString());
         }
         else
         {
@@ -537,7 +537,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             var dir = parent + "/" + child;
             if (exact && _host.HasTasks(dir))
             {
-                throw new ConflictException($"/{dir} still holds tasks; {id} cannot start under its own name until they are gone");
+                throw new ConflictException($"/{dir} still holds tasks; {id} cannot start under its own name until they are gone", id.ToString());
             }
         }
 
@@ -650,7 +650,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         var m = GetContainer(manager, name);
         if (m.CgroupPath.Length == 0)
         {
-            throw new ConflictException($"{m.Id} has no cgroup yet (state {m.State.ToWire()})");
+            throw new ConflictException($"{m.Id} has no cgroup yet (state {m.State.ToWire()})", m.Id.ToString());
         }
 
         var controller = key[..key.IndexOf('.', StringComparison.Ordinal)];
@@ -666,7 +666,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         var at = dir.IsAtOrBelow(mount) ? CgroupPath.Of(dir.RelativeTo(mount)) : CgroupPath.Root;
         if (!at.IsAtOrBelow(SharedRootPath))
         {
-            throw new NotInSharedRootException($"{m.Id} lives outside the shared root {SharedRoot}; Interop writes nothing there");
+            throw new NotInSharedRootException($"{m.Id} lives outside the shared root {SharedRoot}; Interop writes nothing there", m.Id.ToString());
         }
 
         return (hierarchy, at.Relative);

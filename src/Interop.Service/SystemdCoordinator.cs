@@ -85,7 +85,7 @@ public sealed class SystemdCoordinator
         var monitor = LxcMonitor.Find(parent, name, _host.ReadCmdline, _host.ParentOf);
         if (monitor == 0)
         {
-            throw new ConflictException($"cannot find LXC's monitor of {Printable.Of(name)} above pid {parent} (no '[lxc monitor] PATH {Printable.Of(name)}' or 'lxc-start -n {Printable.Of(name)}' ancestor); start it with lxc-start or systemctl start lxc@{Printable.Of(name)}");
+            throw new ConflictException($"cannot find LXC's monitor of {Printable.Of(name)} above pid {parent} (no '[lxc monitor] PATH {Printable.Of(name)}' or 'lxc-start -n {Printable.Of(name)}' ancestor); start it with lxc-start or systemctl start lxc@{Printable.Of(name)}", new ContainerId(Manager.Lxc, name).ToString());
         }
 
         var current = Call(t => _systemd.GetUnitByPidAsync(monitor, t));
@@ -104,7 +104,7 @@ public sealed class SystemdCoordinator
         }
         else if (leftover is { ActiveState: "active" or "activating" or "reloading" or "deactivating" })
         {
-            throw new ConflictException($"{scope} is still {leftover.ActiveState}; lxc {Printable.Of(name)} cannot get its unit until it is gone (systemctl stop {scope})");
+            throw new ConflictException($"{scope} is still {leftover.ActiveState}; lxc {Printable.Of(name)} cannot get its unit until it is gone (systemctl stop {scope})", new ContainerId(Manager.Lxc, name).ToString());
         }
 
         var description = $"LXC container {name}";
@@ -128,7 +128,7 @@ public sealed class SystemdCoordinator
         var unit = Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
         if (unit is null || !CgroupPath.Of(unit.ControlGroup).IsBelow(CgroupPath.Of(Slice)))
         {
-            throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}");
+            throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}", mapping.Id.ToString());
         }
 
         // The container's own path is below the unit (lxc.payload.NAME, libvirt's "libvirt" child): mirror that.

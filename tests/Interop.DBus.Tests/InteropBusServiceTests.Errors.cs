@@ -14,6 +14,8 @@ public partial class InteropBusServiceTests
     {
         yield return new TestCaseData(new InvalidInputException("that name will not do", "name", "'a/b' contains '/'")).SetArgDisplayNames("InvalidArgument");
         yield return new TestCaseData(new NoSuchContainerException("nothing called that here", "lxc/ghost")).SetArgDisplayNames("NoSuchContainer");
+        yield return new TestCaseData(new ConflictException("in the way", "lxc/web-01")).SetArgDisplayNames("Conflict");
+        yield return new TestCaseData(new NotInSharedRootException("elsewhere", "libvirt/db_1")).SetArgDisplayNames("NotInSharedRoot");
         yield return new TestCaseData(new CgroupException("the kernel is out of room", "/sys/fs/cgroup/cpuset/machine/x/cgroup.procs", 28, "write", "ENOSPC: no space left")).SetArgDisplayNames("Cgroup");
         yield return new TestCaseData(new SystemdException("systemd said no", "lxc-web.scope", "org.freedesktop.systemd1.NoSuchUnit", "Unit lxc-web.scope not loaded.")).SetArgDisplayNames("Systemd");
     }
@@ -23,6 +25,8 @@ public partial class InteropBusServiceTests
     {
         InvalidInputException x => $"{x.GetType().Name} field={x.Field} reason={x.Reason}",
         NoSuchContainerException x => $"{x.GetType().Name} what={x.What}",
+        ConflictException x => $"{x.GetType().Name} container={x.Container}",
+        NotInSharedRootException x => $"{x.GetType().Name} container={x.Container}",
         CgroupException x => $"{x.GetType().Name} op={x.Operation} path={x.Path} errno={x.Errno} detail={x.Detail}",
         SystemdException x => $"{x.GetType().Name} subject={x.Subject} error={x.DBusError} message={x.SystemdMessage}",
         _ => e.GetType().Name,

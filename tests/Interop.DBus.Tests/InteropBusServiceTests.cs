@@ -162,8 +162,8 @@ public partial class InteropBusServiceTests
     {
         yield return new TestCaseData(new NoSuchContainerException("lxc/ghost")).SetArgDisplayNames("NoSuchContainer");
         yield return new TestCaseData(new InvalidInputException("name", "'a/b' contains '/'")).SetArgDisplayNames("InvalidArgument");
-        yield return new TestCaseData(new ConflictException("lxc/web-01 is running with leader 4242")).SetArgDisplayNames("Conflict");
-        yield return new TestCaseData(new NotInSharedRootException("/lxc/x is outside /machine")).SetArgDisplayNames("NotInSharedRoot");
+        yield return new TestCaseData(new ConflictException("lxc/web-01 is running with leader 4242", "lxc/web-01")).SetArgDisplayNames("Conflict");
+        yield return new TestCaseData(new NotInSharedRootException("/lxc/x is outside /machine", "lxc/x")).SetArgDisplayNames("NotInSharedRoot");
         yield return new TestCaseData(new CgroupException("/sys/fs/cgroup/cpuset/machine/x/cgroup.procs", 28, "write", "No space left on device")).SetArgDisplayNames("Cgroup");
         yield return new TestCaseData(new AccessDeniedException("uid 1000 may not do that")).SetArgDisplayNames("AccessDenied");
         yield return new TestCaseData(new Core.Systemd.SystemdException("lxc-web.scope", "org.freedesktop.systemd1.NoSuchUnit", "Unit lxc-web.scope not loaded.")).SetArgDisplayNames("Systemd");

@@ -152,6 +152,7 @@ public sealed class InteropServiceTests
         var e = Assert.ThrowsAsync<ConflictException>(() => _service.PrepareContainerAsync(Manager.Lxc, "web", NoFacts))!;
 
         Assert.That(e.Message, Does.Contain("already running (leader 4242"));
+        Assert.That(e.Container, Is.EqualTo("lxc/web"), "the container the conflict is about, as a field");
         Assert.That(_service.GetContainer(Manager.Lxc, "web").State, Is.EqualTo(ContainerState.Running));
     }
 
@@ -167,6 +168,7 @@ public sealed class InteropServiceTests
         {
             Assert.That(e.Message, Does.Contain("/elsewhere/x, outside the shared root /machine"));
             Assert.That(e.ErrorName, Is.EqualTo("org.interop.Interop1.Error.NotInSharedRoot"));
+            Assert.That(e.Container, Is.EqualTo("lxc/web"));
             Assert.That(_service.ContainerCount, Is.Zero);
         });
     }

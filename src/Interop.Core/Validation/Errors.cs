@@ -66,10 +66,15 @@ public sealed class NoSuchContainerException : InteropException
 /// <summary>A live container or a populated dir stands in the way.</summary>
 public sealed class ConflictException : InteropException
 {
-    public ConflictException(string message)
+    /// <param name="container">The container the refused call was about ("lxc/web"); empty when none.</param>
+    public ConflictException(string message, string container = "")
         : base(message)
     {
+        Container = container;
     }
+
+    /// <summary>The container the refused call was about ("lxc/web"); empty when none.</summary>
+    public string Container { get; }
 
     public override string ErrorName => Prefix + "Conflict";
 }
@@ -77,10 +82,15 @@ public sealed class ConflictException : InteropException
 /// <summary>The container lives outside the shared root and policy is strict.</summary>
 public sealed class NotInSharedRootException : InteropException
 {
-    public NotInSharedRootException(string message)
+    /// <param name="container">The container that lives outside ("lxc/web"); empty when the call named none.</param>
+    public NotInSharedRootException(string message, string container = "")
         : base(message)
     {
+        Container = container;
     }
+
+    /// <summary>The container that lives outside ("lxc/web"); empty when the call named none.</summary>
+    public string Container { get; }
 
     public override string ErrorName => Prefix + "NotInSharedRoot";
 }
