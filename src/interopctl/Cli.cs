@@ -7,7 +7,7 @@ namespace Interop.Ctl;
 
 /// <summary>
 /// Builds the command tree and runs one command line against a <see cref="CliContext"/>. Program.Main passes
-/// the real process context; tests pass captured writers and a substitute service.
+/// the real process context; tests pass captured writers and a substitute client.
 /// </summary>
 internal static class Cli
 {

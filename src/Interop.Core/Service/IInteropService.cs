@@ -4,8 +4,8 @@ namespace Interop.Core.Service;
 
 /// <summary>
 /// The daemon's API (DESIGN.md section 8), independent of the bus. interopd implements it over the
-/// registry and cgroupfs (Interop.Service); Interop.DBus exports an implementation on the bus and also
-/// provides a client that implements it by calling the bus, which is what interopctl uses.
+/// registry and cgroupfs (Interop.Service); Interop.DBus exports it on the bus. Callers do not use it:
+/// they have Interop.DBus's IInteropClient, which returns what the bus carries.
 /// Errors are <see cref="InteropException"/>s; their ErrorName is the D-Bus error name.
 /// Authorization is not part of this contract: the D-Bus layer checks the caller's uid with the bus
 /// before it calls a mutating method.
@@ -58,8 +58,8 @@ public interface IInteropService : ILifecycleService
 }
 
 /// <summary>
-/// The four calls the managers' hooks make (DESIGN.md section 7). A hook needs nothing else, so interopctl's
-/// hook path talks to the daemon through a client that implements only these (Interop.DBus.Direct).
+/// The four calls the managers' hooks make (DESIGN.md section 7), on the daemon's side. A hook makes them
+/// through Interop.DBus's ILifecycleClient (Interop.DBus.Direct.DirectClient).
 /// </summary>
 public interface ILifecycleService
 {
