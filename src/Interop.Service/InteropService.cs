@@ -26,7 +26,7 @@ namespace Interop.Service;
 /// - Nothing is created or removed outside the shared root; a container the policy lets live outside it
 ///   is only recorded.
 /// </remarks>
-public sealed class InteropService : IInteropService, IStateHealth, IDisposable
+public sealed partial class InteropService : IInteropService, IStateHealth, IDisposable
 {
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _log;
@@ -226,18 +226,32 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             }
 
             Persist(new StateChange.Put(mapping));
+            ExpectLeader(id, parent, unit, facts);
             _log.LogInformation("prepared {0} {1} under /{2}", manager.ToWire(), name, parent ?? "(outside the shared root)");
             ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
         });
     }
 
-    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken)
+    /// <param name="fromWatch">The leader watch saw the init arrive (no hook): only a still-prepared container is registered.</param>
+    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken, bool fromWatch = false)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
         return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
+            if (fromWatch)
+            {
+                lock (_sync)
+                {
+                    if (!_registry.TryGet(id, out var now) || now.State != ContainerState.Prepared)
+                    {
+                        // Stopped or released while the watch's call waited for the gate.
+                        return now ?? throw new NoSuchContainerException($"{id} was released before its init was registered");
+                    }
+                }
+            }
+
             var uuid = facts.GetValueOrDefault(FactKeys.Uuid, "");
             var mapping = Describe(id, pid, uuid, MappingSource.Hook);
             if (_systemd is not null)
@@ -249,7 +263,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             lock (_sync)
             {
                 _registry.TryGet(id, out old);
-                if (old is { State: ContainerState.Running } && old.Leader != pid && _host.IsAlive(old.Leader))
+                if (old is { State: ContainerState.Running } && old.Leader != pid && _host.IsAlive(old.Leader) && !_registeredByWatch.Contains(id))
                 {
                     throw new ConflictException($"{id} is already running with leader {old.Leader}; refusing a second leader {pid}", id.ToString());
                 }
@@ -260,10 +274,18 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
                 }
 
                 _registry.Put(mapping);
+                if (fromWatch)
+                {
+                    _registeredByWatch.Add(id);
+                }
+                else
+                {
+                    _registeredByWatch.Remove(id);
+                }
             }
 
             Persist(new StateChange.Put(mapping));
-            _log.LogInformation("started {0} {1} pid {2} at {3}", manager.ToWire(), name, pid, mapping.CgroupPath);
+            _log.LogInformation("started {0} {1} pid {2} at {3}{4}", manager.ToWire(), name, pid, mapping.CgroupPath, fromWatch ? " (its init entered its cgroup)" : "");
             if (old is not { State: ContainerState.Running })
             {
                 ContainerAdded?.Invoke(this, new ContainerEventArgs(mapping));
@@ -279,6 +301,7 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         Names.ValidateComponent(name, "name");
         return WithGate(cancellationToken, () =>
         {
+            ForgetLeader(new ContainerId(manager, name));
             Mapping? changed = null;
             lock (_sync)
             {
@@ -305,10 +328,12 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
         return WithGate(cancellationToken, () =>
         {
             var id = new ContainerId(manager, name);
+            ForgetLeader(id);
             Mapping? old;
             lock (_sync)
             {
                 _registry.TryGet(id, out old);
+                _registeredByWatch.Remove(id);
             }
 
             var removed = new List<string>();
@@ -467,7 +492,11 @@ public sealed class InteropService : IInteropService, IStateHealth, IDisposable
             ContainerRemoved?.Invoke(this, new ContainerEventArgs(gone));
         });
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _leaderWatch?.Dispose();
+        _gate.Dispose();
+    }
 
     /// <summary>Reconcile's view of a leader: on a systemd host with its unit and machine (an LXC one registered again if machined forgot it).</summary>
     private Mapping DescribeForReconcile(ContainerId id, int pid, string uuid, MappingSource source)

@@ -66,6 +66,9 @@ internal sealed class CliContext
     /// <summary>Whether systemd is PID 1 (lxc-config --host auto); null (tests): no.</summary>
     public Func<bool>? IsSystemdHost { get; init; }
 
+    /// <summary>Whether this host mounts a cgroup2 hierarchy (lxc-config --start-host auto); null (tests): no.</summary>
+    public Func<bool>? HasCgroup2 { get; init; }
+
     public static CliContext FromProcess() => new()
     {
         Out = Console.Out,
@@ -80,6 +83,7 @@ internal sealed class CliContext
         ProcessPath = Environment.ProcessPath,
         GetParentPid = ProcFs.SelfParentPid,
         IsSystemdHost = () => SystemdBoot.IsBooted(),
+        HasCgroup2 = static () => HierarchyDiscovery.FromHost().FindByKey("unified") is not null,
         Interactive = !Console.IsOutputRedirected && !Console.IsInputRedirected,
         ReadKey = ReadConsoleKey,
     };

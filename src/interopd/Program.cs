@@ -152,6 +152,9 @@ public static class Program
             log.LogWarning("the state file was unreadable and is kept at {0}; the registry was rebuilt from cgroupfs", aside);
         }
 
+        // LXC containers then register when their init enters its cgroup, without a start-host hook process.
+        service.WatchLeaders();
+
         // Reconcile of a big registry reads the whole state file and /proc once: hand that transient memory
         // back to the system now rather than carry it for the daemon's lifetime.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -27,33 +27,42 @@ internal static class LxcConfigCommand
             DefaultValueFactory = _ => "auto",
         };
         host.AcceptOnlyFromAmong("auto", "systemd", "plain");
+        var startHost = new Option<string>("--start-host")
+        {
+            Description = "Whether the file has a start-host hook: no (interopd learns the init from the cgroup2 hierarchy: one hook process fewer per start), yes (hosts without cgroup2), or auto (no when this host mounts cgroup2).",
+            HelpName = "auto|yes|no",
+            DefaultValueFactory = _ => "auto",
+        };
+        startHost.AcceptOnlyFromAmong("auto", "yes", "no");
         var command = new Command(
             "lxc-config",
-            $"Print the LXC include file (lxc.cgroup.dir and the pre-start, start-host, stop and post-stop hooks). 'make install' writes it to {LxcConfig.IncludePath}; containers use it with 'lxc.include = {LxcConfig.IncludePath}'.")
+            $"Print the LXC include file (lxc.cgroup.dir and the pre-start, stop and post-stop hooks, plus start-host on hosts without cgroup2). 'make install' writes it to {LxcConfig.IncludePath}; containers use it with 'lxc.include = {LxcConfig.IncludePath}'.")
         {
             ctl,
             root,
             host,
+            startHost,
         };
-        command.SetAction(parseResult => Run(context, parseResult.GetValue(ctl), parseResult.GetValue(root), parseResult.GetValue(host)));
+        command.SetAction(parseResult => Run(context, parseResult.GetValue(ctl), parseResult.GetValue(root), parseResult.GetValue(host), parseResult.GetValue(startHost)));
         return command;
     }
 
-    internal static int Run(CliContext context, string? interopctlPath, string? sharedRoot, string? host = "plain")
+    internal static int Run(CliContext context, string? interopctlPath, string? sharedRoot, string? host = "plain", string? startHost = "yes")
     {
         try
         {
             var path = string.IsNullOrEmpty(interopctlPath) ? context.ProcessPath ?? string.Empty : interopctlPath;
             var systemd = host == "systemd" || (host == "auto" && context.IsSystemdHost?.Invoke() == true);
+            var withStartHost = startHost == "yes" || (startHost == "auto" && context.HasCgroup2?.Invoke() != true);
             var config = string.IsNullOrEmpty(sharedRoot) ? BusResolver.LoadConfig(context) : new InteropConfig { SharedRoot = sharedRoot, SharedRootSet = true };
             if (systemd)
             {
-                context.Out.Write(LxcConfig.SystemdIncludeFile(config.ForSystemd().SharedRoot, path));
+                context.Out.Write(LxcConfig.SystemdIncludeFile(config.ForSystemd().SharedRoot, path, withStartHost));
                 return ExitCodes.Ok;
             }
 
             var root = config.SharedRoot;
-            context.Out.Write(LxcConfig.IncludeFile(root, path));
+            context.Out.Write(LxcConfig.IncludeFile(root, path, withStartHost));
             return ExitCodes.Ok;
         }
         catch (Exception ex)

@@ -26,11 +26,22 @@ public static class LxcConfig
     public static readonly IReadOnlyList<string> Hooks = ["pre-start", "start-host", "stop", "post-stop"];
 
     /// <summary>
+    /// The hook types when interopd learns the init itself (a host with a cgroup2 hierarchy: interopd watches the
+    /// payload's cgroup.events), one hook process fewer on every start.
+    /// </summary>
+    public static readonly IReadOnlyList<string> HooksWithoutStartHost = ["pre-start", "stop", "post-stop"];
+
+    private const string WatchNote =
+        "# No start-host hook: interopd registers the container when its init enters its cgroup\n" +
+        "# (it watches cgroup.events in the cgroup2 hierarchy), one process fewer on every start.\n";
+
+    /// <summary>
     /// The include file text for shared root <paramref name="sharedRootDir"/> (e.g. "machine" or "/machine")
     /// and the absolute path of interopctl.
     /// </summary>
     /// <exception cref="InvalidInputException">field "shared root" or "interopctl".</exception>
-    public static string IncludeFile(string sharedRootDir, string interopctlPath)
+    /// <param name="startHost">False where interopd watches for the init (see <see cref="HooksWithoutStartHost"/>).</param>
+    public static string IncludeFile(string sharedRootDir, string interopctlPath, bool startHost = true)
     {
         var root = Names.ValidateRelativePath(sharedRootDir, "shared root");
         if (root.Any(char.IsWhiteSpace) || root.Contains('#', StringComparison.Ordinal))
@@ -48,12 +59,21 @@ public static class LxcConfig
         sb.Append("# Do not combine with lxc.cgroup.dir.container/monitor (LXC refuses both) or lxc.cgroup.relative.\n");
         sb.Append("# The hooks work with lxc.hook.version 0 and 1; this file leaves that setting to you.\n");
         sb.Append("lxc.cgroup.dir = ").Append(root).Append('\n');
-        foreach (var hook in Hooks)
+        AppendHooks(sb, ctl, startHost);
+        return sb.ToString();
+    }
+
+    private static void AppendHooks(StringBuilder sb, string ctl, bool startHost)
+    {
+        if (!startHost)
+        {
+            sb.Append(WatchNote);
+        }
+
+        foreach (var hook in startHost ? Hooks : HooksWithoutStartHost)
         {
             sb.Append("lxc.hook.").Append(hook).Append(" = ").Append(ctl).Append(" hook lxc\n");
         }
-
-        return sb.ToString();
     }
 
     /// <summary>
@@ -64,7 +84,8 @@ public static class LxcConfig
     /// <c>&lt;unit&gt;/lxc.payload.NAME</c> and <c>&lt;unit&gt;/lxc.monitor.NAME</c> there.
     /// </summary>
     /// <exception cref="InvalidInputException">field "shared root" or "interopctl".</exception>
-    public static string SystemdIncludeFile(string slice, string interopctlPath)
+    /// <param name="startHost">False where interopd watches for the init (then interopd registers the machine).</param>
+    public static string SystemdIncludeFile(string slice, string interopctlPath, bool startHost = true)
     {
         var name = Systemd.SystemdUnits.ValidateSlice(slice);
         var ctl = ShellWord(interopctlPath);
@@ -75,15 +96,11 @@ public static class LxcConfig
         sb.Append("# At pre-start interopd puts LXC's monitor in a delegated unit of its own in ").Append(name).Append('\n');
         sb.Append("# (lxc-NAME.scope, or lxc@NAME.service when started by systemctl); LXC, relative to it,\n");
         sb.Append("# makes <unit>/lxc.payload.NAME and <unit>/lxc.monitor.NAME in every hierarchy, and\n");
-        sb.Append("# start-host registers the container with systemd-machined (machinectl list).\n");
+        sb.Append(startHost ? "# start-host registers the container with systemd-machined (machinectl list).\n" : "# interopd registers the container with systemd-machined (machinectl list).\n");
         sb.Append("# Do not combine with lxc.cgroup.dir, lxc.cgroup.dir.container/monitor or lxc.cgroup.pattern.\n");
         sb.Append("# The hooks work with lxc.hook.version 0 and 1; this file leaves that setting to you.\n");
         sb.Append("lxc.cgroup.relative = 1\n");
-        foreach (var hook in Hooks)
-        {
-            sb.Append("lxc.hook.").Append(hook).Append(" = ").Append(ctl).Append(" hook lxc\n");
-        }
-
+        AppendHooks(sb, ctl, startHost);
         return sb.ToString();
     }
 
