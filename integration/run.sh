@@ -179,6 +179,9 @@ for f in "$CTL" "$DAEMON" /usr/share/dbus-1/system.d/org.interop.Interop1.conf \
 done
 check "LXC include sets lxc.cgroup.dir = $SHARED_DIR" grep -Eq "^lxc\.cgroup\.dir *= *$SHARED_DIR\$" /usr/share/interop/lxc.conf
 check "LXC include never sets lxc.cgroup.relative" bash -c '! grep -q "^lxc\.cgroup\.relative" /usr/share/interop/lxc.conf'
+# This host mounts cgroup2 (unified): interopd learns the init itself, one hook process fewer per start.
+check "LXC include has pre-start, stop and post-stop hooks and no start-host" bash -c \
+  'grep -q "^lxc\.hook\.pre-start" /usr/share/interop/lxc.conf && grep -q "^lxc\.hook\.post-stop" /usr/share/interop/lxc.conf && ! grep -q "^lxc\.hook\.start-host" /usr/share/interop/lxc.conf'
 check "libvirt hook is executable and runs $CTL" bash -c "[ -x /etc/libvirt/hooks/lxc.d/interop ] && grep -q '$CTL hook libvirt' /etc/libvirt/hooks/lxc.d/interop"
 
 # 2. A system bus ---------------------------------------------------------------------------------
@@ -364,11 +367,18 @@ check "virsh start $VIRTP (partition $SHARED_ROOT/web, made by Interop)" timeout
 check "$LXC0 RUNNING" timeout 15 lxc-wait -n "$LXC0" -s RUNNING -t 10
 check "$LXC1 RUNNING" timeout 15 lxc-wait -n "$LXC1" -s RUNNING -t 10
 
+# registered_as NAME PID: interopctl shows lxc NAME running with leader PID.
+registered_as() {
+  ctl --json show "$1" --manager lxc >"$WORK/registered.json" 2>/dev/null &&
+    [ "$(json_one "$WORK/registered.json" | awk '{print $3, $4}')" = "running $2" ]
+}
 declare -A LEADER EXPECT MANAGER
 for c in "$LXC0" "$LXC1"; do
   MANAGER[$c]=lxc
   LEADER[$c]=$(lxc_leader "$c")
   EXPECT[$c]=$SHARED_ROOT/lxc.payload.$c
+  # No start-host hook ran: interopd saw the init enter the payload's cgroup.events and registered it.
+  check "lxc $c registered by interopd without a start-host hook (leader ${LEADER[$c]})" wait_until 5 registered_as "$c" "${LEADER[$c]}"
 done
 for c in "$VIRT" "$VIRTP"; do
   MANAGER[$c]=libvirt

@@ -210,7 +210,10 @@ setup_interop() {
   check "[$mode] the LXC include sets lxc.cgroup.relative = 1 on a systemd host" \
     inhost grep -Eq '^lxc\.cgroup\.relative *= *1$' /usr/share/interop/lxc.conf
   check "[$mode] the LXC include runs the installed interopctl hooks" \
-    inhost grep -Eq "^lxc\.hook\.start-host *= *$CTL hook lxc" /usr/share/interop/lxc.conf
+    inhost grep -Eq "^lxc\.hook\.pre-start *= *$CTL hook lxc" /usr/share/interop/lxc.conf
+  # cgroup2 is mounted in both modes: interopd learns the init itself and registers the machine.
+  check "[$mode] the LXC include has no start-host hook (interopd watches the payload's cgroup.events)" \
+    inhost sh -c '! grep -q "^lxc\.hook\.start-host" /usr/share/interop/lxc.conf'
   return 0
 }
 
@@ -244,6 +247,9 @@ containers_start() {
     LEADER[$c]=$(inhost lxc-info -n "$c" -p -H 2>/dev/null)
     INIT[$c]=${LEADER[$c]}
     MACHINE[$c]=$c
+    # No start-host hook: interopd registers the init (and the machine) when it enters its cgroup.
+    check "[$mode] lxc $c registered by interopd with its machine, without a start-host hook" \
+      wait_until 10 registered_with_machine "$c" "${LEADER[$c]}"
   done
   EXPECT_UNIT[$L1]=lxc-$L1.scope
   EXPECT_UNIT_ESC[$L1]=lxc-$(inhost systemd-escape -- "$L1").scope
@@ -487,6 +493,13 @@ no_unit_of() { [ -z "$(units_of "$1")" ]; }
 no_machine_of() { ! inhost machinectl list --no-legend 2>&1 | grep -qF -- "$1"; }
 cgroups_of() { inhost find /sys/fs/cgroup -type d 2>&1 | grep -F -e "$1" -e "${1//-/\\x2d}"; }
 no_cgroup_of() { [ -z "$(cgroups_of "$1")" ]; }
+# registered_with_machine NAME PID: interopctl shows lxc NAME running with leader PID, and machined knows NAME.
+registered_with_machine() {
+  ictl --json show "$1" --manager lxc 2>/dev/null | jq -e --argjson p "${2:-0}" \
+    '(.container // .Container // .) | ((.state // .State) == "running" and (.leader // .Leader) == $p)' >/dev/null &&
+    inhost machinectl show "$1" -p Unit --value >/dev/null 2>&1
+}
+
 not_registered() {
   ictl show "$1" --manager "${MGR[$1]}"
   [ $? -eq 4 ]
