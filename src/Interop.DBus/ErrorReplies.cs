@@ -34,46 +34,38 @@ public static class ErrorCodec
     private const string Systemd = InteropException.Prefix + "Systemd";
     private const string AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 
-    /// <summary>The body signature of <paramref name="error"/>'s reply: the message, then its fields.</summary>
-    public static string Signature(InteropException error) => error switch
+    /// <summary>
+    /// The body of <paramref name="error"/>'s reply, in order: the message, then its typed fields (strings, and the
+    /// errno as an int32). The one list both writers (the bus object's and the private socket's) write.
+    /// </summary>
+    public static IReadOnlyList<object> Values(InteropException error) => error switch
     {
-        InvalidInputException => "sss",
-        NoSuchContainerException or ConflictException or NotInSharedRootException => "ss",
-        CgroupException => "sssis",
-        SystemdException => "ssss",
-        _ => "s",
+        InvalidInputException invalid => [error.Message, invalid.Field, invalid.Reason],
+        NoSuchContainerException missing => [error.Message, missing.What],
+        ConflictException conflict => [error.Message, conflict.Container],
+        NotInSharedRootException outside => [error.Message, outside.Container],
+        CgroupException cgroup => [error.Message, cgroup.Operation, cgroup.Path, cgroup.Errno, cgroup.Detail],
+        SystemdException systemd => [error.Message, systemd.Subject, systemd.DBusError, systemd.SystemdMessage],
+        _ => [error.Message],
     };
+
+    /// <summary>The body signature of <paramref name="error"/>'s reply: the message, then its fields.</summary>
+    public static string Signature(InteropException error) =>
+        string.Concat(Values(error).Select(v => v is int ? 'i' : 's'));
 
     /// <summary>Writes <paramref name="error"/>'s body as <see cref="Signature"/> says.</summary>
     public static void WriteBody(ref MessageWriter writer, InteropException error)
     {
-        writer.WriteString(error.Message);
-        switch (error)
+        foreach (var value in Values(error))
         {
-            case InvalidInputException invalid:
-                writer.WriteString(invalid.Field);
-                writer.WriteString(invalid.Reason);
-                break;
-            case NoSuchContainerException missing:
-                writer.WriteString(missing.What);
-                break;
-            case ConflictException conflict:
-                writer.WriteString(conflict.Container);
-                break;
-            case NotInSharedRootException outside:
-                writer.WriteString(outside.Container);
-                break;
-            case CgroupException cgroup:
-                writer.WriteString(cgroup.Operation);
-                writer.WriteString(cgroup.Path);
-                writer.WriteInt32(cgroup.Errno);
-                writer.WriteString(cgroup.Detail);
-                break;
-            case SystemdException systemd:
-                writer.WriteString(systemd.Subject);
-                writer.WriteString(systemd.DBusError);
-                writer.WriteString(systemd.SystemdMessage);
-                break;
+            if (value is int number)
+            {
+                writer.WriteInt32(number);
+            }
+            else
+            {
+                writer.WriteString((string)value);
+            }
         }
     }
 

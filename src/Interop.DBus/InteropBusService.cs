@@ -261,19 +261,19 @@ public sealed class InteropBusService : IAsyncDisposable
 
     private void ReplyException(MethodContext context, Exception ex)
     {
-        switch (ex)
+        if (ex is InteropException interop)
         {
-            case InteropException interop:
-                ReplyError(context, interop);
-                break;
-            case OperationCanceledException:
-                context.ReplyError(Failed, "interopd is shutting down; try again");
-                break;
-            default:
-                SafeLog(_log, $"{context.Request.InterfaceAsString}.{context.Request.MemberAsString} on {context.Request.PathAsString} failed: {ex.Message}", ex);
-                context.ReplyError(Failed, $"internal error in interopd ({ex.GetType().Name}); see the daemon log");
-                break;
+            ReplyError(context, interop);
+            return;
         }
+
+        var (name, message) = BusErrors.Describe(ex, out var unexpected);
+        if (unexpected)
+        {
+            SafeLog(_log, $"{context.Request.InterfaceAsString}.{context.Request.MemberAsString} on {context.Request.PathAsString} failed: {ex.Message}", ex);
+        }
+
+        context.ReplyError(name, message);
     }
 
     /// <summary>An error reply that carries the message, then the error's typed fields (<see cref="ErrorCodec"/>).</summary>

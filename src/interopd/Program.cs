@@ -7,6 +7,7 @@ using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.Core.Systemd;
 using Interop.DBus;
+using Interop.DBus.Direct;
 using Interop.Service;
 using Interop.Service.Metrics;
 using Microsoft.Extensions.Logging;
@@ -168,6 +169,9 @@ public static class Program
             loggers.CreateLogger<InteropBusService>(), stop.Token, authorizer.MayChange, metrics.ExportTextAsync).ConfigureAwait(false);
         log.LogInformation("serving org.interop.Interop1 on {0} with {1} containers", bus, service.ContainerCount);
 
+        // The hooks' own way in: peer-to-peer D-Bus on a root-only socket, no bus relay (docs/architecture.md).
+        await using var privateSocket = StartPrivateSocket(config.PrivateSocket, service, loggers, log);
+
         var reaper = RunReaperAsync(service, config.ReaperInterval, stop.Token);
         var trim = IdleTrim.RunAsync(TimeSpan.FromSeconds(2), (before, after) =>
             log.LogDebug("idle: committed memory {0:F1} -> {1:F1} MB", before / 1048576.0, after / 1048576.0), stop.Token);
@@ -195,6 +199,27 @@ public static class Program
         {
             context.Cancel = true;
             stop.Cancel();
+        }
+    }
+
+    private static PrivateSocket? StartPrivateSocket(string? path, InteropService service, ILoggerFactory loggers, ILogger log)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var socket = PrivateSocket.Start(path, service, loggers.CreateLogger("Interop.DBus.PrivateSocket"));
+            log.LogInformation("hooks may call on the private socket {0} (root only)", path);
+            return socket;
+        }
+        catch (IOException e)
+        {
+            // The hooks then use the bus: slower, never wrong.
+            log.LogWarning("no private socket: {0}", e.Message);
+            return null;
         }
     }
 

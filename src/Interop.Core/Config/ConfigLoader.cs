@@ -13,7 +13,7 @@ namespace Interop.Core.Config;
 public static class ConfigLoader
 {
     private static readonly string[] Keys =
-        ["shared_root", "boundary", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups", "metrics_listen"];
+        ["shared_root", "boundary", "bus", "state_file", "policy", "reaper_interval", "allowed_users", "allowed_groups", "metrics_listen", "private_socket"];
 
     /// <summary>The /metrics port when metrics_listen is "on" (docs/metrics.md says why this number).</summary>
     public const int DefaultMetricsPort = 9925;
@@ -67,6 +67,7 @@ public static class ConfigLoader
                     "allowed_users" => config with { AllowedUsers = Principals(fileName, parser, "allowed_users") },
                     "allowed_groups" => config with { AllowedGroups = Principals(fileName, parser, "allowed_groups") },
                     "metrics_listen" => config with { MetricsListen = MetricsListenValue(fileName, parser.Consume<Scalar>()) },
+                    "private_socket" => config with { PrivateSocket = PrivateSocketValue(fileName, parser.Consume<Scalar>()) },
                     _ => throw Error(fileName, key.Start, $"unknown key '{Printable.Of(key.Value)}' (expected one of: {string.Join(", ", Keys)})"),
                 };
             }
@@ -126,6 +127,9 @@ public static class ConfigLoader
     }
 
     /// <summary>"off" (null), "on" (127.0.0.1 and the default port), or an IP address and port: "0.0.0.0:9925", "[::1]:9925".</summary>
+    private static string? PrivateSocketValue(string file, Scalar value) =>
+        value.Value is "off" or "" ? null : AbsolutePath(file, value, "private_socket");
+
     private static string? MetricsListenValue(string file, Scalar value)
     {
         var v = value.Value;

@@ -57,6 +57,12 @@ public sealed record InteropConfig
     /// <summary>Where interopd serves /metrics over HTTP ("127.0.0.1:9925", "[::1]:9925"); null (the default) serves nothing.</summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>
+    /// The root-only peer-to-peer D-Bus socket the hooks use instead of the bus ("/run/interop/private"); null (the
+    /// default when the file does not set it) opens none. The hooks look at /run/interop/private only.
+    /// </summary>
+    public string? PrivateSocket { get; init; }
+
     /// <summary>The shared root as a cgroup path: every "under the shared root" check asks it (<see cref="CgroupPath.IsAtOrBelow(CgroupPath)"/>).</summary>
     public CgroupPath SharedRootPath => CgroupPath.Of(SharedRoot);
 

@@ -16,21 +16,41 @@ internal sealed class MessageWriter
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
 
     /// <summary>A method call: header fields path, interface, member, destination and (if any) signature, then the body.</summary>
-    public static byte[] MethodCall(uint serial, string destination, string path, string iface, string member, string signature, MessageWriter? body)
+    public static byte[] MethodCall(uint serial, string destination, string path, string iface, string member, string signature, MessageWriter? body) =>
+        Compose(WireConstants.MethodCall, 0, serial, signature, body, header =>
+        {
+            header.Field(WireConstants.FieldPath, "o", path);
+            header.Field(WireConstants.FieldInterface, "s", iface);
+            header.Field(WireConstants.FieldMember, "s", member);
+            header.Field(WireConstants.FieldDestination, "s", destination);
+        });
+
+    /// <summary>A method return (<paramref name="errorName"/> null) or an error answering <paramref name="replySerial"/>.</summary>
+    public static byte[] Reply(uint serial, uint replySerial, string? errorName, string signature, MessageWriter? body) =>
+        Compose(errorName is null ? WireConstants.MethodReturn : WireConstants.Error, 1 /* NO_REPLY_EXPECTED */, serial, signature, body, header =>
+        {
+            header.Pad(8);
+            header.Byte(WireConstants.FieldReplySerial);
+            header.Signature("u");
+            header.UInt32(replySerial);
+            if (errorName is not null)
+            {
+                header.Field(WireConstants.FieldErrorName, "s", errorName);
+            }
+        });
+
+    private static byte[] Compose(byte type, byte flags, uint serial, string signature, MessageWriter? body, Action<MessageWriter> fields)
     {
         var bodyBytes = body is null ? [] : body.Written;
         var header = new MessageWriter();
         header.Byte((byte)'l');
-        header.Byte(WireConstants.MethodCall);
-        header.Byte(0);
+        header.Byte(type);
+        header.Byte(flags);
         header.Byte(1);
         header.UInt32((uint)bodyBytes.Length);
         header.UInt32(serial);
-        var fields = header.BeginArray(8);
-        header.Field(WireConstants.FieldPath, "o", path);
-        header.Field(WireConstants.FieldInterface, "s", iface);
-        header.Field(WireConstants.FieldMember, "s", member);
-        header.Field(WireConstants.FieldDestination, "s", destination);
+        var array = header.BeginArray(8);
+        fields(header);
         if (signature.Length > 0)
         {
             header.Pad(8);
@@ -39,7 +59,7 @@ internal sealed class MessageWriter
             header.Signature(signature);
         }
 
-        header.EndArray(fields);
+        header.EndArray(array);
         header.Pad(8);
         var message = new byte[header.Length + bodyBytes.Length];
         header.Written.CopyTo(message);
@@ -275,21 +295,21 @@ internal static class MessageReader
         return args;
     }
 
-    private static bool Endianness(byte marker) => marker switch
+    internal static bool Endianness(byte marker) => marker switch
     {
         (byte)'l' => false,
         (byte)'B' => true,
         _ => throw new InvalidDataException($"0x{marker:x2} is not a D-Bus byte-order mark"),
     };
 
-    private static int Align(int position, int alignment) => (position + alignment - 1) / alignment * alignment;
+    internal static int Align(int position, int alignment) => (position + alignment - 1) / alignment * alignment;
 
     private static long Align(long position, int alignment) => (position + alignment - 1) / alignment * alignment;
 
-    private static uint ReadUInt32(ReadOnlySpan<byte> data, bool big)
+    internal static uint ReadUInt32(ReadOnlySpan<byte> data, bool big)
         => big ? BinaryPrimitives.ReadUInt32BigEndian(data) : BinaryPrimitives.ReadUInt32LittleEndian(data);
 
-    private static uint ReadUInt32At(ReadOnlySpan<byte> data, ref int pos, bool big)
+    internal static uint ReadUInt32At(ReadOnlySpan<byte> data, ref int pos, bool big)
     {
         pos = Align(pos, 4);
         Need(data, pos, 4);
@@ -298,7 +318,7 @@ internal static class MessageReader
         return value;
     }
 
-    private static string ReadString(ReadOnlySpan<byte> data, ref int pos, bool big)
+    internal static string ReadString(ReadOnlySpan<byte> data, ref int pos, bool big)
     {
         var length = ReadUInt32At(data, ref pos, big);
         Need(data, pos, (long)length + 1);
@@ -307,7 +327,7 @@ internal static class MessageReader
         return value;
     }
 
-    private static string ReadSignature(ReadOnlySpan<byte> data, ref int pos)
+    internal static string ReadSignature(ReadOnlySpan<byte> data, ref int pos)
     {
         Need(data, pos, 1);
         var length = data[pos++];
@@ -317,7 +337,7 @@ internal static class MessageReader
         return value;
     }
 
-    private static void Need(ReadOnlySpan<byte> data, int pos, long count)
+    internal static void Need(ReadOnlySpan<byte> data, int pos, long count)
     {
         if (pos < 0 || pos + count > data.Length)
         {
