@@ -43,6 +43,7 @@ scratch=interop-bench.$$          # the dot keeps libvirt from renaming the comp
 root=$scratch/machine.d           # the shared root of parts 1 and 2; its name has a dot for the same reason
 bus_path=$tmp/bus
 bus="unix:path=$bus_path"
+private=$tmp/private              # interopd's root-only socket for the hooks (production: /run/interop/private)
 results=$tmp/results
 mapfile -t mounts < <(findmnt -rn -t cgroup,cgroup2 -o TARGET | grep '^/sys/fs/cgroup/')
 pids=()        # everything started here, stopped by pid at exit
@@ -144,6 +145,7 @@ state_file: $3
 policy: strict
 reaper_interval: 0
 metrics_listen: 127.0.0.1:$metrics_port
+private_socket: $private
 YAML
 }
 
@@ -224,7 +226,10 @@ virt_xml bench-lv " id='$virt_leader'" > "$tmp/started.xml"
 
 mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
 bc="busctl --address=$bus call $mgr"
-ic="$ctl --bus $bus"
+# The hooks as the managers run them (interopctl hook ..., no option before "hook"): on the private socket, as a
+# root hook on an installed host; icb: the same over the bus, for the record.
+ic="INTEROP_BUS_ADDRESS=unix:path=$private $ctl"
+icb="INTEROP_BUS_ADDRESS=$bus $ctl"
 lxc_env="LXC_HOOK_VERSION=0 LXC_CGNS_AWARE=1 LXC_LOG_LEVEL=ERROR LXC_CONFIG_FILE=/var/lib/lxc/NAME/config LXC_ROOTFS_MOUNT=/usr/lib/x86_64-linux-gnu/lxc/rootfs LXC_ROOTFS_PATH=/var/lib/lxc/NAME/rootfs"
 lxc_facts_p="4 config_file /var/lib/lxc/bench-lxp/config rootfs_path /var/lib/lxc/bench-lxp/rootfs cgns_aware 1 hook pre-start"
 lxc_facts="4 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook"
@@ -243,28 +248,36 @@ note "1. hooks: interopctl (NativeAOT) vs busctl call, $runs runs each"
 env_lxc() { echo "LXC_NAME=$1 ${lxc_env//NAME/$1}"; }
 hf lxc-prepare "${hfh[@]}" \
   -n "interopctl hook lxc pre-start" "$(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start" \
-  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} lxc bench-lxp $lxc_facts_p"
+  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} lxc bench-lxp $lxc_facts_p" \
+  -n "interopctl hook lxc pre-start (over the bus)" "$(env_lxc bench-lxp) $icb hook lxc bench-lxp lxc pre-start"
 hf lxc-started "${hfh[@]}" --prepare "$release_lxc" \
   -n "interopctl hook lxc start-host" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader $ic hook lxc bench-lxc lxc start-host" \
-  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} lxc bench-lxc $lxc_leader $lxc_facts start-host"
+  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} lxc bench-lxc $lxc_leader $lxc_facts start-host" \
+  -n "interopctl hook lxc start-host (over the bus)" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader $icb hook lxc bench-lxc lxc start-host"
 hf lxc-stopped "${hfh[@]}" --prepare "$register_lxc" \
   -n "interopctl hook lxc stop" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc stop" \
-  -n "busctl StopContainer" "$bc StopContainer ssa{ss} lxc bench-lxc 6 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook stop target stop namespaces ''"
+  -n "busctl StopContainer" "$bc StopContainer ssa{ss} lxc bench-lxc 6 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook stop target stop namespaces ''" \
+  -n "interopctl hook lxc stop (over the bus)" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $icb hook lxc bench-lxc lxc stop"
 hf lxc-released "${hfh[@]}" --prepare "$register_lxc" \
   -n "interopctl hook lxc post-stop" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $ic hook lxc bench-lxc lxc post-stop" \
-  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} lxc bench-lxc $lxc_facts post-stop"
+  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} lxc bench-lxc $lxc_facts post-stop" \
+  -n "interopctl hook lxc post-stop (over the bus)" "$(env_lxc bench-lxc) LXC_PID=$lxc_leader LXC_TARGET=stop $icb hook lxc bench-lxc lxc post-stop"
 hf virt-prepare "${hfh[@]}" \
   -n "interopctl hook libvirt prepare" "$ic hook libvirt bench-lvp prepare begin - < $tmp/prepare.xml" \
-  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} libvirt bench-lvp $virt_facts"
+  -n "busctl PrepareContainer" "$bc PrepareContainer ssa{ss} libvirt bench-lvp $virt_facts" \
+  -n "interopctl hook libvirt prepare (over the bus)" "$icb hook libvirt bench-lvp prepare begin - < $tmp/prepare.xml"
 hf virt-started "${hfh[@]}" --prepare "$release_virt" \
   -n "interopctl hook libvirt started" "$ic hook libvirt bench-lv started begin - < $tmp/started.xml" \
-  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} libvirt bench-lv $virt_leader $virt_facts"
+  -n "busctl RegisterContainer" "$bc RegisterContainer ssua{ss} libvirt bench-lv $virt_leader $virt_facts" \
+  -n "interopctl hook libvirt started (over the bus)" "$icb hook libvirt bench-lv started begin - < $tmp/started.xml"
 hf virt-stopped "${hfh[@]}" --prepare "$register_virt" \
   -n "interopctl hook libvirt stopped" "$ic hook libvirt bench-lv stopped end - < $tmp/started.xml" \
-  -n "busctl StopContainer" "$bc StopContainer ssa{ss} libvirt bench-lv $virt_facts"
+  -n "busctl StopContainer" "$bc StopContainer ssa{ss} libvirt bench-lv $virt_facts" \
+  -n "interopctl hook libvirt stopped (over the bus)" "$icb hook libvirt bench-lv stopped end - < $tmp/started.xml"
 hf virt-released "${hfh[@]}" --prepare "$register_virt" \
   -n "interopctl hook libvirt release" "$ic hook libvirt bench-lv release end - < $tmp/started.xml" \
-  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} libvirt bench-lv $virt_facts"
+  -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} libvirt bench-lv $virt_facts" \
+  -n "interopctl hook libvirt release (over the bus)" "$icb hook libvirt bench-lv release end - < $tmp/started.xml"
 hf ping "${hfh[@]}" -n "busctl Peer.Ping (floor)" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping"
 eval "$release_lxc"; eval "$release_virt"
 for p in "$lxc_leader" "$virt_leader"; do kill "$p"; wait "$p" 2>/dev/null || true; done
@@ -286,7 +299,7 @@ lxc_variant() { # NAME EXTRA_LINES
 lxc_variant bench-none ""
 lxc_variant bench-sh "$(printf 'lxc.hook.pre-start = %s\nlxc.hook.start-host = %s' "$tmp/trivial-hook" "$tmp/trivial-hook")"
 lxc_variant bench-interop "lxc.include = $tmp/interop-lxc.conf"
-export INTEROP_BUS_ADDRESS=$bus
+export INTEROP_BUS_ADDRESS=unix:path=$private
 start_cmd() { echo "lxc-start -P $lxc_path -n $1 -d && lxc-wait -P $lxc_path -n $1 -s RUNNING -t 30"; }
 stop_cmd() { echo "lxc-stop -P $lxc_path -n $1 -k >/dev/null 2>&1; lxc-wait -P $lxc_path -n $1 -s STOPPED -t 30"; }
 for c in bench-none bench-sh bench-interop; do
@@ -319,12 +332,12 @@ if want virsh; then
   ln -s "$lv_driver" "$lv/drivers/"
   if [ -d /etc/interop ]; then
     cp -a /etc/interop/. "$lv/etc-interop-conf/" 2>/dev/null || true
-    printf 'bus: %s\n' "$bus" > "$lv/etc-interop-conf/interop.yaml"
+    printf 'bus: unix:path=%s\n' "$private" > "$lv/etc-interop-conf/interop.yaml"
     ln -s "$ctl" "$lv/etc-interop/hooks/lxc.d/interop"
     bind_etc="mount --bind '$lv/etc-interop-conf' /etc/interop &&"
     record virsh_hook "interopctl (the bus from /etc/interop/interop.yaml, as installed)"
   else
-    printf '#!/bin/sh\nINTEROP_BUS_ADDRESS=%s exec %s hook libvirt "$@"\n' "$bus" "$ctl" > "$lv/etc-interop/hooks/lxc.d/interop"
+    printf '#!/bin/sh\nINTEROP_BUS_ADDRESS=unix:path=%s exec %s hook libvirt "$@"\n' "$private" "$ctl" > "$lv/etc-interop/hooks/lxc.d/interop"
     chmod 0755 "$lv/etc-interop/hooks/lxc.d/interop"
     bind_etc=
     record virsh_hook "a /bin/sh wrapper that sets INTEROP_BUS_ADDRESS (no /etc/interop here): one exec more per hook"
@@ -545,14 +558,15 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   echo "Interop benchmark: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r), .NET $(dotnet --version), $(date -u +%Y-%m-%d)"
   echo
   echo "1. Hook wall time, median ms (hyperfine, $runs runs; target: interopctl <= 1.0x busctl)"
-  printf '  %-10s %-10s %11s %9s %7s %s\n' manager event interopctl busctl ratio target
+  printf '  %-10s %-10s %11s %9s %7s %-6s %s\n' manager event interopctl busctl ratio target "interopctl over the bus"
   for row in "lxc prepare lxc-prepare" "lxc started lxc-started" "lxc stopped lxc-stopped" "lxc released lxc-released" \
              "libvirt prepare virt-prepare" "libvirt started virt-started" "libvirt stopped virt-stopped" "libvirt released virt-released"; do
     set -- $row
-    a=$(r "$3.0"); b=$(r "$3.1"); q=$(ratio "$a" "$b")
-    printf '  %-10s %-10s %11s %9s %7s %s\n' "$1" "$2" "$(ms "$a")" "$(ms "$b")" "$q" "$(ok "$q" 1.0)"
+    a=$(r "$3.0"); b=$(r "$3.1"); c=$(r "$3.2"); q=$(ratio "$a" "$b")
+    printf '  %-10s %-10s %11s %9s %7s %-6s %s\n' "$1" "$2" "$(ms "$a")" "$(ms "$b")" "$q" "$(ok "$q" 1.0)" "$(ms "$c") ($(ratio "$c" "$b")x)"
   done
-  echo "  (busctl Peer.Ping, the floor of any bus round trip: $(ms "$(r ping.0)") ms)"
+  echo "  (interopctl on interopd's private socket, as a root hook on an installed host; busctl on the bus;"
+  echo "   busctl Peer.Ping, the floor of any bus round trip: $(ms "$(r ping.0)") ms)"
   echo
   echo "2. lxc-start -d + lxc-wait RUNNING, busybox, median ms (hyperfine, $lxc_runs runs; target: Interop <= 1.0x trivial hooks)"
   none=$(r lxc-start-bench-none.0); sh=$(r lxc-start-bench-sh.0); it=$(r lxc-start-bench-interop.0)
