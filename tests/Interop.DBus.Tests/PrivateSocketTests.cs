@@ -135,6 +135,19 @@ public sealed class PrivateSocketTests
         Assert.That(File.Exists(SocketPath), Is.False, "closing removes the socket file");
     }
 
+    [Test]
+    public async Task A_directory_it_made_goes_with_it_and_one_it_found_stays()
+    {
+        var made = Path.Combine(_dir, "run-interop");
+        var server = PrivateSocket.Start(Path.Combine(made, "private"), _service, _log);
+        Assert.That(Directory.Exists(made), Is.True);
+        await server.DisposeAsync();
+        Assert.That(Directory.Exists(made), Is.False, "interopd leaves the host as it found it");
+
+        await (await Task.FromResult(Start())).DisposeAsync();
+        Assert.That(Directory.Exists(_dir), Is.True);
+    }
+
     private PrivateSocket Start() => PrivateSocket.Start(SocketPath, _service, _log);
 
     private static (int Code, string Output, string Error) Run(string file, params string[] args)

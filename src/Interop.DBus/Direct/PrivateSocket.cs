@@ -46,10 +46,12 @@ public sealed class PrivateSocket : IAsyncDisposable
     private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
     private readonly string _guid = Guid.NewGuid().ToString("N");
     private readonly Task _accepting;
+    private readonly bool _madeDir;
     private int _disposed;
 
-    private PrivateSocket(Socket listener, string path, ILifecycleService service, ILogger log)
+    private PrivateSocket(Socket listener, string path, bool madeDir, ILifecycleService service, ILogger log)
     {
+        _madeDir = madeDir;
         _listener = listener;
         Path = path;
         _service = service;
@@ -64,6 +66,7 @@ public sealed class PrivateSocket : IAsyncDisposable
     public static PrivateSocket Start(string path, ILifecycleService service, ILogger log)
     {
         var dir = System.IO.Path.GetDirectoryName(path) ?? "/";
+        var madeDir = !Directory.Exists(dir);
         Directory.CreateDirectory(dir);
         if (File.Exists(path) || Directory.Exists(path))
         {
@@ -87,7 +90,7 @@ public sealed class PrivateSocket : IAsyncDisposable
             throw new IOException($"cannot listen on {path}: {e.Message}", e);
         }
 
-        return new PrivateSocket(listener, path, service, log);
+        return new PrivateSocket(listener, path, madeDir, service, log);
     }
 
     public async ValueTask DisposeAsync()
@@ -103,6 +106,11 @@ public sealed class PrivateSocket : IAsyncDisposable
         try
         {
             File.Delete(Path);
+            if (_madeDir)
+            {
+                // Leave the host as it was (systemd's RuntimeDirectory= makes and removes its own).
+                Directory.Delete(System.IO.Path.GetDirectoryName(Path)!);
+            }
         }
         catch (IOException)
         {
