@@ -1,6 +1,7 @@
 using Interop.Core;
 using Interop.Core.Adapters.Lxc;
 using Interop.Core.Model;
+using Interop.Core.Service;
 using Interop.Linux.Cgroups;
 using Microsoft.Extensions.Logging;
 
@@ -180,6 +181,34 @@ public sealed partial class InteropService
         var cgroups = _host.ReadProcCgroup(pid);
         return cgroups is null || cgroups.Values.All(path => CgroupPath.IsAtOrBelow(path, relDir));
     }
+
+    /// <summary>
+    /// systemd dropped <paramref name="unit"/>: an LXC container prepared in it can no longer start there (its monitor
+    /// was in that unit). Without a start-host hook nothing else would drop it: no hook failed, and its post-stop died
+    /// with the unit (machinectl terminate of a container that was rebooting, a start whose machine could not be
+    /// registered). Registered ones are left to MachineRemoved and post-stop.
+    /// </summary>
+    public Task ForgetUnitAsync(string unit) =>
+        WithGate(CancellationToken.None, () =>
+        {
+            List<Mapping> gone;
+            lock (_sync)
+            {
+                gone = [.. _registry.All.Where(m => m.Manager == Manager.Lxc && m.State == ContainerState.Prepared && m.Unit == unit)];
+                foreach (var m in gone)
+                {
+                    _registry.Remove(m.Id);
+                }
+            }
+
+            foreach (var m in gone)
+            {
+                ForgetLeader(m.Id);
+                Persist(new StateChange.Removed(m.Id));
+                _log.LogInformation("{0} is gone before {1} ran in it: unregistered", unit, m.Id);
+                ContainerRemoved?.Invoke(this, new ContainerEventArgs(m));
+            }
+        });
 
     /// <summary>LXC's init in its payload: the task whose parent (LXC's monitor) is not in the payload itself.</summary>
     private int InitOf(string relDir)

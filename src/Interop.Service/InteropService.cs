@@ -63,6 +63,7 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
         if (systemd is not null)
         {
             systemd.MachineRemoved += (_, machine) => _ = ForgetMachineAsync(machine);
+            systemd.UnitGone += (_, unit) => _ = ForgetUnitAsync(unit);
         }
         _metrics = metrics ?? NoMetrics.Instance;
     }

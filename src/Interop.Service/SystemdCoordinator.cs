@@ -55,6 +55,9 @@ public sealed class SystemdCoordinator
     }
 
     /// <summary>machined forgot a machine (machinectl terminate, or the unit went): its name.</summary>
+    /// <summary>systemd dropped a container's unit (after <see cref="OnUnitRemoved"/> cleaned its mirrors).</summary>
+    public event EventHandler<string>? UnitGone;
+
     public event EventHandler<string>? MachineRemoved
     {
         add => _systemd.MachineRemoved += value;
@@ -401,5 +404,7 @@ public sealed class SystemdCoordinator
                 _log.LogWarning("{0} is gone, its mirror stays: {1}", unit, e.Message);
             }
         }
+
+        UnitGone?.Invoke(this, unit);
     }
 }

@@ -466,6 +466,26 @@ public sealed class SystemdCoordinatorTests
     }
 
     [Test]
+    public async Task A_container_still_prepared_when_systemd_drops_its_unit_is_dropped_and_a_running_one_is_not()
+    {
+        // Without a start-host hook, nothing else would: machinectl terminate of a container that was rebooting.
+        await _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart);
+
+        _systemd.UnitRemoved += Raise.Event<EventHandler<string>>(_systemd, Scope);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_service.ContainerCount, Is.Zero);
+            Assert.That(new StateStore(StatePath).Load(), Is.Empty);
+            Assert.That(_events, Is.EqualTo(new[] { "removed web" }));
+        });
+
+        await _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>());
+        _systemd.UnitRemoved += Raise.Event<EventHandler<string>>(_systemd, Scope);
+        Assert.That(_service.ContainerCount, Is.EqualTo(1u), "a registered container goes with its machine or its post-stop");
+    }
+
+    [Test]
     public async Task Post_stop_unregisters_the_machine_and_resets_a_failed_unit()
     {
         await _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>());
