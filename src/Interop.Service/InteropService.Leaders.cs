@@ -1,4 +1,5 @@
 using Interop.Core;
+using Interop.Core.Adapters;
 using Interop.Core.Adapters.Lxc;
 using Interop.Core.Model;
 using Interop.Core.Service;
@@ -146,7 +147,7 @@ public sealed partial class InteropService
     private async Task RegisterWatchedAsync(ContainerId id, string dir, IReadOnlyDictionary<string, string> facts)
     {
         var rel = dir[(_host.AbsoluteDir(Cgroup2, "").TrimEnd('/').Length + 1)..];
-        var leader = InitOf(rel);
+        var leader = InitOf(id, rel);
         if (leader <= 1)
         {
             _log.LogWarning("{0}: /{1} was populated but holds no task any more; not registered", id, rel);
@@ -210,11 +211,7 @@ public sealed partial class InteropService
             }
         });
 
-    /// <summary>LXC's init in its payload: the task whose parent (LXC's monitor) is not in the payload itself.</summary>
-    private int InitOf(string relDir)
-    {
-        var tasks = _host.Tasks(Cgroup2, relDir);
-        var set = tasks.ToHashSet();
-        return (int)tasks.Order().FirstOrDefault(t => !set.Contains((uint)Math.Max(0, _host.ParentOf((int)t))));
-    }
+    /// <summary>LXC's init in its payload, by the LXC layout's own rule (<see cref="IContainerLayout.LeaderOf"/>), read in cgroup2.</summary>
+    private int InitOf(ContainerId id, string relDir) =>
+        _layouts[id.Manager].LeaderOf(new LayoutMatch(id.Manager, DirRole.Payload, id.Name), relDir, new CgroupHostProbe(_host, Cgroup2));
 }

@@ -19,7 +19,7 @@ public sealed record ReconcileReport(
 /// Rebuilds the registry when interopd starts: the state file says what was registered, cgroupfs and
 /// /proc say what is true. A mapping survives when its leader is alive and still in its cgroup; a
 /// container found under the shared root with tasks but no mapping is adopted by its layout, which says who its leader
-/// is and what it is called (reading the host through <see cref="HostProbe"/>). A state file
+/// is and what it is called (reading the host through <see cref="CgroupHostProbe"/>). A state file
 /// that cannot be read is kept aside and everything comes from cgroupfs.
 /// </summary>
 internal sealed class Reconciler
@@ -34,7 +34,7 @@ internal sealed class Reconciler
     private readonly IReadOnlyDictionary<Manager, IContainerLayout> _layouts;
     private readonly string _rootDir;
     private readonly Func<DateTimeOffset> _clock;
-    private readonly HostProbe _probe;
+    private readonly CgroupHostProbe _probe;
     private readonly bool _systemd;
     private readonly Func<ContainerId, int, string, MappingSource, Mapping> _describe;
 
@@ -55,7 +55,7 @@ internal sealed class Reconciler
         _layouts = layouts;
         _rootDir = rootDir;
         _clock = clock;
-        _probe = new HostProbe(host);
+        _probe = new CgroupHostProbe(host);
         _describe = describe;
     }
 
@@ -228,24 +228,5 @@ internal sealed class Reconciler
                 _log.LogWarning("reconcile: cannot adopt /{0}: {1}", dir, e.Message);
             }
         }
-    }
-
-    /// <summary>
-    /// The layouts' view of the host. Tasks are read in the primary hierarchy (<see cref="PrimaryHierarchy"/>): a
-    /// container's tasks are the same in every hierarchy its manager made its dir in.
-    /// </summary>
-    private sealed class HostProbe(ICgroupHost host) : IHostProbe
-    {
-        private string? _key;
-
-        public IReadOnlyList<uint> Tasks(string dir)
-        {
-            _key ??= PrimaryHierarchy.Of(host.Hierarchies.Select(h => h.Key)) ?? throw new InvalidOperationException("no hierarchy is mounted");
-            return host.Tasks(_key, dir);
-        }
-
-        public int ParentOf(int pid) => host.ParentOf(pid);
-
-        public IReadOnlyList<string> PidFileNames(string runDir, int pid) => host.PidFileNames(runDir, pid);
     }
 }

@@ -83,7 +83,7 @@ internal sealed class CliContext
         ProcessPath = Environment.ProcessPath,
         GetParentPid = ProcFs.SelfParentPid,
         IsSystemdHost = () => SystemdBoot.IsBooted(),
-        HasCgroup2 = static () => HierarchyDiscovery.FromHost().FindByKey("unified") is not null,
+        HasCgroup2 = static () => HierarchyDiscovery.FromHost().Any(h => h.Key == Hierarchy.UnifiedKey),
         Interactive = !Console.IsOutputRedirected && !Console.IsInputRedirected,
         ReadKey = ReadConsoleKey,
     };

@@ -52,6 +52,9 @@ internal sealed class CliHarness
     /// <summary>What ReadUsage returns for a container's dirs (top, show); none by default.</summary>
     public Func<IReadOnlyDictionary<string, string>, ContainerUsage> Usage { get; set; } = _ => ContainerUsage.None;
 
+    /// <summary>Whether the host mounts cgroup2 (lxc-config --start-host auto); null: the context says nothing.</summary>
+    public bool? Cgroup2 { get; set; }
+
     /// <summary>A fake monotonic clock that Delay advances: top's samples are exactly as far apart as it waited.</summary>
     public TimeSpan Clock { get; set; } = TimeSpan.FromSeconds(100);
 
@@ -114,6 +117,7 @@ internal sealed class CliHarness
                 return Task.CompletedTask;
             },
             Elapsed = () => Clock,
+            HasCgroup2 = Cgroup2 is { } cgroup2 ? () => cgroup2 : null,
         };
         var code = await Cli.RunAsync(args, context);
         return new CliResult(code, stdout.ToString(), stderr.ToString());

@@ -79,6 +79,36 @@ public class CliTests
         Assert.That(r.Out, Does.Contain("lxc.hook.pre-start = /usr/bin/interopctl hook lxc\n"));
     }
 
+    [TestCase("auto", true, false)]
+    [TestCase("auto", false, true)]
+    [TestCase("no", false, false)]
+    [TestCase("yes", true, true)]
+    public async Task Lxc_config_has_a_start_host_hook_only_where_interopd_cannot_watch_cgroup2(string startHost, bool cgroup2, bool expected)
+    {
+        foreach (var host in new[] { "plain", "systemd" })
+        {
+            var h = new CliHarness { Cgroup2 = cgroup2 };
+            var r = await h.RunAsync("lxc-config", "--interopctl", "/usr/bin/interopctl", "--shared-root", "/machine", "--host", host, "--start-host", startHost);
+
+            Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+            var hooks = r.Out.Split('\n').Where(l => l.StartsWith("lxc.hook.", StringComparison.Ordinal)).ToList();
+            var want = expected ? new[] { "pre-start", "start-host", "stop", "post-stop" } : new[] { "pre-start", "stop", "post-stop" };
+            Assert.That(hooks, Is.EqualTo(want.Select(t => $"lxc.hook.{t} = /usr/bin/interopctl hook lxc")), host);
+            Assert.That(r.Out.Contains("interopd registers the container when its init enters its cgroup", StringComparison.Ordinal), Is.EqualTo(!expected), host);
+        }
+    }
+
+    [Test]
+    public async Task Lxc_config_start_host_takes_only_auto_yes_or_no()
+    {
+        var h = new CliHarness();
+        var r = await h.RunAsync("lxc-config", "--start-host", "maybe");
+
+        Assert.That(r.Code, Is.EqualTo(2), r.ToString());
+        Assert.That(r.ErrorLines, Has.Length.EqualTo(1));
+        Assert.That(r.Out, Is.Empty);
+    }
+
     [Test]
     public async Task Lxc_config_host_auto_is_plain_where_systemd_is_not_pid_1()
     {
