@@ -6,6 +6,7 @@ namespace Interop.DBus;
 internal static class BusErrors
 {
     internal const string Failed = "org.freedesktop.DBus.Error.Failed";
+    internal const string UnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod";
 
     /// <summary>The D-Bus error name and message for <paramref name="exception"/>.</summary>
     /// <param name="exception">What the call threw.</param>

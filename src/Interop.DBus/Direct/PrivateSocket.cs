@@ -35,9 +35,6 @@ public sealed class PrivateSocket : IAsyncDisposable
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
 
     private const int MaxMessageBytes = 1 << 20;
-    private const string UnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod";
-    private const string AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
-    private const string InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 
     private readonly Socket _listener;
     private readonly ILifecycleService _service;
@@ -208,7 +205,7 @@ public sealed class PrivateSocket : IAsyncDisposable
 
             if (call.Interface != ObjectPaths.ManagerInterface || call.Path != ObjectPaths.ManagerPath)
             {
-                return Error(call, UnknownMethod, $"the private socket serves only the lifecycle calls on {ObjectPaths.ManagerPath}; use the bus for {call.Interface}.{call.Member}");
+                return Error(call, BusErrors.UnknownMethod, $"the private socket serves only the lifecycle calls on {ObjectPaths.ManagerPath}; use the bus for {call.Interface}.{call.Member}");
             }
 
             switch (call.Member)
@@ -230,9 +227,9 @@ public sealed class PrivateSocket : IAsyncDisposable
                     flag.UInt32(released ? 1u : 0u);
                     return MessageWriter.Reply(serial, call.Serial, null, "b", flag);
                 case "PrepareContainer" or "RegisterContainer" or "StopContainer" or "ReleaseContainer":
-                    return Error(call, InvalidArgs, $"{call.Member} expects arguments of type '{(call.Member == "RegisterContainer" ? "ssua{ss}" : "ssa{ss}")}', got '{call.Signature}'");
+                    return Error(call, InteropBusService.InvalidArgs, $"{call.Member} expects arguments of type '{(call.Member == "RegisterContainer" ? "ssua{ss}" : "ssa{ss}")}', got '{call.Signature}'");
                 default:
-                    return Error(call, UnknownMethod, $"the private socket serves only the lifecycle calls; use the bus for {call.Member}");
+                    return Error(call, BusErrors.UnknownMethod, $"the private socket serves only the lifecycle calls; use the bus for {call.Member}");
             }
         }
         catch (InteropException e)
