@@ -135,6 +135,13 @@ for _ in $(seq 50); do
 done
 metrics_url=http://127.0.0.1:$metrics_port/metrics
 
+# The bus calls of every part, and the hooks as the managers run them (interopctl hook ..., no option before
+# "hook"): on the private socket, as a root hook on an installed host; icb: the same over the bus, for the record.
+mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
+bc="busctl --address=$bus call $mgr"
+ic="INTEROP_BUS_ADDRESS=unix:path=$private $ctl"
+icb="INTEROP_BUS_ADDRESS=$bus $ctl"
+
 # write_config FILE SHARED_ROOT STATE_FILE
 write_config() {
   cat > "$1" <<YAML
@@ -224,12 +231,6 @@ XML
 virt_xml bench-lvp "" > "$tmp/prepare.xml"
 virt_xml bench-lv " id='$virt_leader'" > "$tmp/started.xml"
 
-mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
-bc="busctl --address=$bus call $mgr"
-# The hooks as the managers run them (interopctl hook ..., no option before "hook"): on the private socket, as a
-# root hook on an installed host; icb: the same over the bus, for the record.
-ic="INTEROP_BUS_ADDRESS=unix:path=$private $ctl"
-icb="INTEROP_BUS_ADDRESS=$bus $ctl"
 lxc_env="LXC_HOOK_VERSION=0 LXC_CGNS_AWARE=1 LXC_LOG_LEVEL=ERROR LXC_CONFIG_FILE=/var/lib/lxc/NAME/config LXC_ROOTFS_MOUNT=/usr/lib/x86_64-linux-gnu/lxc/rootfs LXC_ROOTFS_PATH=/var/lib/lxc/NAME/rootfs"
 lxc_facts_p="4 config_file /var/lib/lxc/bench-lxp/config rootfs_path /var/lib/lxc/bench-lxp/rootfs cgns_aware 1 hook pre-start"
 lxc_facts="4 config_file /var/lib/lxc/bench-lxc/config rootfs_path /var/lib/lxc/bench-lxc/rootfs cgns_aware 1 hook"
@@ -388,10 +389,6 @@ fi # hooks or lxc
 
 if want scale; then
 # --- 3./4. interopd at scale --------------------------------------------------------------------
-# The bus calls of this part (also set by part 1, which may not run).
-mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
-bc="busctl --address=$bus call $mgr"
-ic="$ctl --bus $bus"
 # interopd's CPU time so far, ns, all its threads (schedstat: ns resolution, unlike /proc/PID/stat's ticks).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 # server_ms KEY CALLS COMMAND: interopd's CPU time per call over CALLS runs of COMMAND (the client's own start-up
