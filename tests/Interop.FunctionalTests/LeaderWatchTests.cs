@@ -22,7 +22,7 @@ public class LeaderWatchTests
 
         var (leader, child) = rig.StartLxcTasks(name);
 
-        Assert.That(Poll.Until(() => rig.Client.ListContainers().Any(m => m.Name == name && m.State == ContainerState.Running)), Is.True, rig.Daemon.Log);
+        Assert.That(Poll.Until(() => Sync.Run(rig.Client.ListContainersAsync()).Any(m => m.Name == name && m.State == ContainerState.Running)), Is.True, rig.Daemon.Log);
         var shown = Sync.Run(rig.Client.GetContainerAsync(Manager.Lxc, name));
         Assert.Multiple(() =>
         {
@@ -37,14 +37,14 @@ public class LeaderWatchTests
             Is.True, monitor.Text);
 
         // An include file of an older Interop still has start-host: the same leader again changes nothing.
-        var again = Sync.Run(rig.Client.RegisterContainerAsync(Manager.Lxc, name, (uint)leader, NoFacts));
-        Assert.That(again.Leader, Is.EqualTo(leader));
+        Sync.Run(rig.Client.RegisterContainerAsync(Manager.Lxc, name, (uint)leader, NoFacts));
+        Assert.That(Sync.Run(rig.Client.GetContainerAsync(Manager.Lxc, name)).Leader, Is.EqualTo(leader));
         Assert.That(CountOf(monitor.Text, "Member=ContainerAdded"), Is.EqualTo(1), monitor.Text);
 
         Sync.Run(rig.Client.StopContainerAsync(Manager.Lxc, name, NoFacts));
         Rig.KillTasks(leader, child);
         Assert.That(Sync.Run(rig.Client.ReleaseContainerAsync(Manager.Lxc, name, NoFacts)), Is.True);
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
     }
 
     [Test]
@@ -58,7 +58,7 @@ public class LeaderWatchTests
         var (leader, child) = rig.StartLxcTasks(name);
         Thread.Sleep(500);
 
-        Assert.That(rig.Client.ListContainers(), Is.Empty, rig.Daemon.Log);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty, rig.Daemon.Log);
         Assert.That(rig.Daemon.Log, Does.Not.Contain($"started lxc {name}"));
         Rig.KillTasks(leader, child);
     }
@@ -70,11 +70,11 @@ public class LeaderWatchTests
         const string name = "watched3";
         Sync.Run(rig.Client.PrepareContainerAsync(Manager.Lxc, name, NoFacts));
         var (leader, child) = rig.StartLxcTasks(name);
-        Assert.That(Poll.Until(() => rig.Client.ListContainers().Any(m => m.Name == name && m.Leader == leader)), Is.True, rig.Daemon.Log);
+        Assert.That(Poll.Until(() => Sync.Run(rig.Client.ListContainersAsync()).Any(m => m.Name == name && m.Leader == (uint)leader)), Is.True, rig.Daemon.Log);
 
-        var replaced = Sync.Run(rig.Client.RegisterContainerAsync(Manager.Lxc, name, (uint)child, NoFacts));
+        Sync.Run(rig.Client.RegisterContainerAsync(Manager.Lxc, name, (uint)child, NoFacts));
 
-        Assert.That(replaced.Leader, Is.EqualTo(child), "the manager's own word wins over what the watch inferred");
+        Assert.That(Sync.Run(rig.Client.GetContainerAsync(Manager.Lxc, name)).Leader, Is.EqualTo(child), "the manager's own word wins over what the watch inferred");
         Rig.KillTasks(leader, child);
         Sync.Run(rig.Client.ReleaseContainerAsync(Manager.Lxc, name, NoFacts));
     }

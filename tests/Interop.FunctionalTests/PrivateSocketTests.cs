@@ -44,21 +44,21 @@ public class PrivateSocketTests
         Assert.That(rig.State, Does.Contain("state: prepared"));
 
         var (leader, child) = rig.StartLxcTasks(name);
-        Assert.That(Poll.Until(() => rig.Client.ListContainers().Any(m => m.Name == name && m.Leader == leader)), Is.True, rig.Daemon.Log);
+        Assert.That(Poll.Until(() => Sync.Run(rig.Client.ListContainersAsync()).Any(m => m.Name == name && m.Leader == (uint)leader)), Is.True, rig.Daemon.Log);
         Assert.That(monitor.WaitFor(t => t.Contains("Member=ContainerAdded", StringComparison.Ordinal)), Is.True, "bus clients still get the signal");
 
         // A refusal crosses the socket as it crosses the bus: one line, exit 1, nothing changed.
         var again = Cmd.Run(Binaries.Interopctl, ["hook", "lxc", name, "lxc", "pre-start"], env: env);
         Assert.That(again.ExitCode, Is.EqualTo(1), again.ToString());
         Assert.That(again.Stderr.Trim(), Does.Contain("already running").And.Not.Contain("\n"));
-        Assert.That(rig.Client.ListContainers().Single().Leader, Is.EqualTo(leader));
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()).Single().Leader, Is.EqualTo((uint)leader));
 
         Assert.That(Cmd.Run(Binaries.Interopctl, ["hook", "lxc", name, "lxc", "stop"], env: env).ExitCode, Is.EqualTo(0));
         Rig.KillTasks(leader, child);
         var post = Cmd.Run(Binaries.Interopctl, ["hook", "lxc", name, "lxc", "post-stop"], env: env);
         Assert.That(post.ExitCode, Is.EqualTo(0), post.ToString());
         Assert.That(post.Stderr, Is.Empty, "released: no 'had no mapping' warning");
-        Assert.That(rig.Client.ListContainers(), Is.Empty);
+        Assert.That(Sync.Run(rig.Client.ListContainersAsync()), Is.Empty);
         Assert.That(rig.Daemon.Log, Does.Contain("private socket " + socket));
 
         Assert.That(rig.Daemon.Stop(), Is.EqualTo(0), rig.Daemon.Log);
