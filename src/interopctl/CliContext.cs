@@ -27,6 +27,12 @@ internal sealed class CliContext
     /// </summary>
     public Func<string, ILifecycleClient>? ConnectLifecycle { get; init; }
 
+    /// <summary>
+    /// interopd's private socket for the hooks, or null when it is not there or refuses us (not root). Tried before
+    /// the configuration file is read, when neither --bus nor $INTEROP_BUS_ADDRESS names a bus. Null (tests): none.
+    /// </summary>
+    public Func<ILifecycleClient?>? ConnectPrivate { get; init; }
+
     /// <summary>One environment variable, or null when unset.</summary>
     public required Func<string, string?> GetVariable { get; init; }
 
@@ -75,6 +81,7 @@ internal sealed class CliContext
         Error = Console.Error,
         Connect = ConnectAsync,
         ConnectLifecycle = bus => DirectClient.Connect(bus),
+        ConnectPrivate = () => DirectClient.TryConnectPrivate(),
         GetVariable = Environment.GetEnvironmentVariable,
         GetLxcEnvironment = LxcEnvironment,
         ReadStdin = ReadConsoleInput,

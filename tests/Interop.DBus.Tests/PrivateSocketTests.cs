@@ -131,8 +131,14 @@ public sealed class PrivateSocketTests
         }
 
         await _service.Received(1).StopContainerAsync(Manager.Lxc, "web", Arg.Any<IReadOnlyDictionary<string, string>>(), Arg.Any<CancellationToken>());
+        using (var direct = DirectClient.TryConnectPrivate(SocketPath))
+        {
+            Assert.That(direct, Is.Not.Null);
+        }
+
         await server.DisposeAsync();
         Assert.That(File.Exists(SocketPath), Is.False, "closing removes the socket file");
+        Assert.That(DirectClient.TryConnectPrivate(SocketPath), Is.Null, "no socket: the hook goes by the bus");
     }
 
     [Test]

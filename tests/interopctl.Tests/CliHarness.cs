@@ -39,6 +39,11 @@ internal sealed class CliHarness
     /// <summary>Every bus a hook connected to through ConnectLifecycle, in order.</summary>
     public List<string> LifecycleConnections { get; } = [];
 
+    /// <summary>What the private socket gives the hooks (ConnectPrivate); null: there is none.</summary>
+    public ILifecycleClient? Private { get; set; }
+
+    public int PrivateConnections { get; private set; }
+
     public Func<string, LocalHealth> Probe { get; set; } = root => new LocalHealth("hybrid", root, [], [], null);
 
     /// <summary>Every bus the CLI connected to, in order.</summary>
@@ -93,6 +98,11 @@ internal sealed class CliHarness
             {
                 Connections.Add(bus);
                 return ConnectFailure is null ? Task.FromResult(Service) : Task.FromException<IInteropClient>(ConnectFailure);
+            },
+            ConnectPrivate = () =>
+            {
+                PrivateConnections++;
+                return Private;
             },
             ConnectLifecycle = Lifecycle is null ? null : bus =>
             {

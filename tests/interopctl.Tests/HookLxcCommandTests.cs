@@ -259,4 +259,48 @@ public class HookLxcCommandTests
         lifecycle.Received(1).Dispose();
         await h.Service.DidNotReceiveWithAnyArgs().PrepareContainerAsync(default, default!, default!, default);
     }
+
+    [Test]
+    public async Task A_hook_with_no_bus_named_goes_to_the_private_socket_and_reads_no_configuration()
+    {
+        var direct = Substitute.For<ILifecycleClient>();
+        var h = new CliHarness { Private = direct };
+        h.LxcEnvironment["LXC_NAME"] = "web";
+
+        var r = await h.RunAsync("hook", "lxc", "web", "lxc", "pre-start");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        await direct.Received(1).PrepareContainerAsync(Manager.Lxc, "web", Arg.Any<IReadOnlyDictionary<string, string>>(), Arg.Any<CancellationToken>());
+        direct.Received(1).Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.That(h.FilesRead, Is.Empty, "the configuration is not parsed on this path");
+            Assert.That(h.Connections, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_named_bus_wins_over_the_private_socket_and_no_socket_means_the_configured_bus()
+    {
+        var direct = Substitute.For<ILifecycleClient>();
+        var named = new CliHarness { Private = direct };
+        named.LxcEnvironment["LXC_NAME"] = "web";
+        named.Variables["INTEROP_BUS_ADDRESS"] = "unix:path=/run/test-bus";
+        var none = new CliHarness();
+        none.LxcEnvironment["LXC_NAME"] = "web";
+
+        var r1 = await named.RunAsync("hook", "lxc", "web", "lxc", "pre-start");
+        var r2 = await none.RunAsync("hook", "lxc", "web", "lxc", "pre-start");
+
+        Assert.That((r1.Code, r2.Code), Is.EqualTo((0, 0)), r1.ToString() + r2);
+        Assert.Multiple(() =>
+        {
+            Assert.That(named.PrivateConnections, Is.Zero, "an address named by the admin is taken as it is");
+            Assert.That(named.Connections, Is.EqualTo(new[] { "unix:path=/run/test-bus" }));
+            Assert.That(none.PrivateConnections, Is.EqualTo(1));
+            Assert.That(none.FilesRead, Has.Count.EqualTo(1), "without the socket the configuration says which bus");
+            Assert.That(none.Connections, Is.EqualTo(new[] { "system" }));
+        });
+        await direct.DidNotReceiveWithAnyArgs().PrepareContainerAsync(default, default!, default!, default);
+    }
 }

@@ -56,6 +56,19 @@ public sealed class DirectClient : ILifecycleClient
         _greeting = [.. auth, .. hello];
     }
 
+    /// <summary>
+    /// interopd's private socket (root only), or null when it is not there or does not take us: the caller then
+    /// goes by the bus. Whatever bus the configuration names, the daemon behind the socket is the same one.
+    /// </summary>
+    public static DirectClient? TryConnectPrivate(string path = PrivateSocket.DefaultPath, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var address = "unix:path=" + path;
+        return File.Exists(path) && UnixSocket.Connect(address, limit, out _) is { } peer
+            ? new DirectClient(peer, "private socket", address, limit)
+            : null;
+    }
+
     /// <summary>Connects to <paramref name="bus"/>: "system", "session" or an address such as "unix:path=/run/x".</summary>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
     public static DirectClient Connect(string bus, TimeSpan? timeout = null) => Connect(bus, PrivateSocket.DefaultPath, timeout);
@@ -67,13 +80,9 @@ public sealed class DirectClient : ILifecycleClient
     internal static DirectClient Connect(string bus, string privateSocket, TimeSpan? timeout = null)
     {
         var limit = timeout ?? DefaultTimeout;
-        if (bus == "system" && File.Exists(privateSocket))
+        if (bus == "system" && TryConnectPrivate(privateSocket, limit) is { } direct)
         {
-            var direct = "unix:path=" + privateSocket;
-            if (UnixSocket.Connect(direct, limit, out _) is { } peer)
-            {
-                return new DirectClient(peer, bus, direct, limit);
-            }
+            return direct;
         }
 
         var address = BusAddress.Resolve(bus);

@@ -1,4 +1,5 @@
 using Interop.Core;
+using Interop.Core.Config;
 using Interop.Core.Model;
 using Interop.DBus;
 
@@ -8,7 +9,8 @@ namespace Interop.Ctl.Commands;
 /// Acts on one parsed hook call (DESIGN.md section 7) with the exit semantics the managers rely on:
 /// prepare/started/reconnect fail with 1 (refused) or 3 (daemon unreachable); stop/released never fail
 /// (exit 0 and one warning line). Ignored and start calls exit 0 without touching the bus.
-/// One bus call per hook; the config file is read only when neither --bus nor $INTEROP_BUS_ADDRESS is set.
+/// One call per hook: on interopd's private socket when it takes us and no bus is named, else on the bus; the config
+/// file is read only when neither the socket, --bus nor $INTEROP_BUS_ADDRESS decides.
 /// </summary>
 internal static class HookRunner
 {
@@ -22,10 +24,21 @@ internal static class HookRunner
         var what = $"{call.Manager.ToWire()} {call.HookType} hook for '{Printable.Of(call.Name)}'";
         try
         {
-            var bus = BusResolver.Resolve(context, busOption);
-            ILifecycleClient service = context.ConnectLifecycle is { } connect
-                ? connect(bus)
-                : await context.Connect(bus, cancellationToken).ConfigureAwait(false);
+            ILifecycleClient service;
+            if (busOption is null && context.GetVariable(BusChoice.Variable) is null && context.ConnectPrivate?.Invoke() is { } direct)
+            {
+                // A root hook on an installed host: interopd's own socket, and no configuration file to parse (YAML
+                // would cost about as much as the call itself).
+                service = direct;
+            }
+            else
+            {
+                var bus = BusResolver.Resolve(context, busOption);
+                service = context.ConnectLifecycle is { } connect
+                    ? connect(bus)
+                    : await context.Connect(bus, cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 switch (call.Event)
