@@ -333,9 +333,11 @@ if want virsh; then
   lv=$tmp/libvirt
   mkdir -p "$lv/drivers" "$lv/etc-none/hooks" "$lv/etc-interop/hooks/lxc.d"
   ln -s "$lv_driver" "$lv/drivers/"
-  # The hook as installed: interopctl itself, finding interopd's socket at /run/interop/private (bound to this
-  # interopd's in libvirtd's namespace), so it reads no configuration, as on an installed host.
-  ln -s "$ctl" "$lv/etc-interop/hooks/lxc.d/interop"
+  # The hook as installed (config/libvirt/interop.in: exec interopctl hook libvirt "$@"), finding interopd's socket
+  # at /run/interop/private (bound to this interopd's in libvirtd's namespace), so it reads no configuration, as on
+  # an installed host.
+  sed "s|@BINDIR@/interopctl|$ctl|" "$repo/config/libvirt/interop.in" > "$lv/etc-interop/hooks/lxc.d/interop"
+  chmod 0755 "$lv/etc-interop/hooks/lxc.d/interop"
   if [ ! -e /run/interop ]; then
     mkdir /run/interop
     made_run_interop=1

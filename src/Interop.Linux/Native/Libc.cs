@@ -70,6 +70,13 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    /// <summary>statfs(2); <paramref name="buffer"/> holds a struct statfs (120 bytes on 64-bit), f_type first.</summary>
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int Statfs(string path, byte* buffer);
+
+    internal const long CgroupSuperMagic = 0x27e0eb;
+    internal const long Cgroup2SuperMagic = 0x63677270;
+
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint Read(int fd, byte* buffer, nuint count);
 

@@ -56,6 +56,18 @@ public class CgroupFsTests
     }
 
     [Test]
+    public void Only_a_real_cgroup_mount_skips_the_symlink_walk()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(CgroupFs.IsCgroupFs(HostHierarchies.Cpuset.MountPoint), Is.True, "cgroup v1");
+            Assert.That(CgroupFs.IsCgroupFs(HostHierarchies.Unified.MountPoint), Is.True, "cgroup2");
+            Assert.That(CgroupFs.IsCgroupFs(Path.GetTempPath()), Is.False);
+            Assert.That(CgroupFs.IsCgroupFs("/sys/fs/cgroup"), Is.False, "the tmpfs the hierarchies are mounted on");
+        });
+    }
+
+    [Test]
     public void A_symlink_below_the_mount_point_is_never_followed()
     {
         var fakeMount = Directory.CreateTempSubdirectory("interop-mount-");
