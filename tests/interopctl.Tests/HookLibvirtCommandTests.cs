@@ -79,6 +79,17 @@ public class HookLibvirtCommandTests
     }
 
     [Test]
+    public async Task Start_is_accepted_without_parsing_the_xml_or_a_service()
+    {
+        var h = new CliHarness { Stdin = Encoding.UTF8.GetBytes("<domain type='lxc'><name>web</os>") };
+        var r = await h.RunAsync("hook", "libvirt", "web", "start", "begin", "-");
+
+        Assert.That(r.Code, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Error, Is.Empty);
+        Assert.That(h.Connections, Is.Empty);
+    }
+
+    [Test]
     public async Task Start_with_empty_stdin_exits_0_without_a_service()
     {
         var h = new CliHarness();

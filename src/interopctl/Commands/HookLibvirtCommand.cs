@@ -47,8 +47,9 @@ internal static class HookLibvirtCommand
             }
         }
 
-        // Nothing to do for these: do not refuse a start because someone ran it by hand without XML.
-        if (xml.Length == 0 && args.Count >= 3 && rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored)
+        // Nothing to do for these (DESIGN.md section 7: start is accepted as it is): stdin was read so libvirt's write
+        // of the XML completes, and the document is not parsed: libvirt runs this on every start.
+        if (args.Count >= 3 && rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored)
         {
             return ExitCodes.Ok;
         }
