@@ -7,7 +7,7 @@
 #      (LXC stop and post-stop, libvirt prepare), plus Peer.Ping as the floor of any bus call;
 #   2. lxc-start to RUNNING of one busybox container, from a root shell's scope: two trivial /bin/sh hooks
 #      (pre-start, start-host) against Interop's include (its pre-start puts LXC's monitor into a delegated
-#      scope, its start-host registers the machine: the systemd and machined calls of the hook path).
+#      scope; no start-host: interopd registers the machine when the init enters its cgroup, off the start path).
 # Prints the figures and their ratios. Run as root (tools/bench.sh calls it; it may also run alone).
 # Everything is stopped by pid and removed on exit (the nested host's nh_down), also on failure.
 # Knobs: BENCH_RUNS (hook runs, default 30), BENCH_LXC_RUNS (default 15), BENCH_SD_MODE (hybrid|unified).
