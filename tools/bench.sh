@@ -438,7 +438,7 @@ for n in $scales; do
 import sys, time
 tids, root, cpuset = sys.argv[1], sys.argv[2], sys.argv[3]
 since = int(time.time() * 1_000_000)
-out = ["# interopd registry; rewritten after every change. Do not edit while interopd runs.", "version: 1", "containers:"]
+out = ["# interopd registry: this snapshot, then the changes in the .journal file next to it. Do not edit while interopd runs.", "version: 1", "containers:"]
 count = 0
 for line in open(tids):
     parts = line.split()

@@ -44,8 +44,10 @@ public sealed class LinuxCgroupHost : ICgroupHost
         _procRoot = procRoot;
 
         // What containers make inside their cgroups is skipped, never fatal: one warning per dir names it.
-        var warn = _log;
-        CgroupTree.Warn ??= message => warn.LogWarning("{Message}", message);
+        if (CgroupTree.Logger == Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+        {
+            CgroupTree.Logger = _log;
+        }
         Mode = HierarchyDiscovery.Classify(hierarchies).ToWire();
         Hierarchies = [.. hierarchies.Select(h => (h.Key, h.MountPoint))];
     }

@@ -1,3 +1,4 @@
+using Interop.TestSupport;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Interop.Core;

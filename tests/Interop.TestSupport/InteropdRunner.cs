@@ -36,8 +36,28 @@ public sealed class InteropdRunner : IDisposable
     /// <summary>Everything it logged to stderr, over all its runs.</summary>
     public string Log => _earlierRuns + _stderr.Text;
 
-    /// <summary>True once the current run has exited (or before the first start).</summary>
-    public bool HasExited => _process is null || _process.HasExited;
+    /// <summary>
+    /// True once the current run has exited (or before the first start). Its stderr is then read to the end, so a
+    /// <see cref="Log"/> read right after has every line the run wrote.
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (_process is null)
+            {
+                return true;
+            }
+
+            if (!_process.HasExited)
+            {
+                return false;
+            }
+
+            _process.WaitForExit();
+            return true;
+        }
+    }
 
     /// <summary>True while a run is alive.</summary>
     public bool Running => !HasExited;

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using Interop.Core;
 using Interop.Linux.Native;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Interop.Linux.Cgroups;
 
@@ -32,8 +34,8 @@ public static class CgroupTree
 
     private static readonly ConcurrentDictionary<string, byte> Reported = new(StringComparer.Ordinal);
 
-    /// <summary>Where the one warning per skipped dir goes (interopd: its log). Null: nowhere.</summary>
-    public static Action<string>? Warn { get; set; }
+    /// <summary>Where the one warning per skipped dir goes (interopd: its log; the same ILogger abstraction as every library). Default: nowhere.</summary>
+    public static ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>True when Interop can address <paramref name="name"/> (a dir name read from cgroupfs) by its name.</summary>
     public static bool IsAddressable(string name)
@@ -212,7 +214,7 @@ public static class CgroupTree
     {
         if (Reported.Count < MaxRemembered && Reported.TryAdd(displayPath, 0))
         {
-            Warn?.Invoke($"cgroup dir '{Escape(displayPath)}' is skipped: {why}");
+            Logger.LogWarning("cgroup dir '{Dir}' is skipped: {Why}", Escape(displayPath), why);
         }
     }
 

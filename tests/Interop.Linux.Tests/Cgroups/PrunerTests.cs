@@ -1,6 +1,7 @@
 using Interop.Core;
 using Interop.Linux.Cgroups;
 using Interop.Linux.Tests.Support;
+using Interop.TestSupport;
 
 namespace Interop.Linux.Tests.Cgroups;
 
@@ -121,9 +122,9 @@ public class PrunerTests
         using var scratch = HostHierarchies.Scratch(Both);
         var root = scratch.Rel("machine");
         SharedRoot.Setup(Both, root, new SharedRootOptions { Boundary = scratch.Name });
-        var warnings = new List<string>();
-        var previous = CgroupTree.Warn;
-        CgroupTree.Warn = warnings.Add;
+        var log = new ListLogger();
+        var previous = CgroupTree.Logger;
+        CgroupTree.Logger = log;
         try
         {
             var deep = string.Join('/', Enumerable.Repeat("d", CgroupTree.MaxDepth + 3));
@@ -153,12 +154,13 @@ public class PrunerTests
                 Assert.That(CgroupFs.HasTasks(Cpuset, root + "/stale"), Is.False);
                 Assert.That(CgroupFs.Tasks(Cpuset, root), Is.EqualTo(new[] { (uint)sleeper.Id }));
                 Assert.That(CgroupFs.ListChildren(Cpuset, root + "/stale"), Is.Empty);
+                var warnings = log.Entries.Select(e => e.Message).ToList();
                 Assert.That(warnings.Count(w => w.Contains("stale/evil\\x01x", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", warnings));
             });
         }
         finally
         {
-            CgroupTree.Warn = previous;
+            CgroupTree.Logger = previous;
             foreach (var h in Both)
             {
                 for (var i = CgroupTree.MaxDepth + 3; i > 0; i--)

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Interop.DBus.Tests;
+namespace Interop.TestSupport;
 
 /// <summary>An ILogger that keeps what it is told (message and exception), for the tests to look at.</summary>
-internal sealed class ListLogger : ILogger
+public sealed class ListLogger : ILogger
 {
     private readonly List<(string Message, Exception? Error)> _entries = [];
 
