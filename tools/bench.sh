@@ -333,7 +333,10 @@ if want virsh; then
   [ -n "$lv_driver" ] || die "libvirt's LXC driver (libvirt_driver_lxc.so) is missing (make deps)"
   [ -d /etc/libvirt ] || die "no /etc/libvirt to bind over (is libvirt-daemon installed?)"
   lv=$tmp/libvirt
-  mkdir -p "$lv/drivers" "$lv/etc-none/hooks" "$lv/etc-interop/hooks/lxc.d"
+  mkdir -p "$lv/drivers" "$lv/etc-none/hooks" "$lv/etc-trivial/hooks/lxc.d" "$lv/etc-interop/hooks/lxc.d"
+  # For the record: a trivial hook (reads the XML, exits 0) shows what libvirt's own hook machinery costs.
+  printf '#!/bin/sh\ncat >/dev/null\nexit 0\n' > "$lv/etc-trivial/hooks/lxc.d/trivial"
+  chmod 0755 "$lv/etc-trivial/hooks/lxc.d/trivial"
   ln -s "$lv_driver" "$lv/drivers/"
   # The hook as installed (config/libvirt/interop.in: exec interopctl hook libvirt "$@"), finding interopd's socket
   # at /run/interop/private (bound to this interopd's in libvirtd's namespace), so it reads no configuration, as on
@@ -375,7 +378,7 @@ if want virsh; then
 XML
   vstart="virsh -q -c lxc:/// start bench-virt >/dev/null"
   vstop="virsh -q -c lxc:/// destroy bench-virt >/dev/null 2>&1; true"
-  for variant in none interop; do
+  for variant in none trivial interop; do
     lv_start "$lv/etc-$variant"
     virsh -q -c lxc:/// define "$lv/bench-virt.xml" >/dev/null || die "virsh define failed: $(tail -n 3 "$lv/libvirtd.log")"
     hf "virsh-$variant" --warmup 2 --runs "$lxc_runs" --prepare "$vstop" --cleanup "$vstop" -n "virsh start ($variant)" "$vstart"
@@ -578,6 +581,7 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   echo "2b. virsh start of an LXC domain, median ms (hyperfine, $lxc_runs runs; target: with Interop's hook <= 1.05x without)"
   a=$(r virsh-none.0); b=$(r virsh-interop.0); q=$(ratio "$b" "$a")
   printf '  %-28s %8s\n' "without the hook" "$(ms "$a")"
+  printf '  %-28s %8s %s\n' "a trivial /bin/sh hook" "$(ms "$(r virsh-trivial.0)")" "$(ratio "$(r virsh-trivial.0)" "$a")x (for the record: libvirt's own cost of a hook)"
   printf '  %-28s %8s %s\n' "with Interop's hook" "$(ms "$b")" "${q}x: $(ok "$q" 1.05)"
   echo "  (the hook: interopctl as installed, on interopd's private socket; libvirt runs it for prepare, start and started)"
   echo
