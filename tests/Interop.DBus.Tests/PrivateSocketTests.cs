@@ -122,11 +122,11 @@ public sealed class PrivateSocketTests
     }
 
     [Test]
-    public async Task The_system_bus_choice_goes_to_the_private_socket_when_it_is_there()
+    public async Task The_hooks_reach_the_private_socket_when_it_is_there_and_not_when_it_is_gone()
     {
         await using var server = Start();
 
-        using (var client = DirectClient.Connect("system", SocketPath))
+        using (var client = DirectClient.TryConnectPrivate(SocketPath)!)
         {
             await client.StopContainerAsync(Manager.Lxc, "web", Facts);
         }

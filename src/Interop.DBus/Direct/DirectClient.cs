@@ -71,20 +71,9 @@ public sealed class DirectClient : ILifecycleClient
 
     /// <summary>Connects to <paramref name="bus"/>: "system", "session" or an address such as "unix:path=/run/x".</summary>
     /// <exception cref="DaemonUnreachableException">the bus cannot be reached.</exception>
-    public static DirectClient Connect(string bus, TimeSpan? timeout = null) => Connect(bus, PrivateSocket.DefaultPath, timeout);
-
-    /// <summary>
-    /// As <see cref="Connect(string, TimeSpan?)"/>; for the system bus, interopd's private socket at
-    /// <paramref name="privateSocket"/> first when it accepts us (root only), the bus when not.
-    /// </summary>
-    internal static DirectClient Connect(string bus, string privateSocket, TimeSpan? timeout = null)
+    public static DirectClient Connect(string bus, TimeSpan? timeout = null)
     {
         var limit = timeout ?? DefaultTimeout;
-        if (bus == "system" && TryConnectPrivate(privateSocket, limit) is { } direct)
-        {
-            return direct;
-        }
-
         var address = BusAddress.Resolve(bus);
         var socket = UnixSocket.Connect(address, limit, out var error)
             ?? throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {error}");

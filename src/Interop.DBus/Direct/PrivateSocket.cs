@@ -27,7 +27,7 @@ namespace Interop.DBus.Direct;
 /// </remarks>
 public sealed class PrivateSocket : IAsyncDisposable
 {
-    /// <summary>Where interopd listens by default and where the hooks look when they would use the system bus.</summary>
+    /// <summary>Where interopd listens by default and where a hook that names no bus looks first.</summary>
     public const string DefaultPath = "/run/interop/private";
 
     public const int MaxConnections = 64;
