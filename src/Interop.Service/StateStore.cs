@@ -38,6 +38,9 @@ public sealed class StateStore
     private readonly Lock _flushLock = new();
     private int _flushQueued;
 
+    /// <summary>What was written since the last fsync (<see cref="Unsynced"/> bits): only those are forced.</summary>
+    private int _unsynced;
+
     /// <summary>The journal may always grow to this size before a change rewrites the snapshot.</summary>
     internal const long MinJournalBytes = 64 * 1024;
 
@@ -87,6 +90,9 @@ public sealed class StateStore
             }
 
             journal.Write(record);
+
+            // A new journal is also a new directory entry.
+            MarkUnsynced(_journalBytes == 0 ? Unsynced.Journal | Unsynced.Directory : Unsynced.Journal);
             _journalBytes += record.Length;
         }
         catch
@@ -129,20 +135,46 @@ public sealed class StateStore
         _journalBytes = 0;
         _snapshotBytes = length;
         _needsSnapshot = false;
+
+        // The rename and the journal's removal are directory entries; the journal needs no fsync any more.
+        MarkUnsynced(Unsynced.Snapshot | Unsynced.Directory);
         QueueFlush();
     }
 
-    /// <summary>Forces the current file and its directory entry to the disk.</summary>
+    /// <summary>
+    /// Forces what was written since the last flush to the disk: after a journal record the journal alone, after a
+    /// new snapshot the snapshot and the directory (each fsync may cost the device a cache flush).
+    /// </summary>
     public void Flush()
     {
         lock (_flushLock)
         {
             Volatile.Write(ref _flushQueued, 0);
-            Fsync(Path, directory: false);
-            Fsync(JournalPath, directory: false);
-            Fsync(System.IO.Path.GetDirectoryName(Path) ?? "/", directory: true);
+            var unsynced = (Unsynced)Interlocked.Exchange(ref _unsynced, 0);
+            if (unsynced.HasFlag(Unsynced.Snapshot))
+            {
+                Fsync(Path, directory: false);
+            }
+
+            if (unsynced.HasFlag(Unsynced.Journal))
+            {
+                Fsync(JournalPath, directory: false);
+            }
+
+            if (unsynced.HasFlag(Unsynced.Directory))
+            {
+                Fsync(System.IO.Path.GetDirectoryName(Path) ?? "/", directory: true);
+            }
         }
     }
+
+    /// <summary>False: nothing is forced until <see cref="Flush"/> is called (tests that look at <see cref="PendingSync"/>).</summary>
+    internal bool FlushInBackground { get; init; } = true;
+
+    /// <summary>What the next <see cref="Flush"/> forces to the disk.</summary>
+    internal Unsynced PendingSync => (Unsynced)Volatile.Read(ref _unsynced);
+
+    private void MarkUnsynced(Unsynced what) => Interlocked.Or(ref _unsynced, (int)what);
 
     /// <summary>Reads the snapshot and replays the journal; absent files are an empty registry.</summary>
     /// <exception cref="StateFileException">A file exists but is not valid.</exception>
@@ -642,7 +674,7 @@ public sealed class StateStore
 
     private void QueueFlush()
     {
-        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0 && FlushInBackground)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static store => store.FlushQueued(), this, preferLocal: false);
         }
@@ -671,6 +703,16 @@ public sealed class StateStore
             // Durability is best effort here; the rename already made the content visible.
         }
     }
+}
+
+/// <summary>The files a <see cref="StateStore.Flush"/> forces to the disk.</summary>
+[Flags]
+internal enum Unsynced
+{
+    None = 0,
+    Snapshot = 1,
+    Journal = 2,
+    Directory = 4,
 }
 
 public sealed class StateFileException : Exception

@@ -96,6 +96,39 @@ public sealed class StateStoreTests
     }
 
     [Test]
+    public void Flush_forces_only_what_was_written_since_the_last_one()
+    {
+        var store = new StateStore(StatePath) { FlushInBackground = false };
+        var registry = new List<Mapping>();
+        void Change(string name)
+        {
+            registry.Add(Sample(name));
+            store.Apply(new StateChange.Put(Sample(name)), () => registry);
+        }
+
+        Change("a"); // the first change since start-up writes a snapshot
+        var afterSnapshot = store.PendingSync;
+        store.Flush();
+        var afterFlush = store.PendingSync;
+        Change("b"); // a new journal: a new directory entry too
+        var afterFirstRecord = store.PendingSync;
+        store.Flush();
+        Change("c");
+        var afterRecord = store.PendingSync;
+        store.Flush();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterSnapshot, Is.EqualTo(Unsynced.Snapshot | Unsynced.Directory));
+            Assert.That(afterFlush, Is.EqualTo(Unsynced.None));
+            Assert.That(afterFirstRecord, Is.EqualTo(Unsynced.Journal | Unsynced.Directory));
+            Assert.That(afterRecord, Is.EqualTo(Unsynced.Journal), "a record in an existing journal: that file alone");
+            Assert.That(store.PendingSync, Is.EqualTo(Unsynced.None));
+            Assert.That(new StateStore(StatePath).Load().Select(m => m.Name), Is.EquivalentTo(new[] { "a", "b", "c" }));
+        });
+    }
+
+    [Test]
     public void A_missing_file_is_an_empty_registry()
     {
         Assert.That(new StateStore(Path.Combine(_dir, "none", "state.yaml")).Load(), Is.Empty);
