@@ -3,7 +3,7 @@
 #   1. interopctl hook (the published NativeAOT binary) per lifecycle event, LXC and libvirt, against
 #      busctl call of the same D-Bus method on the same private bus and the same interopd (hyperfine).
 #   2. lxc-start to RUNNING of one busybox container: no hooks, two trivial /bin/sh hooks, Interop's
-#      include file (hyperfine, lxc-stop -k between runs).
+#      include file (the three taking turns, one start each per round; lxc-stop -k between starts).
 #   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
 #      each in its own cpuset cgroup): start-up reconcile, VmRSS, ListContainers and GetContainerByPid
 #      over the bus (hyperfine) and in process (BenchmarkDotNet, bench/Interop.Benchmarks).
@@ -303,13 +303,57 @@ lxc_variant bench-none ""
 lxc_variant bench-sh "$(printf 'lxc.hook.pre-start = %s\nlxc.hook.start-host = %s' "$tmp/trivial-hook" "$tmp/trivial-hook")"
 lxc_variant bench-interop "lxc.include = $tmp/interop-lxc.conf"
 export INTEROP_BUS_ADDRESS=unix:path=$private
-start_cmd() { echo "lxc-start -P $lxc_path -n $1 -d && lxc-wait -P $lxc_path -n $1 -s RUNNING -t 30"; }
+start_one() { lxc-start -P "$lxc_path" -n "$1" -d && lxc-wait -P "$lxc_path" -n "$1" -s RUNNING -t 30; }
 # LXC reports STOPPED before its post-stop hooks have run: the pause lets the last stop's hooks (Interop's release in
 # interopd) finish before the next timed start, for every variant alike.
-stop_cmd() { echo "lxc-stop -P $lxc_path -n $1 -k >/dev/null 2>&1; lxc-wait -P $lxc_path -n $1 -s STOPPED -t 30; sleep 0.3"; }
-for c in bench-none bench-sh bench-interop; do
-  hf "lxc-start-$c" --warmup 2 --runs "$lxc_runs" --prepare "$(stop_cmd "$c")" --cleanup "$(stop_cmd "$c")" \
-    -n "lxc-start $c" "$(start_cmd "$c")"
+stop_one() { lxc-stop -P "$lxc_path" -n "$1" -k >/dev/null 2>&1 || true; lxc-wait -P "$lxc_path" -n "$1" -s STOPPED -t 30; sleep 0.3; }
+# The three variants take turns, one start each per round (the order reversed every other round), not one block
+# of runs after another: on a shared VM the speed drifts over the minutes a block takes (blocks read 1.06x and
+# 1.26x for the same build), and taking turns puts that drift into every variant alike.
+interleave() { # NAME...: lxc_runs rounds (2 more first, not recorded); records lxc-start-NAME.0 (.min, .max) in ms
+  local round c t0 t1 order
+  for round in $(seq -2 "$lxc_runs"); do
+    order=("$@")
+    if (( round % 2 )); then order=("$3" "$2" "$1"); fi
+    for c in "${order[@]}"; do
+      stop_one "$c"
+      t0=$(date +%s%N)
+      start_one "$c" || die "lxc-start $c failed (its log: $lxc_path/$c)"
+      t1=$(date +%s%N)
+      if (( round > 0 )); then echo "$(( (t1 - t0) / 1000 ))" >> "$tmp/lxc-start-$c.us"; fi
+    done
+  done
+  for c in "$@"; do
+    stop_one "$c"
+    read -r median min max < <(sort -n "$tmp/lxc-start-$c.us" |
+      awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m / 1000, v[1] / 1000, v[NR] / 1000 }')
+    record "lxc-start-$c.0" "$median"; record "lxc-start-$c.0.min" "$min"; record "lxc-start-$c.0.max" "$max"
+  done
+}
+interleave bench-none bench-sh bench-interop
+# Where the time goes, from LXC's own log (-l TRACE, ms stamps; these starts are not timed above): each hook from
+# "Executing script" to LXC's next line, summed per start; and the monitor's first cgroup attach (cgroup v1 waits
+# for an RCU grace period there), which varies far more than the hooks cost.
+trace_runs=${BENCH_LXC_TRACE_RUNS:-10}
+for round in $(seq "$trace_runs"); do
+  for c in bench-sh bench-interop; do
+    stop_one "$c"
+    lxc-start -P "$lxc_path" -n "$c" -d -l TRACE -o "$tmp/trace.$c.$round.log" &&
+      lxc-wait -P "$lxc_path" -n "$c" -s RUNNING -t 30 || die "lxc-start $c (traced) failed"
+  done
+done
+for c in bench-sh bench-interop; do
+  stop_one "$c"
+  read -r hooks attach_lo attach_hi < <(for f in "$tmp"/trace."$c".*.log; do
+    awk 'function ms(s) { return (substr(s, 9, 2) * 3600 + substr(s, 11, 2) * 60 + substr(s, 13)) * 1000 }
+      $1 != "lxc-start" { next }
+      hook != "" { h += ms($3) - hook; hook = "" }
+      /run_script_argv/ { hook = ms($3) }
+      /cgfsng_monitor_create:/ { mc = ms($3) }
+      /cgfsng_monitor_enter:/ && !me { me = ms($3) }
+      /Set container state to RUNNING/ { print h, me - mc; exit }' "$f"
+  done | sort -k2,2n | awk '{ h += $1; a[NR] = $2 } END { printf "%.1f %d %d\n", h / NR, a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)] }')
+  record "lxc-trace-$c.hooks" "$hooks"; record "lxc-trace-$c.attach" "$attach_lo-$attach_hi"
 done
 unset INTEROP_BUS_ADDRESS
 grep -q "started lxc bench-interop" "$tmp/interopd.log" || die "the Interop hooks did not register bench-interop (see interopd log)"
@@ -569,7 +613,7 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   echo "  (interopctl on interopd's private socket, as a root hook on an installed host; busctl on the bus;"
   echo "   busctl Peer.Ping, the floor of any bus round trip: $(ms "$(r ping.0)") ms)"
   echo
-  echo "2. lxc-start -d + lxc-wait RUNNING, busybox, median ms (hyperfine, $lxc_runs runs; target: Interop <= 1.0x trivial hooks)"
+  echo "2. lxc-start -d + lxc-wait RUNNING, busybox, median ms ($lxc_runs rounds, the variants taking turns; target: Interop <= 1.0x trivial hooks)"
   none=$(r lxc-start-bench-none.0); sh=$(r lxc-start-bench-sh.0); it=$(r lxc-start-bench-interop.0)
   printf '  %-28s %8s %s\n' "no hooks" "$(ms "$none")" ""
   printf '  %-28s %8s %s\n' "two trivial /bin/sh hooks" "$(ms "$sh")" "$(ratio "$sh" "$none")x no hooks"
@@ -577,6 +621,10 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   printf '  %-28s %8s %s\n' "Interop's hooks" "$(ms "$it")" "${q}x trivial hooks, $(ratio "$it" "$none")x no hooks: $(ok "$q" 1.0)"
   printf '  %-28s %8s\n' "  spread (min-max), trivial" "$(ms "$(r lxc-start-bench-sh.0.min)")-$(ms "$(r lxc-start-bench-sh.0.max)")"
   printf '  %-28s %8s\n' "  spread (min-max), Interop" "$(ms "$(r lxc-start-bench-interop.0.min)")-$(ms "$(r lxc-start-bench-interop.0.max)")"
+  echo "  from LXC's own log (-l TRACE, ${BENCH_LXC_TRACE_RUNS:-10} more starts each; ms stamps):"
+  printf '  %-44s %6s %8s\n' "" trivial Interop
+  printf '  %-44s %6s %8s\n' "  time in hooks per start, mean ms" "$(r lxc-trace-bench-sh.hooks)" "$(r lxc-trace-bench-interop.hooks)"
+  printf '  %-44s %6s %8s\n' "  monitor's first cgroup attach, ms (p25-p75)" "$(r lxc-trace-bench-sh.attach)" "$(r lxc-trace-bench-interop.attach)"
   echo
   echo "2b. virsh start of an LXC domain, median ms (hyperfine, $lxc_runs runs; target: with Interop's hook <= 1.05x without)"
   a=$(r virsh-none.0); b=$(r virsh-interop.0); q=$(ratio "$b" "$a")
