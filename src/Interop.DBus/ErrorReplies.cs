@@ -165,14 +165,10 @@ internal static class RawHeader
         writer.WriteVariantUInt32(replySerial);
         if (destination is not null)
         {
-            writer.WriteStructureStart();
-            writer.WriteByte(WireConstants.FieldDestination);
-            writer.WriteVariantString(destination);
+            WriteStringField(ref writer, WireConstants.FieldDestination, destination);
         }
 
-        writer.WriteStructureStart();
-        writer.WriteByte(WireConstants.FieldErrorName);
-        writer.WriteVariantString(errorName);
+        WriteStringField(ref writer, WireConstants.FieldErrorName, errorName);
         WriteSignatureField(ref writer, signature);
         writer.WriteArrayEnd(fields);
         writer.WriteStructureStart(); // the body starts 8-aligned
@@ -185,15 +181,9 @@ internal static class RawHeader
         writer.WriteStructureStart();
         writer.WriteByte(WireConstants.FieldPath);
         writer.WriteVariantObjectPath(path);
-        writer.WriteStructureStart();
-        writer.WriteByte(WireConstants.FieldInterface);
-        writer.WriteVariantString(iface);
-        writer.WriteStructureStart();
-        writer.WriteByte(WireConstants.FieldMember);
-        writer.WriteVariantString(member);
-        writer.WriteStructureStart();
-        writer.WriteByte(WireConstants.FieldDestination);
-        writer.WriteVariantString(destination);
+        WriteStringField(ref writer, WireConstants.FieldInterface, iface);
+        WriteStringField(ref writer, WireConstants.FieldMember, member);
+        WriteStringField(ref writer, WireConstants.FieldDestination, destination);
         WriteSignatureField(ref writer, signature);
         writer.WriteArrayEnd(fields);
         writer.WriteStructureStart(); // the body starts 8-aligned
@@ -212,6 +202,13 @@ internal static class RawHeader
         writer.WriteByte(WireConstants.FieldUnixFds);
         writer.WriteVariantUInt32(0); // CreateMessage writes the count at this fixed offset (20)
         return fields;
+    }
+
+    private static void WriteStringField(ref MessageWriter writer, byte code, string value)
+    {
+        writer.WriteStructureStart();
+        writer.WriteByte(code);
+        writer.WriteVariantString(value);
     }
 
     private static void WriteSignatureField(ref MessageWriter writer, string? signature)

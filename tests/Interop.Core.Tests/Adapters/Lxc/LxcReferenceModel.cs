@@ -179,34 +179,24 @@ public static class LxcReferenceModel
     /// <summary>
     /// The payload dirs LXC tries in order: the plain one, then -1 .. -999 (only the plain one in Explicit mode).
     /// </summary>
-    public static IEnumerable<string> PayloadCandidates(string name, LxcCgroupSettings settings)
-    {
-        var first = Place(name, settings);
-        yield return first.Payload;
-        if (!first.Retries)
-        {
-            yield break;
-        }
-
-        for (var i = 1; i <= MaxSuffix; i++)
-        {
-            yield return Place(name, settings, payloadSuffix: i).Payload;
-        }
-    }
+    public static IEnumerable<string> PayloadCandidates(string name, LxcCgroupSettings settings) =>
+        Candidates(name, settings, suffix => Place(name, settings, payloadSuffix: suffix).Payload);
 
     /// <summary>The monitor dirs LXC tries in order (independent of the payload's retries).</summary>
-    public static IEnumerable<string> MonitorCandidates(string name, LxcCgroupSettings settings)
+    public static IEnumerable<string> MonitorCandidates(string name, LxcCgroupSettings settings) =>
+        Candidates(name, settings, suffix => Place(name, settings, monitorSuffix: suffix).Monitor);
+
+    private static IEnumerable<string> Candidates(string name, LxcCgroupSettings settings, Func<int, string> withSuffix)
     {
-        var first = Place(name, settings);
-        yield return first.Monitor;
-        if (!first.Retries)
+        yield return withSuffix(0);
+        if (!Place(name, settings).Retries)
         {
             yield break;
         }
 
         for (var i = 1; i <= MaxSuffix; i++)
         {
-            yield return Place(name, settings, monitorSuffix: i).Monitor;
+            yield return withSuffix(i);
         }
     }
 
