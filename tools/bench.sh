@@ -15,8 +15,8 @@
 # Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
 # process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
 # Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
-# BENCH_LXC_RUNS (default 15), BENCH_SCALES (default "100 1000 10000"), BENCH_BDN=0 (parts 3-4 without
-# BenchmarkDotNet), INTEROP_CTL, INTEROPD.
+# BENCH_LXC_RUNS (default 15), BENCH_LXC_TRACE_RUNS (part 2's starts under -l TRACE, default 10),
+# BENCH_SCALES (default "100 1000 10000"), BENCH_BDN=0 (parts 3-4 without BenchmarkDotNet), INTEROP_CTL, INTEROPD.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ctl=${INTEROP_CTL:-$repo/artifacts/interopctl/interopctl}
@@ -311,10 +311,12 @@ stop_one() { lxc-stop -P "$lxc_path" -n "$1" -k >/dev/null 2>&1 || true; lxc-wai
 # of runs after another: on a shared VM the speed drifts over the minutes a block takes (blocks read 1.06x and
 # 1.26x for the same build), and taking turns puts that drift into every variant alike.
 interleave() { # NAME...: lxc_runs rounds (2 more first, not recorded); records lxc-start-NAME.0 (.min, .max) in ms
-  local round c t0 t1 order
+  local round c t0 t1 i order
   for round in $(seq -2 "$lxc_runs"); do
     order=("$@")
-    if (( round % 2 )); then order=("$3" "$2" "$1"); fi
+    if (( round % 2 )); then
+      order=(); for (( i = $#; i >= 1; i-- )); do order+=("${!i}"); done
+    fi
     for c in "${order[@]}"; do
       stop_one "$c"
       t0=$(date +%s%N)
