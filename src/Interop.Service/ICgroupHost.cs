@@ -16,8 +16,14 @@ public interface ICgroupHost
     /// <summary>Creates or repairs the shared root in every hierarchy; returns the actions taken.</summary>
     IReadOnlyList<string> Setup(string sharedRootDir);
 
-    /// <summary>Creates a dir below the shared root (a libvirt partition) in every hierarchy, top-down, initialized.</summary>
-    IReadOnlyList<string> EnsureDir(string dir);
+    /// <summary>
+    /// What a prepare needs before the manager makes a container's dirs: the shared root as <see cref="Setup"/> leaves it
+    /// and <paramref name="dir"/> (the container's parent: the shared root, or a libvirt partition below it) made and
+    /// initialized the same way, top-down.
+    /// A hierarchy where nothing has written into those dirs since the last call is not checked again. Returns the
+    /// actions taken.
+    /// </summary>
+    IReadOnlyList<string> EnsureReady(string dir);
 
     /// <summary>Names of the child dirs of <paramref name="dir"/>, across all hierarchies.</summary>
     IReadOnlySet<string> ListChildren(string dir);

@@ -209,7 +209,7 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
             }
             else
             {
-                foreach (var action in _host.Setup(RootDir).Concat(parent != RootDir ? _host.EnsureDir(parent) : []))
+                foreach (var action in _host.EnsureReady(parent))
                 {
                     _log.LogInformation("setup: {0}", action);
                 }

@@ -13,7 +13,7 @@ namespace Interop.Service;
 /// <see cref="SharedRoot"/> and <see cref="Pruner"/>, /proc through <see cref="ProcCgroup"/> and <see cref="ProcFs"/>, and
 /// managers' pid files through <see cref="PidFiles"/>.
 /// </summary>
-public sealed class LinuxCgroupHost : ICgroupHost
+public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
 {
     private readonly ILogger _log;
 
@@ -23,6 +23,7 @@ public sealed class LinuxCgroupHost : ICgroupHost
     private readonly SharedRootOptions _options;
     private readonly string _procRoot;
     private readonly string _sharedRoot;
+    private readonly Lazy<CheckedDirs?> _checked = new(CheckedDirs.Create);
 
     /// <param name="hierarchies">The mounted hierarchies.</param>
     /// <param name="sharedRoot">The shared root every per-container operation is confined to ("/machine").</param>
@@ -60,7 +61,75 @@ public sealed class LinuxCgroupHost : ICgroupHost
 
     public IReadOnlyList<string> Setup(string sharedRootDir) => SharedRoot.Setup(_writable, sharedRootDir, _options);
 
-    public IReadOnlyList<string> EnsureDir(string dir) => SharedRoot.EnsureDir(_writable, _sharedRoot, dir, _options);
+    public IReadOnlyList<string> EnsureReady(string dir)
+    {
+        var target = CgroupFs.NormalizeRelative(dir);
+        var done = new List<string>();
+        var actions = Checked(_sharedRoot, _options.Boundary, hs => SharedRoot.Setup(hs, _sharedRoot, _options), done);
+        if (target != _sharedRoot)
+        {
+            actions.AddRange(Checked(target, _sharedRoot, hs => SharedRoot.EnsureDir(hs, _sharedRoot, target, _options), done));
+        }
+
+        LastChecked = [.. done.Distinct()];
+        return actions;
+    }
+
+    /// <summary>Hierarchies checked by the last <see cref="EnsureReady"/> (for tests: the others were skipped).</summary>
+    internal IReadOnlyList<string> LastChecked { get; private set; } = [];
+
+    public void Dispose()
+    {
+        if (_checked.IsValueCreated)
+        {
+            _checked.Value?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="ensure"/> on the writable hierarchies where <paramref name="target"/> is not known to be in
+    /// order (<see cref="CheckedDirs"/>): the dirs from <paramref name="top"/> down to it are watched first, and recorded
+    /// once the check passed. A v1 cpuset is re-read every time: a CPU going offline empties it without a write. On v1
+    /// a write into <paramref name="top"/>'s own files does not count: the check reads only the cpuset there, and a
+    /// usable cpuset below implies one above (the kernel keeps a child's within its parent's). LXC writes the cpuset
+    /// files of the first level below the hierarchy root at every start.
+    /// </summary>
+    private List<string> Checked(string target, string top, Func<IReadOnlyList<Hierarchy>, IReadOnlyList<string>> ensure, List<string> done)
+    {
+        var record = _checked.Value;
+        var todo = _writable.Where(h => record is null || !record.IsChecked(h.Key, target) || !CpusetUsable(h, target)).ToList();
+        done.AddRange(todo.Select(h => h.Key));
+        if (todo.Count == 0)
+        {
+            return [];
+        }
+
+        var tokens = todo.Select(h => record?.Watch(h.Key, [.. LevelsFrom(top, target).Select(l => CgroupFs.DirOf(h, l))], topFiles: h.IsUnified) ?? -1).ToList();
+        var actions = ensure(todo);
+        for (var i = 0; i < todo.Count; i++)
+        {
+            record?.MarkChecked(todo[i].Key, target, tokens[i]);
+        }
+
+        return [.. actions];
+    }
+
+    private static bool CpusetUsable(Hierarchy h, string dir) =>
+        h.IsUnified || !h.Has("cpuset")
+        || (!string.IsNullOrWhiteSpace(CgroupFs.TryRead(h, dir, CgroupFs.CpusetCpus)) && !string.IsNullOrWhiteSpace(CgroupFs.TryRead(h, dir, CgroupFs.CpusetMems)));
+
+    /// <summary><paramref name="top"/> and every dir below it down to <paramref name="target"/> (relative paths).</summary>
+    private static List<string> LevelsFrom(string top, string target)
+    {
+        var levels = new List<string> { top };
+        var rest = top.Length == 0 ? target : target[(top.Length + 1)..];
+        foreach (var part in rest.Split('/'))
+        {
+            levels.Add(CgroupFs.Join(levels[^1], part));
+        }
+
+        return levels;
+    }
 
     public IReadOnlySet<string> ListChildren(string dir)
     {

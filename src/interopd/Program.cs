@@ -107,7 +107,7 @@ public static class Program
             config = config.ForSystemd();
         }
 
-        var host = systemd is null
+        using var host = systemd is null
             ? LinuxCgroupHost.FromHost(config.SharedRoot, config.Boundary, loggers.CreateLogger<LinuxCgroupHost>())
             : SystemdHost.CgroupHost(config, loggers.CreateLogger<LinuxCgroupHost>());
         log.LogInformation("interopd {0}: {1} host, {2} hierarchies, shared root {3}, state {4}, bus {5}",

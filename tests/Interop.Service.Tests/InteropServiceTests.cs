@@ -190,7 +190,7 @@ public sealed class InteropServiceTests
     {
         Assert.ThrowsAsync<InvalidInputException>(() => _service.PrepareContainerAsync(Manager.Lxc, name, NoFacts));
         Assert.ThrowsAsync<InvalidInputException>(() => _service.ReleaseContainerAsync(Manager.Lxc, name, NoFacts));
-        _host.DidNotReceive().Setup(Arg.Any<string>());
+        _host.DidNotReceive().EnsureReady(Arg.Any<string>());
         _host.DidNotReceive().RemoveIfEmpty(Arg.Any<string>());
     }
 

@@ -29,7 +29,11 @@ public class LinuxCgroupHostTests
     }
 
     [TearDown]
-    public void TearDown() => Directory.Delete(_proc, recursive: true);
+    public void TearDown()
+    {
+        _host.Dispose();
+        Directory.Delete(_proc, recursive: true);
+    }
 
     [TestCase("/machine/lxc.payload.c1", true)]
     [TestCase("/machine/lxc.payload.c1/init.scope", true)]

@@ -335,7 +335,7 @@ public sealed class SystemdCoordinatorTests
             Assert.That((m.Unit, m.Machine), Is.EqualTo((scope, "lxc-842-sdv-1b7410-c")));
         });
         _host.DidNotReceive().MoveProcess(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<int>());
-        _host.DidNotReceive().EnsureDir(Arg.Any<string>());
+        _host.DidNotReceive().EnsureDirIn(Arg.Any<string>(), Arg.Any<string>());
     }
 
     [Test]
