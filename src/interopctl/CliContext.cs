@@ -14,9 +14,28 @@ namespace Interop.Ctl;
 /// </summary>
 internal sealed class CliContext
 {
-    public required TextWriter Out { get; init; }
+    private TextWriter? _out;
+    private TextWriter? _error;
+    private Lazy<string?>? _processPath;
+    private Lazy<bool>? _interactive;
 
-    public required TextWriter Error { get; init; }
+    /// <summary>
+    /// Where results go; the console unless set (<see cref="FromProcess"/> leaves it unset). The console's writers,
+    /// the terminal checks and the executable's path are found on first use: a hook, run on every container start,
+    /// takes none of them unless it has something to say.
+    /// </summary>
+    public TextWriter Out
+    {
+        get => _out ??= Console.Out;
+        init => _out = value;
+    }
+
+    /// <summary>Where errors and warnings go; the console's stderr unless set.</summary>
+    public TextWriter Error
+    {
+        get => _error ??= Console.Error;
+        init => _error = value;
+    }
 
     /// <summary>Connects to the daemon on a bus ("system", "session" or an address).</summary>
     public required Func<string, CancellationToken, Task<IInteropClient>> Connect { get; init; }
@@ -58,13 +77,21 @@ internal sealed class CliContext
     public Func<TimeSpan> Elapsed { get; init; } = static () => System.Diagnostics.Stopwatch.GetElapsedTime(0);
 
     /// <summary>True when stdout is a terminal: top redraws and reads keys; otherwise it prints plain frames.</summary>
-    public bool Interactive { get; init; }
+    public bool Interactive
+    {
+        get => _interactive?.Value ?? false;
+        init => _interactive = new Lazy<bool>(value);
+    }
 
     /// <summary>A key pressed on the terminal, without waiting; null when none.</summary>
     public Func<char?> ReadKey { get; init; } = static () => null;
 
     /// <summary>This executable's path (the default for lxc-config --interopctl).</summary>
-    public string? ProcessPath { get; init; }
+    public string? ProcessPath
+    {
+        get => _processPath?.Value;
+        init => _processPath = new Lazy<string?>(value);
+    }
 
     /// <summary>This process's parent pid, sent with an LXC pre-start (the monitor, for a systemd host); null in tests that do not need it.</summary>
     public Func<int>? GetParentPid { get; init; }
@@ -77,8 +104,6 @@ internal sealed class CliContext
 
     public static CliContext FromProcess() => new()
     {
-        Out = Console.Out,
-        Error = Console.Error,
         Connect = ConnectAsync,
         ConnectLifecycle = bus => DirectClient.Connect(bus),
         ConnectPrivate = () => DirectClient.TryConnectPrivate(),
@@ -87,11 +112,11 @@ internal sealed class CliContext
         ReadStdin = ReadConsoleInput,
         ReadFile = ReadFileOrNull,
         ProbeLocal = LocalHealth.Probe,
-        ProcessPath = Environment.ProcessPath,
+        _processPath = new Lazy<string?>(static () => Environment.ProcessPath),
         GetParentPid = ProcFs.SelfParentPid,
         IsSystemdHost = () => SystemdBoot.IsBooted(),
         HasCgroup2 = static () => HierarchyDiscovery.FromHost().Any(h => h.Key == Hierarchy.UnifiedKey),
-        Interactive = !Console.IsOutputRedirected && !Console.IsInputRedirected,
+        _interactive = new Lazy<bool>(static () => !Console.IsOutputRedirected && !Console.IsInputRedirected),
         ReadKey = ReadConsoleKey,
     };
 
