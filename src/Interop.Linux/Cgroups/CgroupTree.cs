@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Interop.Core;
 using Interop.Linux.Native;
@@ -60,44 +62,92 @@ public static class CgroupTree
     /// The names of the child dirs of an absolute dir (symlinks skipped): <paramref name="addressable"/> gets the
     /// names Interop may use, the return value says how many others there were (reported once each).
     /// </summary>
-    internal static int Children(string absDir, string displayDir, List<string> addressable)
+    internal static unsafe int Children(string absDir, string displayDir, List<string> addressable)
     {
+        // getdents64 gives each entry's type: no stat per entry (every prepare and release lists the container's parent
+        // in every hierarchy; .NET's enumeration took ~3 times as long). A symlink is not a dir (DT_LNK), as before.
+        var fd = Libc.Open(absDir, Libc.ORdOnly | Libc.ODirectory | Libc.OCloExec);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is Libc.ENOENT or Libc.ENOTDIR ? 0 : throw new CgroupException(absDir, errno, "list", CgroupFs.Meaning(errno));
+        }
+
         var skipped = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(8192);
         try
         {
-            foreach (var entry in new DirectoryInfo(absDir).EnumerateDirectories())
+            while (true)
             {
-                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
+                nint n;
+                fixed (byte* p = buffer)
                 {
-                    continue;
+                    n = Libc.Getdents64(fd, p, (nuint)buffer.Length);
                 }
 
-                if (IsAddressable(entry.Name))
+                if (n < 0)
                 {
-                    addressable.Add(entry.Name);
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.ENOENT)
+                    {
+                        break; // removed while being read
+                    }
+
+                    throw new CgroupException(absDir, errno, "list", CgroupFs.Meaning(errno));
                 }
-                else
+
+                if (n == 0)
                 {
-                    skipped++;
-                    Report(displayDir.TrimEnd('/') + "/" + entry.Name, "its name is not one Interop addresses (control character or not UTF-8)");
+                    break;
+                }
+
+                var records = buffer.AsSpan(0, (int)n);
+                while (records.Length >= 19)
+                {
+                    var length = MemoryMarshal.Read<ushort>(records[16..]);
+                    var type = records[18];
+                    var field = records[19..Math.Min(length, records.Length)];
+                    var nameBytes = field[..Math.Max(0, field.IndexOf((byte)0))];
+                    records = records[Math.Min(Math.Max((int)length, 19), records.Length)..];
+                    if (nameBytes.SequenceEqual("."u8) || nameBytes.SequenceEqual(".."u8) || !IsDir(absDir, nameBytes, type))
+                    {
+                        continue;
+                    }
+
+                    // Bytes that are not UTF-8 decode with U+FFFD, which IsAddressable refuses, as .NET's names did.
+                    var name = Encoding.UTF8.GetString(nameBytes);
+                    if (IsAddressable(name))
+                    {
+                        addressable.Add(name);
+                    }
+                    else
+                    {
+                        skipped++;
+                        Report(displayDir.TrimEnd('/') + "/" + name, "its name is not one Interop addresses (control character or not UTF-8)");
+                    }
                 }
             }
         }
-        catch (DirectoryNotFoundException)
+        finally
         {
-            return skipped;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new CgroupException(absDir, Libc.EACCES, "list", CgroupFs.Meaning(Libc.EACCES), e);
-        }
-        catch (IOException e)
-        {
-            throw new CgroupException(absDir, Libc.EIO, "list", e.Message, e);
+            Libc.Close(fd);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         addressable.Sort(StringComparer.Ordinal);
         return skipped;
+    }
+
+    /// <summary>A directory entry that is a dir: its d_type says so, or (a filesystem that does not fill it) lstat does.</summary>
+    private static bool IsDir(string absDir, ReadOnlySpan<byte> name, byte type)
+    {
+        if (type != Libc.DtUnknown)
+        {
+            return type == Libc.DtDir;
+        }
+
+        var info = new DirectoryInfo(Path.Combine(absDir, Encoding.UTF8.GetString(name)));
+        return info.Exists && (info.Attributes & FileAttributes.ReparsePoint) == 0;
     }
 
     /// <summary>True when a walk may go into <paramref name="absDir"/>: within the depth and path length bounds.</summary>

@@ -57,6 +57,17 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    /// <summary>d_type of a directory entry (linux_dirent64): a directory, or a filesystem that does not say.</summary>
+    internal const byte DtUnknown = 0;
+    internal const byte DtDir = 4;
+
+    /// <summary>
+    /// getdents64(2): a directory's entries with their type, so a listing needs no stat per entry. Records are
+    /// linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen (at 16), u8 d_type (at 18), NUL-terminated d_name (at 19).
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    internal static unsafe partial nint Getdents64(int fd, byte* buffer, nuint count);
+
     /// <summary>fsync(2): also of a directory (its entries), which FileStream refuses to open.</summary>
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     internal static partial int Fsync(int fd);

@@ -26,6 +26,43 @@ public class CgroupFsTests
     }
 
     [Test]
+    public void A_listing_names_the_child_dirs_sorted_and_skips_files_symlinks_and_names_that_are_not_UTF8()
+    {
+        var dir = Directory.CreateTempSubdirectory("interop-list-").FullName;
+        try
+        {
+            foreach (var name in new[] { "b", "a.d", "c" })
+            {
+                Directory.CreateDirectory(Path.Combine(dir, name));
+            }
+
+            File.WriteAllText(Path.Combine(dir, "cgroup.procs"), "");
+            File.CreateSymbolicLink(Path.Combine(dir, "link"), Path.Combine(dir, "b"));
+
+            // A name of raw bytes that are not UTF-8, as a container may make one.
+            using var made = System.Diagnostics.Process.Start("/bin/sh", ["-c", "mkdir \"$1/$(printf 'x\\377y')\"", "sh", dir]);
+            made.WaitForExit();
+            Assert.That(made.ExitCode, Is.Zero);
+
+            var names = new List<string>();
+            var skipped = CgroupTree.Children(dir, "/test", names);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(names, Is.EqualTo(new[] { "a.d", "b", "c" }));
+                Assert.That(skipped, Is.EqualTo(1));
+                Assert.That(CgroupTree.Children(Path.Combine(dir, "missing"), "/test/missing", names), Is.Zero, "a dir that is gone has no children");
+            });
+        }
+        finally
+        {
+            // .NET cannot name the non-UTF-8 entry to remove it.
+            using var rm = System.Diagnostics.Process.Start("rm", ["-rf", "--", dir]);
+            rm.WaitForExit();
+        }
+    }
+
+    [Test]
     public void Mkdir_and_rmdir_report_existing_and_missing_dirs_and_EBUSY_for_a_task()
     {
         using var scratch = HostHierarchies.Scratch(Cpuset);
