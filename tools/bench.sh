@@ -15,14 +15,14 @@
 # Everything lives under a scratch cgroup "interop-bench.PID" in each hierarchy and a temp dir; every
 # process is stopped by its pid and every dir removed on exit, also on Ctrl-C or failure.
 # Run as root on a cgroup v1 or hybrid host. Knobs: BENCH_RUNS (hook runs, default 30),
-# BENCH_LXC_RUNS (default 15), BENCH_LXC_TRACE_RUNS (part 2's starts under -l TRACE, default 10),
+# BENCH_LXC_RUNS (default 30), BENCH_LXC_TRACE_RUNS (part 2's starts under -l TRACE, default 15),
 # BENCH_SCALES (default "100 1000 10000"), BENCH_BDN=0 (parts 3-4 without BenchmarkDotNet), INTEROP_CTL, INTEROPD.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ctl=${INTEROP_CTL:-$repo/artifacts/interopctl/interopctl}
 interopd=${INTEROPD:-$repo/artifacts/interopd/interopd}
 runs=${BENCH_RUNS:-30}
-lxc_runs=${BENCH_LXC_RUNS:-15}
+lxc_runs=${BENCH_LXC_RUNS:-30}
 scales=${BENCH_SCALES:-100 1000 10000}
 scrape_scale=${BENCH_SCRAPE_SCALE:-1000}
 # BENCH_PARTS: which parts run (default all): hooks (1), lxc (2), virsh (2b), scale (3, 4, 4b, 5), systemd (6).
@@ -336,7 +336,7 @@ interleave bench-none bench-sh bench-interop
 # Where the time goes, from LXC's own log (-l TRACE, ms stamps; these starts are not timed above): each hook from
 # "Executing script" to LXC's next line, summed per start; and the monitor's first cgroup attach (cgroup v1 waits
 # for an RCU grace period there), which varies far more than the hooks cost.
-trace_runs=${BENCH_LXC_TRACE_RUNS:-10}
+trace_runs=${BENCH_LXC_TRACE_RUNS:-15}
 for round in $(seq "$trace_runs"); do
   for c in bench-sh bench-interop; do
     stop_one "$c"
@@ -346,16 +346,21 @@ for round in $(seq "$trace_runs"); do
 done
 for c in bench-sh bench-interop; do
   stop_one "$c"
-  read -r hooks attach_lo attach_hi < <(for f in "$tmp"/trace."$c".*.log; do
+  # Per start: time in hooks, the first attach, and the whole start without that attach (what the variants decide).
+  read -r hooks attach_lo attach_hi rest < <(for f in "$tmp"/trace."$c".*.log; do
     awk 'function ms(s) { return (substr(s, 9, 2) * 3600 + substr(s, 11, 2) * 60 + substr(s, 13)) * 1000 }
       $1 != "lxc-start" { next }
+      first == "" { first = ms($3) }
       hook != "" { h += ms($3) - hook; hook = "" }
       /run_script_argv/ { hook = ms($3) }
       /cgfsng_monitor_create:/ { mc = ms($3) }
       /cgfsng_monitor_enter:/ && !me { me = ms($3) }
-      /Set container state to RUNNING/ { print h, me - mc; exit }' "$f"
-  done | sort -k2,2n | awk '{ h += $1; a[NR] = $2 } END { printf "%.1f %d %d\n", h / NR, a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)] }')
-  record "lxc-trace-$c.hooks" "$hooks"; record "lxc-trace-$c.attach" "$attach_lo-$attach_hi"
+      /Set container state to RUNNING/ { print h, me - mc, ms($3) - first - (me - mc); exit }' "$f"
+  done | awk 'function median(v, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+                return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    { h[NR] = $1; a[NR] = $2; r[NR] = $3 }
+    END { median(a, NR); printf "%.1f %d %d %.1f\n", median(h, NR), a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)], median(r, NR) }')
+  record "lxc-trace-$c.hooks" "$hooks"; record "lxc-trace-$c.attach" "$attach_lo-$attach_hi"; record "lxc-trace-$c.rest" "$rest"
 done
 unset INTEROP_BUS_ADDRESS
 grep -q "started lxc bench-interop" "$tmp/interopd.log" || die "the Interop hooks did not register bench-interop (see interopd log)"
@@ -623,10 +628,12 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   printf '  %-28s %8s %s\n' "Interop's hooks" "$(ms "$it")" "${q}x trivial hooks, $(ratio "$it" "$none")x no hooks: $(ok "$q" 1.0)"
   printf '  %-28s %8s\n' "  spread (min-max), trivial" "$(ms "$(r lxc-start-bench-sh.0.min)")-$(ms "$(r lxc-start-bench-sh.0.max)")"
   printf '  %-28s %8s\n' "  spread (min-max), Interop" "$(ms "$(r lxc-start-bench-interop.0.min)")-$(ms "$(r lxc-start-bench-interop.0.max)")"
-  echo "  from LXC's own log (-l TRACE, ${BENCH_LXC_TRACE_RUNS:-10} more starts each; ms stamps):"
+  echo "  from LXC's own log (-l TRACE, ${BENCH_LXC_TRACE_RUNS:-15} more starts each; ms stamps):"
   printf '  %-44s %6s %8s\n' "" trivial Interop
-  printf '  %-44s %6s %8s\n' "  time in hooks per start, mean ms" "$(r lxc-trace-bench-sh.hooks)" "$(r lxc-trace-bench-interop.hooks)"
+  printf '  %-44s %6s %8s\n' "  time in hooks per start, median ms" "$(r lxc-trace-bench-sh.hooks)" "$(r lxc-trace-bench-interop.hooks)"
   printf '  %-44s %6s %8s\n' "  monitor's first cgroup attach, ms (p25-p75)" "$(r lxc-trace-bench-sh.attach)" "$(r lxc-trace-bench-interop.attach)"
+  ra=$(r lxc-trace-bench-sh.rest); rb=$(r lxc-trace-bench-interop.rest)
+  printf '  %-44s %6s %8s %s\n' "  the start without that attach, median ms" "$ra" "$rb" "$(ratio "$rb" "$ra")x (for the record)"
   echo
   echo "2b. virsh start of an LXC domain, median ms (hyperfine, $lxc_runs runs; target: with Interop's hook <= 1.05x without)"
   a=$(r virsh-none.0); b=$(r virsh-interop.0); q=$(ratio "$b" "$a")
