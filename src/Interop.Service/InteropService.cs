@@ -818,25 +818,24 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
     /// <paramref name="cancellationToken"/> is cancelled (interopd shutting down, the caller gone) never starts:
     /// it ends with <see cref="OperationCanceledException"/>. A call that has started runs to its end.
     /// </summary>
-    private async Task WithGate(CancellationToken cancellationToken, Action action)
+    private Task WithGate(CancellationToken cancellationToken, Action action) => WithGate(cancellationToken, () =>
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            action();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+        action();
+        return true;
+    });
 
+    /// <summary>
+    /// Runs <paramref name="action"/> alone, on a thread-pool thread. The gated work blocks (cgroupfs; systemd's and
+    /// machined's answers awaited synchronously), and interopd has socket completions run inline on the one thread that
+    /// polls every socket (Program.Main): were the work to run there, a wait for systemd's answer would wait for the
+    /// thread that is to read it. A call arriving on any other thread than the pool's is moved to it.
+    /// </summary>
     private async Task<T> WithGate<T>(CancellationToken cancellationToken, Func<T> action)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return action();
+            return Thread.CurrentThread.IsThreadPoolThread ? action() : await Task.Run(action, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

@@ -87,6 +87,26 @@ public sealed class InteropServiceTests
     }
 
     [Test]
+    public async Task Gated_work_asked_for_from_a_thread_outside_the_pool_runs_on_the_pool()
+    {
+        // interopd runs socket completions inline on the thread that polls every socket: gated work must never block it.
+        bool? onPool = null;
+        _host.EnsureReady(Arg.Any<string>()).Returns(_ =>
+        {
+            onPool = Thread.CurrentThread.IsThreadPoolThread;
+            return [];
+        });
+        Task? prepare = null;
+        var caller = new Thread(() => prepare = _service.PrepareContainerAsync(Manager.Lxc, "web", NoFacts)) { IsBackground = true };
+
+        caller.Start();
+        caller.Join();
+        await prepare!;
+
+        Assert.That(onPool, Is.True, "the shared root was made ready on a pool thread");
+    }
+
+    [Test]
     public async Task A_whole_lifecycle_registers_then_forgets_the_container_and_persists_each_step()
     {
         await _service.PrepareContainerAsync(Manager.Lxc, "web", NoFacts);
