@@ -104,7 +104,7 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
             return [];
         }
 
-        var tokens = todo.Select(h => record?.Watch(h.Key, [.. LevelsFrom(top, target).Select(l => CgroupFs.DirOf(h, l))], topFiles: h.IsUnified) ?? -1).ToList();
+        var tokens = todo.Select(h => record?.Watch(h.Key, [CgroupFs.DirOf(h, top), .. SharedRoot.LevelsBelow(top, target).Select(l => CgroupFs.DirOf(h, l))], topFiles: h.IsUnified) ?? -1).ToList();
         var actions = ensure(todo);
         for (var i = 0; i < todo.Count; i++)
         {
@@ -117,19 +117,6 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
     private static bool CpusetUsable(Hierarchy h, string dir) =>
         h.IsUnified || !h.Has("cpuset")
         || (!string.IsNullOrWhiteSpace(CgroupFs.TryRead(h, dir, CgroupFs.CpusetCpus)) && !string.IsNullOrWhiteSpace(CgroupFs.TryRead(h, dir, CgroupFs.CpusetMems)));
-
-    /// <summary><paramref name="top"/> and every dir below it down to <paramref name="target"/> (relative paths).</summary>
-    private static List<string> LevelsFrom(string top, string target)
-    {
-        var levels = new List<string> { top };
-        var rest = top.Length == 0 ? target : target[(top.Length + 1)..];
-        foreach (var part in rest.Split('/'))
-        {
-            levels.Add(CgroupFs.Join(levels[^1], part));
-        }
-
-        return levels;
-    }
 
     public IReadOnlySet<string> ListChildren(string dir)
     {

@@ -70,7 +70,7 @@ public static class CgroupTree
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno is Libc.ENOENT or Libc.ENOTDIR ? 0 : throw new CgroupException(absDir, errno, "list", CgroupFs.Meaning(errno));
+            return errno is Libc.ENOENT or Libc.ENOTDIR ? 0 : throw CgroupFs.Error(absDir, errno, "list");
         }
 
         var skipped = 0;
@@ -88,12 +88,17 @@ public static class CgroupTree
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.EINTR)
+                    {
+                        continue;
+                    }
+
                     if (errno == Libc.ENOENT)
                     {
                         break; // removed while being read
                     }
 
-                    throw new CgroupException(absDir, errno, "list", CgroupFs.Meaning(errno));
+                    throw CgroupFs.Error(absDir, errno, "list");
                 }
 
                 if (n == 0)

@@ -185,7 +185,8 @@ public static class SharedRoot
         return actions;
     }
 
-    private static List<string> LevelsBelow(string boundary, string target)
+    /// <summary>Every dir below <paramref name="boundary"/> down to <paramref name="target"/>, top-down (relative paths).</summary>
+    internal static List<string> LevelsBelow(string boundary, string target)
     {
         var rest = boundary.Length == 0 ? target : target[(boundary.Length + 1)..];
         var levels = new List<string>();
