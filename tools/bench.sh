@@ -389,7 +389,7 @@ if want virsh; then
   printf '#!/bin/sh\ncat >/dev/null\nexit 0\n' > "$lv/etc-trivial/hooks/lxc.d/trivial"
   chmod 0755 "$lv/etc-trivial/hooks/lxc.d/trivial"
   ln -s "$lv_driver" "$lv/drivers/"
-  # The hook as installed (config/libvirt/interop.in: exec interopctl hook libvirt "$@"), finding interopd's socket
+  # The hook as installed (config/libvirt/interop.in: exec interopctl hook libvirt "$@", cat for start), finding interopd's socket
   # at /run/interop/private (bound to this interopd's in libvirtd's namespace), so it reads no configuration, as on
   # an installed host.
   sed "s|@BINDIR@/interopctl|$ctl|" "$repo/config/libvirt/interop.in" > "$lv/etc-interop/hooks/lxc.d/interop"
