@@ -16,8 +16,10 @@ internal sealed class CliContext
 {
     private TextWriter? _out;
     private TextWriter? _error;
-    private Lazy<string?>? _processPath;
-    private Lazy<bool>? _interactive;
+    private Func<string?>? _findProcessPath;
+    private string? _processPath;
+    private Func<bool>? _isTerminal;
+    private bool? _interactive;
 
     /// <summary>
     /// Where results go; the console unless set (<see cref="FromProcess"/> leaves it unset). The console's writers,
@@ -79,8 +81,8 @@ internal sealed class CliContext
     /// <summary>True when stdout is a terminal: top redraws and reads keys; otherwise it prints plain frames.</summary>
     public bool Interactive
     {
-        get => _interactive?.Value ?? false;
-        init => _interactive = new Lazy<bool>(value);
+        get => _interactive ??= _isTerminal?.Invoke() ?? false;
+        init => _interactive = value;
     }
 
     /// <summary>A key pressed on the terminal, without waiting; null when none.</summary>
@@ -89,8 +91,8 @@ internal sealed class CliContext
     /// <summary>This executable's path (the default for lxc-config --interopctl).</summary>
     public string? ProcessPath
     {
-        get => _processPath?.Value;
-        init => _processPath = new Lazy<string?>(value);
+        get => _processPath ??= _findProcessPath?.Invoke();
+        init => _processPath = value;
     }
 
     /// <summary>This process's parent pid, sent with an LXC pre-start (the monitor, for a systemd host); null in tests that do not need it.</summary>
@@ -112,11 +114,11 @@ internal sealed class CliContext
         ReadStdin = ReadConsoleInput,
         ReadFile = ReadFileOrNull,
         ProbeLocal = LocalHealth.Probe,
-        _processPath = new Lazy<string?>(static () => Environment.ProcessPath),
+        _findProcessPath = static () => Environment.ProcessPath,
         GetParentPid = ProcFs.SelfParentPid,
         IsSystemdHost = () => SystemdBoot.IsBooted(),
         HasCgroup2 = static () => HierarchyDiscovery.FromHost().Any(h => h.Key == Hierarchy.UnifiedKey),
-        _interactive = new Lazy<bool>(static () => !Console.IsOutputRedirected && !Console.IsInputRedirected),
+        _isTerminal = static () => !Console.IsOutputRedirected && !Console.IsInputRedirected,
         ReadKey = ReadConsoleKey,
     };
 

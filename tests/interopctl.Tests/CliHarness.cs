@@ -54,6 +54,9 @@ internal sealed class CliHarness
 
     public string ProcessPath { get; set; } = "/usr/local/bin/interopctl";
 
+    /// <summary>Whether stdout is a terminal (top redraws the screen).</summary>
+    public bool Interactive { get; set; }
+
     /// <summary>What ReadUsage returns for a container's dirs (top, show); none by default.</summary>
     public Func<IReadOnlyDictionary<string, string>, ContainerUsage> Usage { get; set; } = _ => ContainerUsage.None;
 
@@ -119,6 +122,7 @@ internal sealed class CliHarness
             },
             ProbeLocal = root => Probe(root),
             ProcessPath = ProcessPath,
+            Interactive = Interactive,
             ReadUsage = dirs => Usage(dirs),
             Delay = (delay, _) =>
             {

@@ -137,6 +137,23 @@ public class TopCommandTests
     }
 
     [Test]
+    public async Task On_a_terminal_top_redraws_the_screen_and_batch_turns_that_off()
+    {
+        var h = new CliHarness { Interactive = true };
+        h.Containers(Container(Manager.Lxc, "web", "/machine/lxc.payload.web"));
+
+        var screen = await h.RunAsync("top", "-n", "1");
+        var batch = await h.RunAsync("top", "-n", "1", "--batch");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(screen.Code, Is.EqualTo(0), screen.ToString());
+            Assert.That(screen.Out, Does.StartWith("\u001b[H\u001b[2J"), "the screen is cleared before each frame");
+            Assert.That(batch.Out, Does.Not.Contain("\u001b["));
+        });
+    }
+
+    [Test]
     public async Task Json_prints_one_snapshot_with_stable_fields_in_base_units()
     {
         var h = new CliHarness();
