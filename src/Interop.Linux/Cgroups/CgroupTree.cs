@@ -109,11 +109,11 @@ public static class CgroupTree
                 var records = buffer.AsSpan(0, (int)n);
                 while (records.Length >= 19)
                 {
-                    var length = MemoryMarshal.Read<ushort>(records[16..]);
+                    var length = Math.Min(Math.Max((int)MemoryMarshal.Read<ushort>(records[16..]), 19), records.Length);
                     var type = records[18];
-                    var field = records[19..Math.Min(length, records.Length)];
+                    var field = records[19..length];
                     var nameBytes = field[..Math.Max(0, field.IndexOf((byte)0))];
-                    records = records[Math.Min(Math.Max((int)length, 19), records.Length)..];
+                    records = records[length..];
                     if (nameBytes.SequenceEqual("."u8) || nameBytes.SequenceEqual(".."u8) || !IsDir(absDir, nameBytes, type))
                     {
                         continue;
