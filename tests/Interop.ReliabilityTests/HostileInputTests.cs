@@ -175,6 +175,18 @@ public sealed class HostileInputTests
             h.Cli("cli-libvirt", "capture release", false, true, ["hook", "libvirt", Cap, "release", "end", "-"], NoFacts, Rooted(prepareXml, root));
         }
 
+        // A large document well under the limit (a domain with a long description, say) is read whole and accepted.
+        var padded = Rooted(prepareXml, root).Replace("<clock", "<!--" + new string('x', 300_000) + "-->\n  <clock", StringComparison.Ordinal);
+        Assert.That(padded, Has.Length.GreaterThan(300_000));
+        if (h.Cli("cli-libvirt", "capture with a 300 KB comment", false, false, ["hook", "libvirt", Cap, "prepare", "begin", "-"], NoFacts, padded))
+        {
+            h.Cli("cli-libvirt", "capture with a 300 KB comment release", false, true, ["hook", "libvirt", Cap, "release", "end", "-"], NoFacts, padded);
+        }
+        else
+        {
+            h.Failures.Add("cli-libvirt: a valid domain XML of 300 KB was not accepted");
+        }
+
         await h.CheckAliveAsync("cli libvirt");
         var differences = h.DirDifferences();
         h.ReportFigures("hostile");
