@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Interop.Core;
+using Interop.Core.Service;
 using Tmds.DBus.Protocol;
 
 namespace Interop.DBus;
@@ -41,11 +42,8 @@ internal sealed class CallerAuthorizer
 
         var uid = await GetUidAsync(sender).ConfigureAwait(false);
 
-        // The policy resolves names through NSS, which may ask the network (LDAP, sssd): not on the thread that polls
-        // every socket, where interopd runs socket completions (its Program.Main). Root needs no lookup.
-        var allowed = uid == 0 || Thread.CurrentThread.IsThreadPoolThread
-            ? _isAllowed(uid)
-            : await Task.Run(() => _isAllowed(uid)).ConfigureAwait(false);
+        // The policy resolves names through NSS, which may ask the network (LDAP, sssd); root's check is a comparison.
+        var allowed = uid == 0 ? _isAllowed(uid) : await Blocking.RunAsync(() => _isAllowed(uid)).ConfigureAwait(false);
         if (!allowed)
         {
             throw new AccessDeniedException($"uid {uid} may not call {member} (allowed: see allowed_users in /etc/interop/interop.yaml)");

@@ -824,18 +824,14 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
         return true;
     });
 
-    /// <summary>
-    /// Runs <paramref name="action"/> alone, on a thread-pool thread. The gated work blocks (cgroupfs; systemd's and
-    /// machined's answers awaited synchronously), and interopd has socket completions run inline on the one thread that
-    /// polls every socket (Program.Main): were the work to run there, a wait for systemd's answer would wait for the
-    /// thread that is to read it. A call arriving on any other thread than the pool's is moved to it.
-    /// </summary>
+    /// <summary>Runs <paramref name="action"/> alone, and where blocking is allowed (<see cref="Blocking"/>): the gated work
+    /// blocks (cgroupfs; systemd's and machined's answers awaited synchronously).</summary>
     private async Task<T> WithGate<T>(CancellationToken cancellationToken, Func<T> action)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return Thread.CurrentThread.IsThreadPoolThread ? action() : await Task.Run(action, CancellationToken.None).ConfigureAwait(false);
+            return await Blocking.RunAsync(action).ConfigureAwait(false);
         }
         finally
         {

@@ -97,7 +97,8 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
     private List<string> Checked(string target, string top, Func<IReadOnlyList<Hierarchy>, IReadOnlyList<string>> ensure, List<string> done)
     {
         var record = _checked.Value;
-        var todo = _writable.Where(h => record is null || !record.IsChecked(h.Key, target) || !CpusetUsable(h, target)).ToList();
+        var known = record?.CheckedKeys(target);
+        var todo = _writable.Where(h => known is null || !known.Contains(h.Key) || !CpusetUsable(h, target)).ToList();
         done.AddRange(todo.Select(h => h.Key));
         if (todo.Count == 0)
         {

@@ -46,12 +46,15 @@ public sealed class CheckedDirs : IDisposable
     }
 
     /// <summary>Whether <paramref name="dir"/> was recorded as checked in hierarchy <paramref name="key"/> and nothing changed there since.</summary>
-    public bool IsChecked(string key, string dir)
+    public bool IsChecked(string key, string dir) => CheckedKeys(dir).Contains(key);
+
+    /// <summary>The hierarchies in which <paramref name="dir"/> was recorded as checked and nothing changed since (one read of the events).</summary>
+    public IReadOnlySet<string> CheckedKeys(string dir)
     {
         lock (_sync)
         {
             Drain();
-            return _checked.Contains((key, dir));
+            return _checked.Where(c => c.Dir == dir).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
         }
     }
 

@@ -17,7 +17,7 @@ public class CheckedDirsTests
         using var scratch = HostHierarchies.Scratch(Pids);
         using var record = Create();
         var dir = MakeDir(scratch, Pids, "machine");
-        record.MarkChecked(Pids.Key, dir, record.Watch(Pids.Key, [Pids.DirOf(dir)]));
+        Record(record, Pids, dir, [Pids.DirOf(dir)]);
         Assert.That(record.IsChecked(Pids.Key, dir), Is.True);
 
         CgroupFs.Read(Pids, dir, CgroupFs.CloneChildren);
@@ -37,7 +37,7 @@ public class CheckedDirsTests
         MakeDir(scratch, Unified, "a/machine");
         foreach (var h in new[] { Pids, Unified })
         {
-            record.MarkChecked(h.Key, dir, record.Watch(h.Key, [h.DirOf(scratch.Rel("a")), h.DirOf(dir)]));
+            Record(record, h, dir, [h.DirOf(scratch.Rel("a")), h.DirOf(dir)]);
         }
 
         CgroupFs.Write(Unified, scratch.Rel("a"), "cgroup.max.depth", "max");
@@ -46,6 +46,7 @@ public class CheckedDirsTests
         {
             Assert.That(record.IsChecked(Unified.Key, dir), Is.False);
             Assert.That(record.IsChecked(Pids.Key, dir), Is.True);
+            Assert.That(record.CheckedKeys(dir), Is.EquivalentTo(new[] { Pids.Key }));
         });
     }
 
@@ -56,7 +57,7 @@ public class CheckedDirsTests
         using var record = Create();
         var dir = MakeDir(scratch, Pids, "machine");
         string[] path = [Pids.DirOf(scratch.Name), Pids.DirOf(dir)];
-        record.MarkChecked(Pids.Key, dir, record.Watch(Pids.Key, path));
+        Record(record, Pids, dir, path);
         CgroupFs.CreateDir(Pids, scratch.Rel("machine/lxc.payload.c1"));
         Directory.Delete(Pids.DirOf(scratch.Rel("machine/lxc.payload.c1")));
         Assert.That(record.IsChecked(Pids.Key, dir), Is.True, "a container's dir below it came and went");
@@ -65,7 +66,7 @@ public class CheckedDirsTests
         CgroupFs.CreateDir(Pids, dir);
 
         Assert.That(record.IsChecked(Pids.Key, dir), Is.False);
-        record.MarkChecked(Pids.Key, dir, record.Watch(Pids.Key, path));
+        Record(record, Pids, dir, path);
         Assert.That(record.IsChecked(Pids.Key, dir), Is.True, "the new dir is watched and recorded");
     }
 
@@ -76,7 +77,7 @@ public class CheckedDirsTests
         using var record = Create();
         var dir = MakeDir(scratch, Cpuset, "machine");
         string[] path = [Cpuset.DirOf(scratch.Name), Cpuset.DirOf(dir)];
-        record.MarkChecked(Cpuset.Key, dir, record.Watch(Cpuset.Key, path, topFiles: false));
+        Record(record, Cpuset, dir, path, topFiles: false);
 
         // What LXC does at every start to the first level below the hierarchy root.
         CgroupFs.Write(Cpuset, scratch.Name, CgroupFs.CloneChildren, "0");
@@ -85,7 +86,7 @@ public class CheckedDirsTests
         CgroupFs.Write(Cpuset, dir, CgroupFs.CloneChildren, "1");
         Assert.That(record.IsChecked(Cpuset.Key, dir), Is.False, "a write in the checked dir itself counts");
 
-        record.MarkChecked(Cpuset.Key, dir, record.Watch(Cpuset.Key, path, topFiles: false));
+        Record(record, Cpuset, dir, path, topFiles: false);
         Directory.Delete(Cpuset.DirOf(dir));
         Assert.That(record.IsChecked(Cpuset.Key, dir), Is.False);
     }
@@ -128,12 +129,16 @@ public class CheckedDirsTests
         using var scratch = HostHierarchies.Scratch(Pids);
         var record = Create();
         var dir = MakeDir(scratch, Pids, "machine");
-        record.MarkChecked(Pids.Key, dir, record.Watch(Pids.Key, [Pids.DirOf(dir)]));
+        Record(record, Pids, dir, [Pids.DirOf(dir)]);
 
         record.Dispose();
 
         Assert.That(record.IsChecked(Pids.Key, dir), Is.False);
     }
+
+    /// <summary>Watches <paramref name="path"/> and records <paramref name="dir"/> as checked, as a passed check does.</summary>
+    private static void Record(CheckedDirs record, Hierarchy h, string dir, string[] path, bool topFiles = true) =>
+        record.MarkChecked(h.Key, dir, record.Watch(h.Key, path, topFiles));
 
     private static CheckedDirs Create() => CheckedDirs.Create() ?? throw new InvalidOperationException("this host refuses inotify");
 
