@@ -91,6 +91,7 @@ trap 'exit 143' TERM
 note() { printf '\n== %s\n' "$*" >&2; }
 # record KEY VALUE: one result line, printed in the summary.
 record() { echo "$1 $2" >> "$results"; }
+spread() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'; } # stdin: numbers; median min max
 get() { awk -v k="$1" '$1 == k {print $2}' "$results" | tail -n 1; }
 # hf NAME [hyperfine args...]: runs hyperfine, records NAME.<i> medians in ms (one per command).
 hf() {
@@ -327,8 +328,7 @@ interleave() { # NAME...: lxc_runs rounds (2 more first, not recorded); records 
   done
   for c in "$@"; do
     stop_one "$c"
-    read -r median min max < <(sort -n "$tmp/lxc-start-$c.us" |
-      awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m / 1000, v[1] / 1000, v[NR] / 1000 }')
+    read -r median min max < <(awk '{ print $1 / 1000 }' "$tmp/lxc-start-$c.us" | spread)
     record "lxc-start-$c.0" "$median"; record "lxc-start-$c.0.min" "$min"; record "lxc-start-$c.0.max" "$max"
   done
 }
@@ -446,8 +446,7 @@ XML
     done
   done
   for variant in none trivial interop; do
-    read -r median min max < <(jq -r '.results[0].times[] * 1000' "$tmp"/virsh-"$variant".[123].json | sort -n |
-      awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }')
+    read -r median min max < <(jq -r '.results[0].times[] * 1000' "$tmp"/virsh-"$variant".[123].json | spread)
     record "virsh-$variant.0" "$median"; record "virsh-$variant.0.min" "$min"; record "virsh-$variant.0.max" "$max"
   done
   grep -q "started libvirt bench-virt" "$tmp/interopd.log" || die "Interop's hook did not register bench-virt (see interopd log)"
