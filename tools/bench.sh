@@ -2,6 +2,7 @@
 # make bench: how much Interop's hooks and daemon cost, measured on this host (DESIGN.md section 12).
 #   1. interopctl hook (the published NativeAOT binary) per lifecycle event, LXC and libvirt, against
 #      busctl call of the same D-Bus method on the same private bus and the same interopd (hyperfine).
+#   1b. the LXC pre-start again with BENCH_SIBLINGS (default 2000) other dirs beside the container in every hierarchy.
 #   2. lxc-start to RUNNING of one busybox container: no hooks, two trivial /bin/sh hooks, Interop's
 #      include file (the three taking turns, one start each per round; lxc-stop -k between starts).
 #   3./4. interopd with 100, 1,000 and 10,000 registered containers (one live thread per container,
@@ -283,6 +284,19 @@ hf virt-released "${hfh[@]}" --prepare "$register_virt" \
   -n "busctl ReleaseContainer" "$bc ReleaseContainer ssa{ss} libvirt bench-lv $virt_facts" \
   -n "interopctl hook libvirt release (over the bus)" "$icb hook libvirt bench-lv release end - < $tmp/started.xml"
 hf ping "${hfh[@]}" -n "busctl Peer.Ping (floor)" "busctl --address=$bus call org.interop.Interop1 /org/interop/Interop1 org.freedesktop.DBus.Peer Ping"
+
+# 1b. The same pre-start with many other containers' dirs beside it: prepare looks for bench-lxp's leftovers among
+# its siblings in every hierarchy (interopd keeps the parent's children by inotify, so this should not grow).
+siblings=${BENCH_SIBLINGS:-2000}
+note "1b. interopctl hook lxc pre-start with $siblings sibling dirs in each of ${#mounts[@]} hierarchies"
+for m in "${mounts[@]}"; do
+  (cd "$m/$root" && seq -f "lxc.payload.bench-sib%g" "$siblings" | xargs mkdir)
+done
+hf lxc-prepare-siblings "${hfh[@]}" \
+  -n "interopctl hook lxc pre-start, $siblings siblings" "$(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start"
+for m in "${mounts[@]}"; do
+  (cd "$m/$root" && seq -f "lxc.payload.bench-sib%g" "$siblings" | xargs rmdir)
+done
 eval "$release_lxc"; eval "$release_virt"
 for p in "$lxc_leader" "$virt_leader"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 
@@ -632,6 +646,8 @@ under() { awk -v a="$1" -v t="$2" 'BEGIN { print (a != "" && a + 0 < t) ? "ok" :
   done
   echo "  (interopctl on interopd's private socket, as a root hook on an installed host; busctl on the bus;"
   echo "   busctl Peer.Ping, the floor of any bus round trip: $(ms "$(r ping.0)") ms)"
+  a=$(r lxc-prepare.0); b=$(r lxc-prepare-siblings.0)
+  echo "  lxc pre-start with ${BENCH_SIBLINGS:-2000} other containers' dirs beside it: $(ms "$b") ms, $(ratio "$b" "$a")x the same with none (for the record)"
   echo
   echo "2. lxc-start -d + lxc-wait RUNNING, busybox, median ms ($lxc_runs rounds, the variants taking turns; target: Interop <= 1.0x trivial hooks)"
   none=$(r lxc-start-bench-none.0); sh=$(r lxc-start-bench-sh.0); it=$(r lxc-start-bench-interop.0)

@@ -24,6 +24,7 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
     private readonly string _procRoot;
     private readonly string _sharedRoot;
     private readonly Lazy<CheckedDirs?> _checked = new(CheckedDirs.Create);
+    private readonly Lazy<ChildDirs?> _children;
 
     /// <param name="hierarchies">The mounted hierarchies.</param>
     /// <param name="sharedRoot">The shared root every per-container operation is confined to ("/machine").</param>
@@ -43,6 +44,7 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
         _byKey = hierarchies.ToDictionary(h => h.Key, StringComparer.Ordinal);
         _options = new SharedRootOptions { Boundary = CgroupPath.Of(boundary).Relative };
         _procRoot = procRoot;
+        _children = new(() => ChildDirs.Create(hierarchies));
 
         // What containers make inside their cgroups is skipped, never fatal: one warning per dir names it.
         if (CgroupTree.Logger == Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
@@ -72,6 +74,7 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
         }
 
         LastChecked = [.. done.Distinct()];
+        _children.Value?.Keep(target); // a container's parent: every prepare and release lists it
         return actions;
     }
 
@@ -83,6 +86,11 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
         if (_checked.IsValueCreated)
         {
             _checked.Value?.Dispose();
+        }
+
+        if (_children.IsValueCreated)
+        {
+            _children.Value?.Dispose();
         }
     }
 
@@ -121,6 +129,11 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
 
     public IReadOnlySet<string> ListChildren(string dir)
     {
+        if (_children.IsValueCreated && _children.Value?.Of(CgroupFs.NormalizeRelative(dir)) is { } kept)
+        {
+            return kept;
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var h in _hierarchies)
         {

@@ -48,6 +48,26 @@ public class LinuxCgroupHostReadyTests
     }
 
     [Test]
+    public void The_children_of_a_readied_parent_follow_its_dirs_in_every_hierarchy()
+    {
+        var pids = _scratch["pids"];
+        var unified = _scratch["unified"];
+        _host.EnsureReady(_root);
+        CgroupFs.CreateDir(pids, _root + "/lxc.payload.a");
+        Assert.That(_host.ListChildren(_root), Is.EquivalentTo(new[] { "lxc.payload.a" }));
+
+        CgroupFs.CreateDir(unified, _root + "/lxc.payload.b");
+        Directory.Delete(pids.DirOf(_root + "/lxc.payload.a"));
+        CgroupFs.CreateDir(unified, _root + "/lxc.payload.a");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_host.ListChildren(_root), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }));
+            Assert.That(_host.ListChildren("/" + _root), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }), "the same dir written otherwise");
+        });
+    }
+
+    [Test]
     public void A_write_into_the_shared_root_sends_that_hierarchy_alone_through_the_check_and_it_is_repaired()
     {
         var pids = _scratch["pids"];

@@ -78,7 +78,7 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
     internal static partial int Ftruncate(int fd, long length);
 
-    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     /// <summary>statfs(2); <paramref name="buffer"/> holds a struct statfs (120 bytes on 64-bit), f_type first.</summary>
