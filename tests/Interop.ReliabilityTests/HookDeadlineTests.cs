@@ -27,7 +27,7 @@ public sealed class HookDeadlineTests
             Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(45)), "one deadline (30 s) for the whole call");
             Assert.That(hook.ExitCode, Is.Not.Zero, "a pre-start that got no answer aborts the start");
             Assert.That(lines, Has.Length.EqualTo(1), hook.Stderr);
-            Assert.That(hook.Stderr, Does.Contain("timed out"));
+            Assert.That(hook.Stderr, Does.Contain("did not answer").And.Contain("timed out").And.Not.Contain("not running"));
         });
     }
 }

@@ -159,6 +159,10 @@ public sealed class DirectClient : ILifecycleClient
                 }
             }
         }
+        catch (BusTimeoutException ex)
+        {
+            throw DaemonUnreachableException.NoAnswer(_bus, ex.Message, ex);
+        }
         catch (IOException ex)
         {
             throw new DaemonUnreachableException(_bus, $"the bus connection at {_address} failed: {ex.Message}", ex);
