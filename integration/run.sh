@@ -314,11 +314,12 @@ EOF
   timeout 60 lxc-create -n "$1" -t busybox -f "$WORK/$1.conf" >"$WORK/$1.create.log" 2>&1
 }
 
-# virt_define NAME PARTITION
+# virt_define NAME PARTITION [DESCRIPTION_BYTES]
 virt_define() {
   cat >"$WORK/$1.xml" <<EOF
 <domain type='lxc'>
   <name>$1</name>
+  <description>$(head -c "${3:-0}" /dev/zero | tr '\0' x)</description>
   <memory unit='KiB'>131072</memory>
   <vcpu>1</vcpu>
   <resource><partition>$2</partition></resource>
@@ -346,7 +347,9 @@ check "lxc-create $LXC0 (busybox, no network, hook version 0)" lxc_create "$LXC0
 check "lxc-create $LXC1 (busybox, no network, hook version 1)" lxc_create "$LXC1" 1
 check "lxc-create $LXCX (busybox, no network)" lxc_create "$LXCX" 0
 check "virsh define $VIRT (partition $SHARED_ROOT)" virt_define "$VIRT" "$SHARED_ROOT"
-check "virsh define $VIRTP (partition $SHARED_ROOT/web)" virt_define "$VIRTP" "$SHARED_ROOT/web"
+# A domain XML beyond a pipe's 64 KiB: the hook leaves it unread at "start" (libvirt must take the EPIPE) and
+# interopctl reads it whole at prepare and started.
+check "virsh define $VIRTP (partition $SHARED_ROOT/web, a 200 KB description)" virt_define "$VIRTP" "$SHARED_ROOT/web" 200000
 
 # Stale EMPTY dirs this run's containers would collide with: LXC's payload dir (LXC would
 # fall back to NAME-1) and an old libvirt leaf of a crashed controller.
