@@ -149,7 +149,16 @@ public sealed class ChildDirs : IDisposable
         kept.Wd[index] = wd;
         _watches[wd] = (kept, index);
         var names = new List<string>();
-        CgroupTree.Children(dir, CgroupFs.Display(kept.RelPath), names);
+        try
+        {
+            CgroupTree.Children(dir, CgroupFs.Display(kept.RelPath), names);
+        }
+        catch
+        {
+            Unwatch(kept, index); // not listed: the next answer tries again
+            throw;
+        }
+
         foreach (var name in names)
         {
             kept.Add(name, index);
