@@ -24,25 +24,8 @@ public static class Nss
     public static unsafe uint? GidOf(string name)
     {
         var group = stackalloc byte[GroupSize];
-        for (var size = 1024; size <= 1 << 20; size *= 4)
-        {
-            var buffer = new byte[size];
-            nint result;
-            int rc;
-            fixed (byte* b = buffer)
-            {
-                rc = Libc.GetGrNam(name, group, b, (nuint)size, &result);
-            }
-
-            if (rc == ERange)
-            {
-                continue;
-            }
-
-            return rc == 0 && result != 0 ? *(uint*)(group + 16) : null;
-        }
-
-        return null;
+        var entry = (nint)group;
+        return LookUp((buffer, size, result) => Libc.GetGrNam(name, (byte*)entry, (byte*)buffer, size, (nint*)result), () => *(uint*)(entry + 16));
     }
 
     /// <summary>Every group <paramref name="user"/> belongs to, its primary <paramref name="gid"/> included (getgrouplist).</summary>
@@ -73,33 +56,43 @@ public static class Nss
     private static unsafe (string Name, uint Uid, uint Gid)? LookUpUser(string? name, uint? uid)
     {
         var passwd = stackalloc byte[PasswdSize];
-        for (var size = 1024; size <= 1 << 20; size *= 4)
+        var entry = (nint)passwd;
+        return LookUp(
+            (buffer, size, result) => name is not null
+                ? Libc.GetPwNam(name, (byte*)entry, (byte*)buffer, size, (nint*)result)
+                : Libc.GetPwUid(uid!.Value, (byte*)entry, (byte*)buffer, size, (nint*)result),
+            () => (Marshal.PtrToStringUTF8(*(nint*)entry) ?? string.Empty, *(uint*)(entry + 16), *(uint*)(entry + 20)));
+    }
+
+    /// <summary>
+    /// Runs a reentrant lookup (getpwnam_r and kin: call(buffer, size, result) fills the entry and points its strings
+    /// into buffer) with a buffer that grows while the lookup answers ERANGE. <paramref name="read"/> reads the entry
+    /// while the buffer is still there (native memory: the collector cannot move it). Null when NSS does not know the
+    /// name or the lookup fails.
+    /// </summary>
+    private static unsafe T? LookUp<T>(Func<nint, nuint, nint, int> call, Func<T> read)
+        where T : struct
+    {
+        for (nuint size = 1024; size <= 1 << 20; size *= 4)
         {
-            var buffer = new byte[size];
-            nint result;
-            int rc;
-            fixed (byte* b = buffer)
+            var buffer = NativeMemory.Alloc(size);
+            try
             {
-                rc = name is not null
-                    ? Libc.GetPwNam(name, passwd, b, (nuint)size, &result)
-                    : Libc.GetPwUid(uid!.Value, passwd, b, (nuint)size, &result);
-            }
+                nint result = 0;
+                var rc = call((nint)buffer, size, (nint)(&result));
+                if (rc == ERange)
+                {
+                    continue;
+                }
 
-            if (rc == ERange)
+                return rc == 0 && result != 0 ? read() : null;
+            }
+            finally
             {
-                continue;
+                NativeMemory.Free(buffer);
             }
-
-            if (rc != 0 || result == 0)
-            {
-                return null;
-            }
-
-            var pwName = Marshal.PtrToStringUTF8(*(nint*)passwd) ?? string.Empty;
-            return (pwName, *(uint*)(passwd + 16), *(uint*)(passwd + 20));
         }
 
         return null;
     }
-
 }
