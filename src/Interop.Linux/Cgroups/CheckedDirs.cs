@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Interop.Linux.Native;
 using Microsoft.Win32.SafeHandles;
 
@@ -123,7 +122,7 @@ public sealed class CheckedDirs : IDisposable
     private long Generation(string key) => _generation.GetValueOrDefault(key) + _overflows;
 
     /// <summary>Reads every pending event (the descriptor is non-blocking) and forgets what each one touched.</summary>
-    private unsafe void Drain()
+    private void Drain()
     {
         if (_inotify.IsClosed)
         {
@@ -131,44 +130,27 @@ public sealed class CheckedDirs : IDisposable
             return;
         }
 
-        while (true)
+        for (var records = InotifyRecords.Read(Fd, _buffer); !records.IsEmpty; records = InotifyRecords.Read(Fd, _buffer))
         {
-            nint n;
-            fixed (byte* p = _buffer)
+            foreach (var e in records)
             {
-                n = Libc.Read(Fd, p, (nuint)_buffer.Length);
-            }
-
-            if (n <= 0)
-            {
-                return; // EAGAIN: nothing pending
-            }
-
-            var records = _buffer.AsSpan(0, (int)n);
-            while (records.Length >= 16)
-            {
-                var wd = MemoryMarshal.Read<int>(records);
-                var mask = MemoryMarshal.Read<uint>(records[4..]);
-                var len = (int)MemoryMarshal.Read<uint>(records[12..]);
-                var name = records[16..Math.Min(records.Length, 16 + len)];
-                records = records[Math.Min(records.Length, 16 + len)..];
-                if ((mask & Libc.InQOverflow) != 0)
+                if ((e.Mask & Libc.InQOverflow) != 0)
                 {
                     _overflows++;
                     _checked.Clear();
                     continue;
                 }
 
-                if (!_watches.TryGetValue(wd, out var watched))
+                if (!_watches.TryGetValue(e.Wd, out var watched))
                 {
                     continue;
                 }
 
-                if ((mask & Libc.InIgnored) != 0)
+                if ((e.Mask & Libc.InIgnored) != 0)
                 {
-                    _watches.Remove(wd); // the kernel dropped the watch: its dir went
+                    _watches.Remove(e.Wd); // the kernel dropped the watch: its dir went
                 }
-                else if ((mask & ChildGone) != 0 && !watched.Children.Contains(Name(name)))
+                else if ((e.Mask & ChildGone) != 0 && !watched.Children.Contains(e.Name))
                 {
                     continue; // a container's dir went, not one on a checked path
                 }
@@ -178,13 +160,6 @@ public sealed class CheckedDirs : IDisposable
                 _checked.RemoveWhere(c => c.Key == key);
             }
         }
-    }
-
-    /// <summary>An event's name field: NUL-padded UTF-8.</summary>
-    private static string Name(ReadOnlySpan<byte> field)
-    {
-        var nul = field.IndexOf((byte)0);
-        return System.Text.Encoding.UTF8.GetString(nul < 0 ? field : field[..nul]);
     }
 
     /// <summary>A watched dir: its hierarchy, and the names of the dirs below it on a checked path.</summary>

@@ -192,30 +192,13 @@ public sealed class ChildDirs : IDisposable
     }
 
     /// <summary>Applies every pending event (the descriptor is non-blocking).</summary>
-    private unsafe void Drain()
+    private void Drain()
     {
-        while (true)
+        for (var records = InotifyRecords.Read(Fd, _buffer); !records.IsEmpty; records = InotifyRecords.Read(Fd, _buffer))
         {
-            nint n;
-            fixed (byte* p = _buffer)
+            foreach (var e in records)
             {
-                n = Libc.Read(Fd, p, (nuint)_buffer.Length);
-            }
-
-            if (n <= 0)
-            {
-                return; // EAGAIN: nothing pending
-            }
-
-            var records = _buffer.AsSpan(0, (int)n);
-            while (records.Length >= 16)
-            {
-                var wd = MemoryMarshal.Read<int>(records);
-                var mask = MemoryMarshal.Read<uint>(records[4..]);
-                var len = (int)MemoryMarshal.Read<uint>(records[12..]);
-                var field = records[16..Math.Min(records.Length, 16 + len)];
-                records = records[Math.Min(records.Length, 16 + len)..];
-                if ((mask & Libc.InQOverflow) != 0)
+                if ((e.Mask & Libc.InQOverflow) != 0)
                 {
                     foreach (var kept in _kept.Values)
                     {
@@ -224,35 +207,22 @@ public sealed class ChildDirs : IDisposable
                             Unwatch(kept, i);
                         }
                     }
-
-                    continue;
                 }
-
-                if (!_watches.TryGetValue(wd, out var watched))
+                else if (!_watches.TryGetValue(e.Wd, out var watched))
                 {
-                    continue; // a watch already dropped
+                    // a watch already dropped
                 }
-
-                var (dir, index) = watched;
-                if ((mask & (Libc.InIgnored | Libc.InDeleteSelf | Libc.InMoveSelf)) != 0)
+                else if ((e.Mask & (Libc.InIgnored | Libc.InDeleteSelf | Libc.InMoveSelf)) != 0)
                 {
-                    Unwatch(dir, index);
+                    Unwatch(watched.Dir, watched.Index);
                 }
-                else if ((mask & Libc.InIsDir) != 0 && (mask & (Came | Went)) != 0)
+                else if ((e.Mask & Libc.InIsDir) != 0 && (e.Mask & Came) != 0 && e.Name is var name && CgroupTree.IsAddressable(name))
                 {
-                    var nul = field.IndexOf((byte)0);
-                    var name = System.Text.Encoding.UTF8.GetString(nul < 0 ? field : field[..nul]);
-                    if ((mask & Came) != 0)
-                    {
-                        if (CgroupTree.IsAddressable(name))
-                        {
-                            dir.Add(name, index);
-                        }
-                    }
-                    else
-                    {
-                        dir.Remove(name, index);
-                    }
+                    watched.Dir.Add(name, watched.Index);
+                }
+                else if ((e.Mask & Libc.InIsDir) != 0 && (e.Mask & Went) != 0)
+                {
+                    watched.Dir.Remove(e.Name, watched.Index);
                 }
             }
         }

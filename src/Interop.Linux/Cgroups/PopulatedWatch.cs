@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using Interop.Linux.Native;
 
 namespace Interop.Linux.Cgroups;
@@ -276,20 +275,15 @@ public sealed class PopulatedWatch : IDisposable
                 return;
             }
 
-            nint n;
-            fixed (byte* p = buffer)
-            {
-                n = Libc.Read(_inotify, p, (nuint)buffer.Length);
-            }
-
-            if (n <= 0)
+            var records = InotifyRecords.Read(_inotify, buffer);
+            if (records.IsEmpty)
             {
                 continue;
             }
 
             try
             {
-                Dispatch(buffer.AsSpan(0, (int)n));
+                Dispatch(records);
             }
             catch (Exception e)
             {
@@ -299,25 +293,14 @@ public sealed class PopulatedWatch : IDisposable
         }
     }
 
-    /// <summary>struct inotify_event records: int wd, u32 mask, u32 cookie, u32 len, char name[len] (NUL padded).</summary>
-    private void Dispatch(ReadOnlySpan<byte> records)
+    /// <summary>Acts on the records of one read.</summary>
+    private void Dispatch(InotifyRecords records)
     {
         var todo = new List<(bool Created, string Dir)>();
         var overflow = false;
-        while (records.Length >= 16)
+        foreach (var e in records)
         {
-            var wd = MemoryMarshal.Read<int>(records);
-            var mask = MemoryMarshal.Read<uint>(records[4..]);
-            var len = (int)MemoryMarshal.Read<uint>(records[12..]);
-            if (len > records.Length - 16)
-            {
-                break;
-            }
-
-            var nameBytes = records.Slice(16, len);
-            var nul = nameBytes.IndexOf((byte)0);
-            var name = Encoding.UTF8.GetString(nul < 0 ? nameBytes : nameBytes[..nul]);
-            records = records[(16 + len)..];
+            var (wd, mask, name) = (e.Wd, e.Mask, e.Name);
             overflow |= (mask & Libc.InQOverflow) != 0;
             lock (_sync)
             {
