@@ -10,11 +10,13 @@
 #      scope; no start-host: interopd registers the machine when the init enters its cgroup, off the start path).
 # Prints the figures and their ratios. Run as root (tools/bench.sh calls it; it may also run alone).
 # Everything is stopped by pid and removed on exit (the nested host's nh_down), also on failure.
-# Knobs: BENCH_RUNS (hook runs, default 30), BENCH_LXC_RUNS (default 15), BENCH_SD_MODE (hybrid|unified).
+# Knobs: BENCH_RUNS (hook runs, default 30), BENCH_LXC_RUNS (default 15), BENCH_LXC_TRACE_RUNS (starts under
+# -l TRACE, default 10), BENCH_SD_MODE (hybrid|unified).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-30}
 lxc_runs=${BENCH_LXC_RUNS:-15}
+trace_runs=${BENCH_LXC_TRACE_RUNS:-10}
 mode=${BENCH_SD_MODE:-hybrid}
 
 die() { echo "bench-systemd: $*" >&2; exit 1; }
@@ -64,7 +66,7 @@ inhost sh -c "mkdir -p /root/bench && cat > /root/bench/run.sh" <<'EOF'
 #!/bin/sh
 # run.sh NAME RUNS LXC_RUNS: the measurements, inside the nested host. Results: /root/bench/*.json
 set -e
-runs=$2; lxc_runs=$3
+runs=$2; lxc_runs=$3; trace_runs=$4
 cd /root/bench
 mgr="org.interop.Interop1 /org/interop/Interop1 org.interop.Interop1.Manager"
 bc="busctl call $mgr"
@@ -104,17 +106,52 @@ for c in bench-sh bench-interop; do
 done
 # between runs: stopped, and (Interop) its scope gone, so the next start gets a fresh one
 stop="lxc-stop -n NAME -k >/dev/null 2>&1; lxc-wait -n NAME -s STOPPED -t 30; for i in \$(seq 100); do systemctl list-units --plain --no-legend 'lxc-*' | grep -q NAME || break; sleep 0.05; done"
+# The two take turns, one start each a round (the first of each uncounted), the order swapped every round: the
+# VM's drift over a block of runs was larger than the difference measured.
+start() {
+  s=$(echo "$stop" | sed "s/NAME/$1/g")
+  hyperfine --style basic --runs 1 --prepare "$s" --cleanup "$s" --export-json "lxc-start-$1.$2.json" \
+    -n "lxc-start $1" "lxc-start -n $1 -d && lxc-wait -n $1 -s RUNNING -t 30" > /dev/null
+}
+start bench-sh 0; start bench-interop 0
+for r in $(seq 1 "$lxc_runs"); do
+  if [ $((r % 2)) -eq 1 ]; then start bench-sh "$r"; start bench-interop "$r"; else start bench-interop "$r"; start bench-sh "$r"; fi
+done
+# Where the time goes, from LXC's own log (-l TRACE, ms stamps; these starts are not timed above): each hook from
+# "Executing script" to LXC's next line, summed per start, and the start without its hooks.
+for r in $(seq 1 "$trace_runs"); do
+  for c in bench-sh bench-interop; do
+    sh -c "$(echo "$stop" | sed "s/NAME/$c/g")"
+    lxc-start -n $c -d -l TRACE -o trace.$c.$r.log && lxc-wait -n $c -s RUNNING -t 30
+  done
+done
 for c in bench-sh bench-interop; do
-  s=$(echo "$stop" | sed "s/NAME/$c/g")
-  hyperfine --style basic --warmup 2 --runs $lxc_runs --export-json lxc-start-$c.json --prepare "$s" --cleanup "$s" \
-    -n "lxc-start $c" "lxc-start -n $c -d && lxc-wait -n $c -s RUNNING -t 30"
+  sh -c "$(echo "$stop" | sed "s/NAME/$c/g")"
+  for f in trace.$c.*.log; do
+    awk 'function ms(s) { return (substr(s, 9, 2) * 3600 + substr(s, 11, 2) * 60 + substr(s, 13)) * 1000 }
+      $1 != "lxc-start" { next }
+      first == "" { first = ms($3) }
+      hook != "" { h += ms($3) - hook; hook = "" }
+      /run_script_argv/ { hook = ms($3) }
+      /Set container state to RUNNING/ { print h, ms($3) - first - h; exit }' "$f"
+  done | awk 'function median(v, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+                return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    { h[NR] = $1; r[NR] = $2 }
+    END { printf "%.1f %.1f\n", median(h, NR), median(r, NR) }' > trace-$c.txt
+  rm -f trace.$c.*.log
+done
+for c in bench-sh bench-interop; do
+  rm -f "lxc-start-$c.0.json"
+  jq -s '{results: [{times: [.[].results[0].times[0]] | sort} | .median = (.times | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end)]}' lxc-start-$c.*.json > "lxc-start-$c.json"
+  rm -f lxc-start-$c.*.json
 done
 EOF
 note "1. hooks vs busctl ($runs runs each), 2. lxc-start to RUNNING ($lxc_runs runs each)"
-nh_in_scope sh /root/bench/run.sh bench "$runs" "$lxc_runs" >&2 || die "the measurements failed"
+nh_in_scope sh /root/bench/run.sh bench "$runs" "$lxc_runs" "$trace_runs" >&2 || die "the measurements failed"
 for f in hook-lxc-stop hook-lxc-poststop hook-virt-prepare ping lxc-start-bench-sh lxc-start-bench-interop; do
   inhost cat "/root/bench/$f.json" > "$out/$f.json"
 done
+for c in bench-sh bench-interop; do inhost cat "/root/bench/trace-$c.txt" > "$out/trace-$c.txt"; done
 inhost cat /root/bench/virt-prepare.out > "$out/virt-prepare.out"
 
 median() { jq -r ".results[$2].median * 1000" "$out/$1.json"; }
@@ -132,10 +169,17 @@ ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a }'; }
   done
   echo "  (libvirt prepare of a domain with no <resource> was $(tail -n 1 "$out/virt-prepare.out") by Interop)"
   printf '  %-22s %11s\n' "busctl Peer.Ping" "$(ms "$(median ping 0)")"
-  echo "2. lxc-start to RUNNING (median ms, $lxc_runs runs, from a root shell's scope):"
+  echo "2. lxc-start to RUNNING (median ms, $lxc_runs rounds, the two taking turns, from a root shell's scope):"
   sh=$(median lxc-start-bench-sh 0); it=$(median lxc-start-bench-interop 0); q=$(ratio "$it" "$sh")
   printf '  %-28s %8s\n' "two trivial /bin/sh hooks" "$(ms "$sh")"
   printf '  %-28s %8s %s\n' "Interop's hooks" "$(ms "$it")" \
     "${q}x trivial hooks: $(awk -v q="$q" 'BEGIN { print (q != "-" && q <= 1.0) ? "<= 1.0x: ok" : "> 1.0x (target 1.0x)" }')"
+  for c in sh:bench-sh interop:bench-interop; do
+    printf '    spread (min-max), %-8s %s\n' "${c%%:*}" "$(jq -r '.results[0].times | "\(.[0] * 1000 | . * 10 | round / 10)-\(.[-1] * 1000 | . * 10 | round / 10)"' "$out/lxc-start-${c#*:}.json")"
+  done
+  read -r sh_hooks sh_rest < "$out/trace-bench-sh.txt"; read -r it_hooks it_rest < "$out/trace-bench-interop.txt"
+  echo "  from LXC's own log (-l TRACE, $trace_runs more starts each; ms stamps):       trivial  Interop"
+  printf '    %-48s %7s %8s\n' "time in hooks per start, median ms" "$sh_hooks" "$it_hooks"
+  printf '    %-48s %7s %8s\n' "the start without its hooks, median ms" "$sh_rest" "$it_rest"
 } | tee "$out/summary.txt"
 if [ -n "${BENCH_SD_SUMMARY:-}" ]; then cp "$out/summary.txt" "$BENCH_SD_SUMMARY"; fi
