@@ -91,8 +91,10 @@ public sealed class SystemdCoordinator
             throw new ConflictException($"cannot find LXC's monitor of {Printable.Of(name)} above pid {parent} (no '[lxc monitor] PATH {Printable.Of(name)}' or 'lxc-start -n {Printable.Of(name)}' ancestor); start it with lxc-start or systemctl start lxc@{Printable.Of(name)}", new ContainerId(Manager.Lxc, name).ToString());
         }
 
-        var current = Call(t => _systemd.GetUnitByPidAsync(monitor, t));
-        if (current is not null && IsOwnDelegatedUnit(current))
+        // The unit the monitor runs in matters only when it could be lxc@NAME.service with Interop's drop-in: a
+        // unit directly in the slice. Its path in /proc says so without a round trip (four, with its properties).
+        var seen = _host.ReadProcCgroup(monitor) ?? throw new ConflictException($"LXC's monitor of {Printable.Of(name)} (pid {monitor}) is gone", new ContainerId(Manager.Lxc, name).ToString());
+        if (MayBeOwnUnit(seen) && Call(t => _systemd.GetUnitByPidAsync(monitor, t)) is { } current && IsOwnDelegatedUnit(current))
         {
             _log.LogInformation("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
             Mirror(current, monitor, [monitor], created: false);
@@ -100,18 +102,29 @@ public sealed class SystemdCoordinator
         }
 
         var scope = SystemdUnits.LxcScopeName(name);
-        var leftover = Call(t => _systemd.GetUnitAsync(scope, t));
-        if (leftover is { ActiveState: "failed" })
+        var request = new ScopeRequest(scope, Slice, monitor, $"LXC container {name}");
+        UnitInfo unit;
+        try
         {
-            Call(t => _systemd.ResetFailedUnitAsync(scope, t));
+            unit = StartScope(request);
         }
-        else if (leftover is { ActiveState: "active" or "activating" or "reloading" or "deactivating" })
+        catch (SystemdException e) when (e.DBusError == "org.freedesktop.systemd1.UnitExists")
         {
-            throw new ConflictException($"{scope} is still {leftover.ActiveState}; lxc {Printable.Of(name)} cannot get its unit until it is gone (systemctl stop {scope})", new ContainerId(Manager.Lxc, name).ToString());
+            // A unit of that name is still loaded (asked only now: a start with none costs no round trip for it).
+            var leftover = Call(t => _systemd.GetUnitAsync(scope, t));
+            if (leftover is { ActiveState: "active" or "activating" or "reloading" or "deactivating" })
+            {
+                throw new ConflictException($"{scope} is still {leftover.ActiveState}; lxc {Printable.Of(name)} cannot get its unit until it is gone (systemctl stop {scope})", new ContainerId(Manager.Lxc, name).ToString());
+            }
+
+            if (leftover is { ActiveState: "failed" })
+            {
+                Call(t => _systemd.ResetFailedUnitAsync(scope, t));
+            }
+
+            unit = StartScope(request);
         }
 
-        var description = $"LXC container {name}";
-        var unit = Call(t => _systemd.StartScopeAsync(new ScopeRequest(scope, Slice, monitor, description), JobTimeout, t), JobTimeout + CallTimeout);
         _log.LogInformation("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
         Mirror(unit, monitor, [monitor], created: true);
         return unit.Id;
@@ -244,6 +257,32 @@ public sealed class SystemdCoordinator
             return true;
         }
     };
+
+    /// <summary>
+    /// True when the pid's path in systemd's hierarchy is in (or below: lxc.pivot after a reboot) a service or scope
+    /// directly in the slice, or unknown.
+    /// </summary>
+    private bool MayBeOwnUnit(IReadOnlyDictionary<string, string> cgroups)
+    {
+        var path = cgroups.GetValueOrDefault("name=systemd") ?? cgroups.GetValueOrDefault("unified");
+        if (path is null)
+        {
+            return true;
+        }
+
+        var prefix = "/" + Slice + "/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var end = path.IndexOf('/', prefix.Length);
+        var unit = end < 0 ? path[prefix.Length..] : path[prefix.Length..end];
+        return unit.EndsWith(".scope", StringComparison.Ordinal) || unit.EndsWith(".service", StringComparison.Ordinal);
+    }
+
+    private UnitInfo StartScope(ScopeRequest request) =>
+        Call(t => _systemd.StartScopeAsync(request, JobTimeout, t), JobTimeout + CallTimeout);
 
     /// <summary>True when the unit is a delegated service or scope directly in the slice (lxc@NAME.service with Interop's drop-in).</summary>
     internal bool IsOwnDelegatedUnit(UnitInfo unit) =>

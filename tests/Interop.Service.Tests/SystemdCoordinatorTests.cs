@@ -164,13 +164,13 @@ public sealed class SystemdCoordinatorTests
     public void A_refused_scope_fails_the_start_in_one_line_naming_the_unit_and_records_nothing()
     {
         _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>())
-            .ThrowsAsync(new SystemdException(Scope, "org.freedesktop.systemd1.UnitExists", "Unit lxc-web.scope already exists."));
+            .ThrowsAsync(new SystemdException(Scope, "org.freedesktop.DBus.Error.AccessDenied", "Access denied"));
 
         var e = Assert.ThrowsAsync<SystemdException>(() => _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart))!;
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Message, Is.EqualTo("systemd refused lxc-web.scope: org.freedesktop.systemd1.UnitExists: Unit lxc-web.scope already exists."));
+            Assert.That(e.Message, Is.EqualTo("systemd refused lxc-web.scope: org.freedesktop.DBus.Error.AccessDenied: Access denied"));
             Assert.That(e.ErrorName, Is.EqualTo("org.interop.Interop1.Error.Systemd"));
             Assert.That(_service.ContainerCount, Is.Zero);
         });
@@ -205,23 +205,57 @@ public sealed class SystemdCoordinatorTests
     [Test]
     public void A_scope_of_that_name_still_active_is_a_conflict_naming_it()
     {
+        ScopeExistsOnce();
         _systemd.GetUnitAsync(Scope, Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, ScopePath, true, "active"));
 
         var e = Assert.ThrowsAsync<ConflictException>(() => _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart))!;
 
         Assert.That(e.Message, Does.Contain("lxc-web.scope is still active").And.Contain("systemctl stop lxc-web.scope"));
-        _systemd.DidNotReceive().StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        _systemd.Received(1).StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        _host.DidNotReceive().EnsureDirIn(Arg.Any<string>(), Arg.Any<string>());
+        Assert.That(_service.ContainerCount, Is.Zero);
     }
 
     [Test]
     public async Task A_failed_leftover_scope_of_that_name_is_reset_then_started_again()
     {
+        ScopeExistsOnce();
         _systemd.GetUnitAsync(Scope, Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, "", false, "failed"));
 
         await _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart);
 
         await _systemd.Received(1).ResetFailedUnitAsync(Scope, Arg.Any<CancellationToken>());
-        await _systemd.Received(1).StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        await _systemd.Received(2).StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        Assert.That(_service.GetContainer(Manager.Lxc, "web").Unit, Is.EqualTo(Scope));
+    }
+
+    [Test]
+    public void A_scope_that_exists_again_on_the_second_try_fails_the_start_naming_it()
+    {
+        _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(new SystemdException(Scope, "org.freedesktop.systemd1.UnitExists", "Unit lxc-web.scope was already loaded or has a fragment file."));
+
+        var e = Assert.ThrowsAsync<SystemdException>(() => _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart))!;
+
+        Assert.That(e.Message, Is.EqualTo("systemd refused lxc-web.scope: org.freedesktop.systemd1.UnitExists: Unit lxc-web.scope was already loaded or has a fragment file."));
+        _systemd.Received(2).StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        _systemd.DidNotReceive().ResetFailedUnitAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.That(_service.ContainerCount, Is.Zero);
+    }
+
+    [Test]
+    public async Task A_clean_start_from_outside_the_slice_asks_systemd_for_nothing_but_the_scope()
+    {
+        // Before the scope, the monitor runs in the root shell's session (the bench's and an admin's lxc-start).
+        var inSession = SystemdCaptures.ByKey(SystemdCaptures.HybridMonitorInScope.Replace("/machine.slice/lxc-web.scope", "/user.slice/user-0.slice/session-3.scope", StringComparison.Ordinal));
+        _host.ReadProcCgroup(Monitor).Returns(inSession, SystemdCaptures.ByKey(SystemdCaptures.HybridMonitorInScope));
+
+        await _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart);
+
+        await _systemd.Received(1).StartScopeAsync(Arg.Is<ScopeRequest>(r => r.Unit == Scope && r.Pid == Monitor), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>());
+        await _systemd.DidNotReceive().GetUnitByPidAsync(Arg.Any<int>(), Arg.Any<CancellationToken>());
+        await _systemd.DidNotReceive().GetUnitAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+        _host.Received(1).MoveProcess("cpuset", "machine.slice/lxc-web.scope", Monitor);
     }
 
     [Test]
@@ -521,4 +555,10 @@ public sealed class SystemdCoordinatorTests
         });
         await _systemd.Received(1).ResetFailedUnitAsync("lxc-dead.scope", Arg.Any<CancellationToken>());
     }
+
+    /// <summary>The first StartTransientUnit finds a unit of that name loaded; the second starts the scope.</summary>
+    private void ScopeExistsOnce() =>
+        _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>()).Returns(
+            _ => Task.FromException<UnitInfo>(new SystemdException(Scope, "org.freedesktop.systemd1.UnitExists", "Unit lxc-web.scope was already loaded or has a fragment file.")),
+            _ => Task.FromResult(new UnitInfo(Scope, ScopePath, true, "active")));
 }
