@@ -281,8 +281,25 @@ public sealed class SystemdCoordinator
         return unit.EndsWith(".scope", StringComparison.Ordinal) || unit.EndsWith(".service", StringComparison.Ordinal);
     }
 
-    private UnitInfo StartScope(ScopeRequest request) =>
+    /// <summary>
+    /// Starts the scope and waits for its job; its cgroup is then where /proc/PID/cgroup puts the pid in systemd's
+    /// hierarchy (the scope holds only that pid, and LXC waits for the hook), so systemd is not asked for it.
+    /// </summary>
+    private UnitInfo StartScope(ScopeRequest request)
+    {
         Call(t => _systemd.StartScopeAsync(request, JobTimeout, t), JobTimeout + CallTimeout);
+        var expected = "/" + Slice + "/" + request.Unit;
+        var cgroups = _host.ReadProcCgroup(request.Pid);
+        var seen = cgroups?.GetValueOrDefault("name=systemd") ?? cgroups?.GetValueOrDefault("unified");
+        if (seen == expected)
+        {
+            return new UnitInfo(request.Unit, expected, true, "active");
+        }
+
+        // Not where systemd's own path would be (the pid gone, or a view of the hierarchy unlike systemd's): ask it.
+        return Call(t => _systemd.GetUnitAsync(request.Unit, t))
+            ?? throw new SystemdException(request.Unit, "org.freedesktop.systemd1.NoSuchUnit", "the scope was gone right after it started");
+    }
 
     /// <summary>True when the unit is a delegated service or scope directly in the slice (lxc@NAME.service with Interop's drop-in).</summary>
     internal bool IsOwnDelegatedUnit(UnitInfo unit) =>
@@ -306,11 +323,11 @@ public sealed class SystemdCoordinator
         }
     }
 
-    private static void Call(Func<CancellationToken, Task> call) => Call(async t =>
+    private static void Call(Func<CancellationToken, Task> call, TimeSpan? timeout = null) => Call(async t =>
     {
         await call(t).ConfigureAwait(false);
         return true;
-    });
+    }, timeout);
 
     /// <summary>The pids of a libvirt domain: every pid in the unit's cgroup (the controller and the container).</summary>
     private List<int> DomainPids(int leader, string unitPath)

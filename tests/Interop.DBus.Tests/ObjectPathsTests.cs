@@ -20,14 +20,6 @@ public class ObjectPathsTests
         Assert.That(back, Is.EqualTo(name));
     }
 
-    // As busctl tree org.freedesktop.systemd1 lists them (systemd's bus_label_escape also escapes a leading digit).
-    [TestCase("lxc-web.scope", "/org/freedesktop/systemd1/unit/lxc_2dweb_2escope")]
-    [TestCase("lxc@web.service", "/org/freedesktop/systemd1/unit/lxc_40web_2eservice")]
-    [TestCase("-.slice", "/org/freedesktop/systemd1/unit/_2d_2eslice")]
-    [TestCase("1x.scope", "/org/freedesktop/systemd1/unit/_31x_2escope")]
-    public void A_systemd_units_object_path_is_its_name_escaped_like_systemd(string unit, string path) =>
-        Assert.That(Interop.DBus.Systemd.SystemdBusClient.UnitPath(unit), Is.EqualTo(path));
-
     [TestCase(Manager.Lxc, "web-01", "/org/interop/Interop1/container/lxc_web_2d01")]
     [TestCase(Manager.Libvirt, "db_1", "/org/interop/Interop1/container/libvirt_db_5f1")]
     [TestCase(Manager.Lxc, "", "/org/interop/Interop1/container/lxc__")]

@@ -57,7 +57,6 @@ public sealed class SystemdCoordinatorTests
         _systemd = Substitute.For<ISystemdHost>();
         _systemd.GetUnitByPidAsync(Monitor, Arg.Any<CancellationToken>()).Returns(new UnitInfo("session-3.scope", "/user.slice/user-0.slice/session-3.scope", false, "active"));
         _systemd.GetUnitAsync(Scope, Arg.Any<CancellationToken>()).Returns((UnitInfo?)null);
-        _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, ScopePath, true, "active"));
         _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, ScopePath, true, "active"));
         _systemd.GetMachineByPidAsync(Init, Arg.Any<CancellationToken>()).Returns((string?)null);
 
@@ -256,6 +255,21 @@ public sealed class SystemdCoordinatorTests
         await _systemd.DidNotReceive().GetUnitByPidAsync(Arg.Any<int>(), Arg.Any<CancellationToken>());
         await _systemd.DidNotReceive().GetUnitAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
         _host.Received(1).MoveProcess("cpuset", "machine.slice/lxc-web.scope", Monitor);
+    }
+
+    [Test]
+    public async Task A_scope_whose_pid_proc_shows_elsewhere_after_the_job_is_looked_up_in_systemd()
+    {
+        // A view of the hierarchy unlike systemd's (or the pid elsewhere): its ControlGroup is then systemd's answer.
+        var inSession = SystemdCaptures.ByKey(SystemdCaptures.HybridMonitorInScope.Replace("/machine.slice/lxc-web.scope", "/user.slice/user-0.slice/session-3.scope", StringComparison.Ordinal));
+        _host.ReadProcCgroup(Monitor).Returns(inSession);
+        _systemd.GetUnitAsync(Scope, Arg.Any<CancellationToken>()).Returns(new UnitInfo(Scope, "/machine.slice/lxc-web.scope", true, "active"));
+
+        await _service.PrepareContainerAsync(Manager.Lxc, "web", PreStart);
+
+        await _systemd.Received(1).GetUnitAsync(Scope, Arg.Any<CancellationToken>());
+        _host.Received(1).MoveProcess("memory", "machine.slice/lxc-web.scope", Monitor);
+        Assert.That(_service.GetContainer(Manager.Lxc, "web").Unit, Is.EqualTo(Scope));
     }
 
     [Test]
@@ -559,6 +573,6 @@ public sealed class SystemdCoordinatorTests
     /// <summary>The first StartTransientUnit finds a unit of that name loaded; the second starts the scope.</summary>
     private void ScopeExistsOnce() =>
         _systemd.StartScopeAsync(Arg.Any<ScopeRequest>(), Arg.Any<TimeSpan>(), Arg.Any<CancellationToken>()).Returns(
-            _ => Task.FromException<UnitInfo>(new SystemdException(Scope, "org.freedesktop.systemd1.UnitExists", "Unit lxc-web.scope was already loaded or has a fragment file.")),
-            _ => Task.FromResult(new UnitInfo(Scope, ScopePath, true, "active")));
+            _ => Task.FromException(new SystemdException(Scope, "org.freedesktop.systemd1.UnitExists", "Unit lxc-web.scope was already loaded or has a fragment file.")),
+            _ => Task.CompletedTask);
 }

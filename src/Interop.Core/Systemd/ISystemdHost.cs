@@ -25,8 +25,8 @@ public interface ISystemdHost
     /// CollectMode=inactive-or-failed and the accounting that makes systemd realize the scope in every hierarchy
     /// it manages; waits for the job (JobRemoved) up to <paramref name="timeout"/>.
     /// </summary>
-    /// <returns>The scope as systemd has it (ControlGroup included).</returns>
-    Task<UnitInfo> StartScopeAsync(ScopeRequest request, TimeSpan timeout, CancellationToken cancellationToken = default);
+    /// <remarks>Returns once the job is done: the pid is in the scope's cgroup, which /proc/PID/cgroup then shows.</remarks>
+    Task StartScopeAsync(ScopeRequest request, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>StopUnit(unit, "replace") without waiting for the job; false when there is no such unit.</summary>
     Task<bool> StopUnitAsync(string unit, CancellationToken cancellationToken = default);

@@ -89,7 +89,7 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
         return path is null ? null : await ReadUnitAsync(path, unit, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<UnitInfo> StartScopeAsync(ScopeRequest request, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task StartScopeAsync(ScopeRequest request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -150,30 +150,7 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
         {
             _jobs.TryRemove(job, out _);
         }
-
-        // The job is done, so the scope is active and delegated as asked: only its path is left to learn, read
-        // from the unit's object path (one round trip; GetUnit and the four properties of GetUnitAsync were five).
-        var cgroup = await CallOrNullAsync(Systemd1, UnitPath(request.Unit), Properties, "Get", "ss", (ref MessageWriter w) =>
-        {
-            w.WriteString(ScopeInterface);
-            w.WriteString("ControlGroup");
-        }, static (m, _) =>
-        {
-            var r = m.GetBodyReader();
-            r.ReadSignature("s");
-            return r.ReadString();
-        }, request.Unit, [.. NoUnitErrors, "org.freedesktop.DBus.Error.UnknownObject"], cancellationToken).ConfigureAwait(false);
-        return cgroup is { Length: > 0 }
-            ? new UnitInfo(request.Unit, cgroup, true, "active")
-            : throw new SystemdException(request.Unit, "org.freedesktop.systemd1.NoSuchUnit", "the scope was gone right after it started");
     }
-
-    /// <summary>
-    /// systemd's object path of a unit: /org/freedesktop/systemd1/unit/ and the name escaped by sd_bus_path_encode
-    /// (<see cref="ObjectPaths.Escape"/>, and a leading digit escaped too).
-    /// </summary>
-    internal static string UnitPath(string unit) =>
-        Systemd1Path + "/unit/" + (unit.Length > 0 && char.IsAsciiDigit(unit[0]) ? "_3" + unit[0] + ObjectPaths.Escape(unit[1..]) : ObjectPaths.Escape(unit));
 
     public async Task<bool> StopUnitAsync(string unit, CancellationToken cancellationToken = default) =>
         await CallOrNullAsync(Systemd1, Systemd1Path, Systemd1Manager, "StopUnit", "ss", (ref MessageWriter w) =>
