@@ -292,8 +292,19 @@ note "1b. interopctl hook lxc pre-start with $siblings sibling dirs in each of $
 for m in "${mounts[@]}"; do
   (cd "$m/$root" && seq -f "lxc.payload.bench-sib%g" "$siblings" | xargs mkdir)
 done
+# BENCH_PROFILE=FILE: interopd's profile over these runs (perf record -g), its symbols by share written to FILE and the
+# data kept as FILE.data (perf report -i FILE.data).
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  perf record -q -g -o "$tmp/perf.data" -p "$daemon_pid" 2>/dev/null & perf_pid=$!
+  sleep 0.5
+fi
 hf lxc-prepare-siblings "${hfh[@]}" \
   -n "interopctl hook lxc pre-start, $siblings siblings" "$(env_lxc bench-lxp) $ic hook lxc bench-lxp lxc pre-start"
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  kill -INT "$perf_pid"; wait "$perf_pid" || true
+  perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -v -e '^#' -e '^$' > "$BENCH_PROFILE" || true
+  mv "$tmp/perf.data" "$BENCH_PROFILE.data"
+fi
 for m in "${mounts[@]}"; do
   (cd "$m/$root" && seq -f "lxc.payload.bench-sib%g" "$siblings" | xargs rmdir)
 done
