@@ -602,7 +602,7 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
 
     /// <summary>The dirs under <paramref name="parent"/> that are <paramref name="id"/>'s own leftovers, not another container's (<see cref="StaleDirs"/>).</summary>
     private List<StaleDirs.Leftover> LeftoversOf(ContainerId id, string parent) =>
-        StaleDirs.Of(_layouts[id.Manager], id, parent, _host.ListChildren(parent), Snapshot(), _host.HasTasks, _host.IsAlive);
+        StaleDirs.Of(_layouts[id.Manager], id, parent, _host.ListChildren(parent), Snapshot, _host.HasTasks, _host.IsAlive);
 
     private bool AnyOtherLive(ContainerId id)
     {

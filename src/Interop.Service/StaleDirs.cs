@@ -21,11 +21,19 @@ internal static class StaleDirs
         ContainerId id,
         string parent,
         IReadOnlyCollection<string> children,
-        IReadOnlyCollection<Mapping> registry,
+        Func<IReadOnlyCollection<Mapping>> registry,
         Func<string, bool> hasTasks,
         Func<int, bool> isAlive)
     {
-        var others = registry.Where(m => m.Id != id).ToList();
+        // The layout's name test first: on a host with thousands of containers nearly every sibling fails it, and the
+        // registry is copied (and its sets built) only when some dir is left to decide.
+        var candidates = children.Where(child => layout.IsStaleDirOf(child, id.Name)).ToList();
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var others = registry().Where(m => m.Id != id).ToList();
         var ownedPaths = new HashSet<string>(others.Where(m => m.CgroupPath.Length > 1).Select(m => m.CgroupPath), StringComparer.Ordinal);
         var sameManager = others.Where(m => m.Manager == id.Manager).ToList();
         var live = new OtherContainers(
@@ -35,9 +43,9 @@ internal static class StaleDirs
             child => hasTasks(parent + "/" + child),
             isAlive);
         var result = new List<Leftover>();
-        foreach (var child in children)
+        foreach (var child in candidates)
         {
-            if (!layout.IsStaleDirOf(child, id.Name) || ownedPaths.Contains("/" + parent + "/" + child) || layout.Classify(child) is not { } match
+            if (ownedPaths.Contains("/" + parent + "/" + child) || layout.Classify(child) is not { } match
                 || layout.MayBelongToAnother(match, id.Name, live))
             {
                 continue;

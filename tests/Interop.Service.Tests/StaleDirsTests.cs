@@ -23,7 +23,7 @@ public class StaleDirsTests
         Mapping[] registry = [Prepared(Manager.Lxc, "web-3"), Running(Manager.Lxc, "web-7", 4242, "/machine/lxc.payload.web-7")];
         var busy = new HashSet<string> { "machine/lxc.monitor.web-2" };
 
-        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", children, registry, busy.Contains, _ => false);
+        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", children, () => registry, busy.Contains, _ => false);
 
         Assert.That(found, Is.EqualTo(new[]
         {
@@ -39,8 +39,26 @@ public class StaleDirsTests
         string[] children = ["lxc-100-ab.libvirt-lxc", "lxc-200-ab.libvirt-lxc", "lxc-300-ab.libvirt-lxc", "lxc-400-other.libvirt-lxc"];
         Mapping[] registry = [Running(Manager.Libvirt, "a_b", 100, "/machine/lxc-100-ab.libvirt-lxc")];
 
-        var found = StaleDirs.Of(Libvirt, new ContainerId(Manager.Libvirt, "ab"), "machine", children, registry, _ => false, pid => pid == 200);
+        var found = StaleDirs.Of(Libvirt, new ContainerId(Manager.Libvirt, "ab"), "machine", children, () => registry, _ => false, pid => pid == 200);
 
         Assert.That(found, Is.EqualTo(new[] { new StaleDirs.Leftover("lxc-300-ab.libvirt-lxc", false) }));
+    }
+
+    [Test]
+    public void Siblings_that_fail_the_name_test_leave_the_registry_and_the_dirs_unread()
+    {
+        // A big host: thousands of other containers' dirs beside web's, none of them web's.
+        string[] children = [.. Enumerable.Range(1, 2000).Select(i => $"lxc.payload.web{i}x"), "lxc.monitor.we", "lxc.pivot"];
+        var reads = 0;
+
+        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", children,
+            () =>
+            {
+                reads++;
+                return [];
+            },
+            dir => throw new AssertionException($"{dir}'s tasks were read"), _ => false);
+
+        Assert.That((found.Count, reads), Is.EqualTo((0, 0)));
     }
 }

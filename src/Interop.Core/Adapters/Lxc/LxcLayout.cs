@@ -41,6 +41,19 @@ public sealed partial class LxcLayout : IContainerLayout
 
     public bool IsStaleDirOf(string childName, string containerName)
     {
+        ArgumentNullException.ThrowIfNull(childName);
+        ArgumentNullException.ThrowIfNull(containerName);
+
+        // Either reading starts with the container's name right after the prefix: most siblings (other containers'
+        // dirs, thousands of them on a big host) fail that test without an allocation or a regex match.
+        var rest = childName.StartsWith(PayloadPrefix, StringComparison.Ordinal) ? childName.AsSpan(PayloadPrefix.Length)
+            : childName.StartsWith(MonitorPrefix, StringComparison.Ordinal) ? childName.AsSpan(MonitorPrefix.Length)
+            : default;
+        if (!rest.StartsWith(containerName, StringComparison.Ordinal) || rest.IsEmpty)
+        {
+            return false;
+        }
+
         var match = ClassifyChild(childName);
         if (match is null || match.Role == DirRole.Pivot)
         {

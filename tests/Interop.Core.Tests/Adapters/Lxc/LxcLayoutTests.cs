@@ -55,6 +55,9 @@ public class LxcLayoutTests
     [TestCase("lxc.pivot", "", false)]
     [TestCase("web.01-a", "web.01-a", false)]
     [TestCase("lxc-1-web.01-a.libvirt-lxc", "web.01-a", false)]
+    [TestCase("lxc.payload.bench-sib17", "bench-lxp", false)]
+    [TestCase("lxc.monitor.a", "ab", false)]
+    [TestCase("lxc.payload.", "", false)]
     public void IsStaleDirOf(string child, string name, bool stale)
     {
         Assert.That(new LxcLayout().IsStaleDirOf(child, name), Is.EqualTo(stale));
