@@ -28,6 +28,13 @@ public interface ICgroupHost
     /// <summary>Names of the child dirs of <paramref name="dir"/>, across all hierarchies.</summary>
     IReadOnlySet<string> ListChildren(string dir);
 
+    /// <summary>
+    /// The names of <paramref name="dir"/>'s child dirs (across all hierarchies) that <paramref name="where"/> accepts,
+    /// in no order; for a container's parent, without copying the names of thousands of siblings to find a few.
+    /// <paramref name="where"/> must be a pure test of the name.
+    /// </summary>
+    IReadOnlyList<string> ListChildren(string dir, Func<string, bool> where);
+
     /// <summary>True when any task lives in <paramref name="dir"/> or below, in any hierarchy.</summary>
     bool HasTasks(string dir);
 

@@ -586,12 +586,11 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
         var layout = _layouts[id.Manager];
         var removed = new List<string>();
         var leftovers = LeftoversOf(id, parent).Select(l => l.Child).ToHashSet(StringComparer.Ordinal);
-        foreach (var child in _host.ListChildren(parent))
+        var pivotUnneeded = !AnyOtherLive(id);
+        foreach (var child in _host.ListChildren(parent, c => leftovers.Contains(c) || (pivotUnneeded && layout.Classify(c) is { Role: DirRole.Pivot })))
         {
             var dir = parent + "/" + child;
-            var mine = leftovers.Contains(child);
-            var pivot = layout.Classify(child) is { Role: DirRole.Pivot } && !AnyOtherLive(id);
-            if ((mine || pivot) && !_host.HasTasks(dir))
+            if (!_host.HasTasks(dir))
             {
                 removed.AddRange(_host.RemoveIfEmpty(dir));
             }
@@ -602,7 +601,7 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
 
     /// <summary>The dirs under <paramref name="parent"/> that are <paramref name="id"/>'s own leftovers, not another container's (<see cref="StaleDirs"/>).</summary>
     private List<StaleDirs.Leftover> LeftoversOf(ContainerId id, string parent) =>
-        StaleDirs.Of(_layouts[id.Manager], id, parent, _host.ListChildren(parent), Snapshot, _host.HasTasks, _host.IsAlive);
+        StaleDirs.Of(_layouts[id.Manager], id, parent, where => _host.ListChildren(parent, where), Snapshot, _host.HasTasks, _host.IsAlive);
 
     private bool AnyOtherLive(ContainerId id)
     {

@@ -134,6 +134,22 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
             return kept;
         }
 
+        return ListEveryHierarchy(dir);
+    }
+
+    public IReadOnlyList<string> ListChildren(string dir, Func<string, bool> where)
+    {
+        ArgumentNullException.ThrowIfNull(where);
+        if (_children.IsValueCreated && _children.Value?.Of(CgroupFs.NormalizeRelative(dir), where) is { } kept)
+        {
+            return kept;
+        }
+
+        return [.. ListEveryHierarchy(dir).Where(where)];
+    }
+
+    private HashSet<string> ListEveryHierarchy(string dir)
+    {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var h in _hierarchies)
         {

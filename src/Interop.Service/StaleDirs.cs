@@ -20,14 +20,14 @@ internal static class StaleDirs
         IContainerLayout layout,
         ContainerId id,
         string parent,
-        IReadOnlyCollection<string> children,
+        Func<Func<string, bool>, IReadOnlyCollection<string>> children,
         Func<IReadOnlyCollection<Mapping>> registry,
         Func<string, bool> hasTasks,
         Func<int, bool> isAlive)
     {
         // The layout's name test first: on a host with thousands of containers nearly every sibling fails it, and the
         // registry is copied (and its sets built) only when some dir is left to decide.
-        var candidates = children.Where(child => layout.IsStaleDirOf(child, id.Name)).ToList();
+        var candidates = children(child => layout.IsStaleDirOf(child, id.Name));
         if (candidates.Count == 0)
         {
             return [];
@@ -39,7 +39,7 @@ internal static class StaleDirs
         var live = new OtherContainers(
             sameManager.Select(m => m.Name).ToHashSet(StringComparer.Ordinal),
             sameManager.Where(m => m.Leader > 1).Select(m => m.Leader).ToHashSet(),
-            children,
+            candidates,
             child => hasTasks(parent + "/" + child),
             isAlive);
         var result = new List<Leftover>();

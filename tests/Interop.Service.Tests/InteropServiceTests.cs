@@ -27,6 +27,7 @@ public sealed class InteropServiceTests
         _host.AbsoluteDir(Arg.Any<string>(), Arg.Any<string>()).Returns(c => $"/sys/fs/cgroup/{c.ArgAt<string>(0)}/{c.ArgAt<string>(1)}".TrimEnd('/'));
         _host.Setup("machine").Returns([]);
         _host.ListChildren(Arg.Any<string>()).Returns(new HashSet<string>());
+        _host.ListChildren(Arg.Any<string>(), Arg.Any<Func<string, bool>>()).Returns(c => _host.ListChildren(c.ArgAt<string>(0)).Where(c.ArgAt<Func<string, bool>>(1)).ToList());
         _host.RemoveIfEmpty(Arg.Any<string>()).Returns(c => [c.ArgAt<string>(0)]);
         _host.HierarchyOf("memory").Returns("memory");
         _host.IsAlive(4242).Returns(true);

@@ -62,8 +62,10 @@ public class LinuxCgroupHostReadyTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(_host.ListChildren(_root), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }));
-            Assert.That(_host.ListChildren("/" + _root), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }), "the same dir written otherwise");
+            Assert.That(_host.ListChildren(_root, _ => true), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }));
+            Assert.That(_host.ListChildren("/" + _root, _ => true), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }), "the same dir written otherwise");
+            Assert.That(_host.ListChildren(_root, n => n.EndsWith(".b", StringComparison.Ordinal)), Is.EqualTo(new[] { "lxc.payload.b" }), "only the names asked for");
+            Assert.That(_host.ListChildren(_root + "/lxc.payload.b", _ => true), Is.Empty, "a dir that is not kept is listed");
         });
     }
 

@@ -10,6 +10,10 @@ public class StaleDirsTests
     private static readonly LxcLayout Lxc = new();
     private static readonly LibvirtLayout Libvirt = new(["cpuset", "cpu", "memory"]);
 
+    /// <summary>The parent's children as the cgroup host lists them: only the names the test accepts.</summary>
+    private static Func<Func<string, bool>, IReadOnlyCollection<string>> Listing(string[] children) =>
+        where => children.Where(where).ToList();
+
     private static Mapping Running(Manager manager, string name, int leader, string path) =>
         new(manager, name, "", ContainerState.Running, leader, path, new Dictionary<string, string>(), 0, CgroupNamespaceKind.Host, MappingSource.Hook);
 
@@ -23,7 +27,7 @@ public class StaleDirsTests
         Mapping[] registry = [Prepared(Manager.Lxc, "web-3"), Running(Manager.Lxc, "web-7", 4242, "/machine/lxc.payload.web-7")];
         var busy = new HashSet<string> { "machine/lxc.monitor.web-2" };
 
-        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", children, () => registry, busy.Contains, _ => false);
+        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", Listing(children), () => registry, busy.Contains, _ => false);
 
         Assert.That(found, Is.EqualTo(new[]
         {
@@ -39,7 +43,7 @@ public class StaleDirsTests
         string[] children = ["lxc-100-ab.libvirt-lxc", "lxc-200-ab.libvirt-lxc", "lxc-300-ab.libvirt-lxc", "lxc-400-other.libvirt-lxc"];
         Mapping[] registry = [Running(Manager.Libvirt, "a_b", 100, "/machine/lxc-100-ab.libvirt-lxc")];
 
-        var found = StaleDirs.Of(Libvirt, new ContainerId(Manager.Libvirt, "ab"), "machine", children, () => registry, _ => false, pid => pid == 200);
+        var found = StaleDirs.Of(Libvirt, new ContainerId(Manager.Libvirt, "ab"), "machine", Listing(children), () => registry, _ => false, pid => pid == 200);
 
         Assert.That(found, Is.EqualTo(new[] { new StaleDirs.Leftover("lxc-300-ab.libvirt-lxc", false) }));
     }
@@ -51,7 +55,7 @@ public class StaleDirsTests
         string[] children = [.. Enumerable.Range(1, 2000).Select(i => $"lxc.payload.web{i}x"), "lxc.monitor.we", "lxc.pivot"];
         var reads = 0;
 
-        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", children,
+        var found = StaleDirs.Of(Lxc, new ContainerId(Manager.Lxc, "web"), "machine", Listing(children),
             () =>
             {
                 reads++;

@@ -43,6 +43,7 @@ public sealed class SystemdCoordinatorTests
         _host.AbsoluteDir(Arg.Any<string>(), Arg.Any<string>()).Returns(c => $"/sys/fs/cgroup/{c.ArgAt<string>(0)}/{c.ArgAt<string>(1)}".TrimEnd('/'));
         _host.Setup(Arg.Any<string>()).Returns([]);
         _host.ListChildren(Arg.Any<string>()).Returns(new HashSet<string>());
+        _host.ListChildren(Arg.Any<string>(), Arg.Any<Func<string, bool>>()).Returns(c => _host.ListChildren(c.ArgAt<string>(0)).Where(c.ArgAt<Func<string, bool>>(1)).ToList());
         _host.EnsureDirIn(Arg.Any<string>(), Arg.Any<string>()).Returns(c => [$"{c.ArgAt<string>(0)}: created /{c.ArgAt<string>(1)}"]);
         _host.RemoveIfEmptyIn(Arg.Any<string>(), Arg.Any<string>()).Returns(c => [$"{c.ArgAt<string>(0)}:/{c.ArgAt<string>(1)}"]);
         _host.ReadCmdline(Hook).Returns(["/bin/sh", "-c", "exec /usr/local/bin/interopctl hook lxc web lxc pre-start"]);

@@ -28,7 +28,10 @@ public sealed record LayoutMatch(Manager Manager, DirRole Role, string Name, int
 
 /// <summary>
 /// What a stale-looking dir is judged against: the other containers of the same manager in the registry (any state),
-/// and the host. <paramref name="DirHoldsTasks"/> takes a sibling's name (a dir next to the judged one).
+/// and the host. <paramref name="Siblings"/> are the dirs next to the judged one that the layout's
+/// <see cref="IContainerLayout.IsStaleDirOf"/> accepts for the container being prepared or released (not every child of
+/// the parent: a big host has thousands); a layout asks only about those (LXC: the payload and monitor of the same
+/// literal name, which pass or fail that test together). <paramref name="DirHoldsTasks"/> takes a sibling's name.
 /// </summary>
 public sealed record OtherContainers(
     IReadOnlySet<string> Names,

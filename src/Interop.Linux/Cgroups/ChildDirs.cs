@@ -89,23 +89,36 @@ public sealed class ChildDirs : IDisposable
         ArgumentNullException.ThrowIfNull(relPath);
         lock (_sync)
         {
-            ObjectDisposedException.ThrowIf(_inotify.IsClosed, this);
-            Drain();
-            if (!_kept.TryGetValue(relPath, out var kept))
+            return Current(relPath) is { } kept ? [.. kept.Names.Keys] : null;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Of(string)"/>, only the names <paramref name="where"/> accepts: nothing is copied for the others,
+    /// so a question about a few names is not the price of a parent with thousands. <paramref name="where"/> runs under
+    /// this record's lock: it must not block or call back into the record.
+    /// </summary>
+    public List<string>? Of(string relPath, Func<string, bool> where)
+    {
+        ArgumentNullException.ThrowIfNull(relPath);
+        ArgumentNullException.ThrowIfNull(where);
+        lock (_sync)
+        {
+            if (Current(relPath) is not { } kept)
             {
                 return null;
             }
 
-            for (var i = 0; i < _hierarchies.Count; i++)
+            var names = new List<string>();
+            foreach (var name in kept.Names.Keys)
             {
-                if (!Refresh(kept, i))
+                if (where(name))
                 {
-                    Forget(kept);
-                    return null;
+                    names.Add(name);
                 }
             }
 
-            return [.. kept.Names.Keys];
+            return names;
         }
     }
 
@@ -118,6 +131,28 @@ public sealed class ChildDirs : IDisposable
     }
 
     private int Fd => (int)_inotify.DangerousGetHandle();
+
+    /// <summary>The kept dir, current in every hierarchy; null when it is not kept or cannot be (then it is forgotten). Under the lock.</summary>
+    private Kept? Current(string relPath)
+    {
+        ObjectDisposedException.ThrowIf(_inotify.IsClosed, this);
+        Drain();
+        if (!_kept.TryGetValue(relPath, out var kept))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < _hierarchies.Count; i++)
+        {
+            if (!Refresh(kept, i))
+            {
+                Forget(kept);
+                return null;
+            }
+        }
+
+        return kept;
+    }
 
     /// <summary>Lists hierarchy <paramref name="index"/>'s copy of the dir again unless its listing is known to be current; false when it cannot be watched.</summary>
     private bool Refresh(Kept kept, int index)

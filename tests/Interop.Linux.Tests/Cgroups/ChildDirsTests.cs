@@ -30,6 +30,8 @@ public class ChildDirsTests
         {
             Assert.That(record.Of(parent), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b", "lxc-7-web.libvirt-lxc" }), "lxc.payload.a is still in the unified hierarchy");
             Assert.That(record.Of(parent), Is.EquivalentTo(Listed(hs, parent)));
+            Assert.That(record.Of(parent, n => n.StartsWith("lxc.payload.", StringComparison.Ordinal)), Is.EquivalentTo(new[] { "lxc.payload.a", "lxc.payload.b" }), "only the names asked for");
+            Assert.That(record.Of(scratch.Rel("elsewhere"), _ => true), Is.Null, "not kept: the caller lists");
         });
 
         Directory.Delete(Unified.DirOf(parent + "/lxc.payload.a"));

@@ -177,6 +177,7 @@ public sealed class InteropMetricsTests
             host.Hierarchies.Returns([("cpuset", "/sys/fs/cgroup/cpuset")]);
             host.Setup("machine").Returns([]);
             host.ListChildren(Arg.Any<string>()).Returns(new HashSet<string>());
+            host.ListChildren(Arg.Any<string>(), Arg.Any<Func<string, bool>>()).Returns(c => host.ListChildren(c.ArgAt<string>(0)).Where(c.ArgAt<Func<string, bool>>(1)).ToList());
             var metrics = Metrics();
             var state = Path.Combine(dir, "state.yaml");
             using var service = new InteropService(host, new InteropConfig { StateFile = state }, new StateStore(state),
