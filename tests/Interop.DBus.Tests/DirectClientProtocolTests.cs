@@ -49,6 +49,31 @@ public sealed class DirectClientProtocolTests
     }
 
     [Test]
+    public void A_listener_that_takes_no_connection_is_reported_as_not_answering_not_as_not_running()
+    {
+        // A listener that never accepts, its backlog full: connect(2) waits, then gives up (EAGAIN).
+        var dir = Directory.CreateTempSubdirectory("interop-backlog-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "bus");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(0);
+            using var queued = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            queued.Connect(new UnixDomainSocketEndPoint(path));
+
+            var ex = Assert.Throws<DaemonUnreachableException>(() => DirectClient.Connect("unix:path=" + path, TimeSpan.FromMilliseconds(300)).Dispose());
+
+            Assert.That(ex!.Message, Does.StartWith("interopd did not answer on unix:path=" + path)
+                .And.Contain("did not take the connection in 0.3 s").And.Not.Contain("not running").And.Not.Contain("\n"));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Test]
     public async Task A_refused_authentication_is_reported_in_one_line()
     {
         await using var peer = new ScriptedBusPeer("REJECTED ANONYMOUS\r\n"u8.ToArray()) { RequestComplete = CallComplete };

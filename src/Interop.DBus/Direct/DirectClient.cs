@@ -64,7 +64,7 @@ public sealed class DirectClient : ILifecycleClient
     {
         var limit = timeout ?? DefaultTimeout;
         var address = "unix:path=" + path;
-        return File.Exists(path) && UnixSocket.Connect(address, limit, out _) is { } peer
+        return File.Exists(path) && UnixSocket.Connect(address, limit, out _, out _) is { } peer
             ? new DirectClient(peer, "private socket", address, limit)
             : null;
     }
@@ -75,8 +75,10 @@ public sealed class DirectClient : ILifecycleClient
     {
         var limit = timeout ?? DefaultTimeout;
         var address = BusAddress.Resolve(bus);
-        var socket = UnixSocket.Connect(address, limit, out var error)
-            ?? throw new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {error}");
+        var socket = UnixSocket.Connect(address, limit, out var error, out var timedOut)
+            ?? throw (timedOut
+                ? DaemonUnreachableException.NoAnswer(bus, $"the bus at {address}: {error}")
+                : new DaemonUnreachableException(bus, $"cannot connect to the bus at {address}: {error}"));
         return new DirectClient(socket, bus, address, limit);
     }
 

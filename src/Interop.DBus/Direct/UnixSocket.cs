@@ -30,11 +30,14 @@ internal sealed class UnixSocket : IDisposable
 
     /// <summary>
     /// Connects to the first usable entry of a D-Bus address ("unix:path=...", "unix:abstract=...", several
-    /// separated by ';'). Returns null with <paramref name="error"/> set when none could be reached.
+    /// separated by ';'). Returns null with <paramref name="error"/> set when none could be reached;
+    /// <paramref name="timedOut"/> says the last one is there but did not take the connection in time (its listen
+    /// backlog full: a listener that does not accept).
     /// </summary>
-    public static UnixSocket? Connect(string address, TimeSpan timeout, out string error)
+    public static UnixSocket? Connect(string address, TimeSpan timeout, out string error, out bool timedOut)
     {
         error = $"no unix:path or unix:abstract entry in '{address}'";
+        timedOut = false;
         foreach (var entry in address.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             if (ParseEntry(entry) is not { } sockaddr)
@@ -63,7 +66,9 @@ internal sealed class UnixSocket : IDisposable
                 return new UnixSocket(fd);
             }
 
-            error = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+            var errno = Marshal.GetLastPInvokeError();
+            timedOut = errno == EAgain;
+            error = timedOut ? $"it did not take the connection in {timeout.TotalSeconds:0.#} s" : Marshal.GetPInvokeErrorMessage(errno);
             _ = Libc.Close(fd);
         }
 
