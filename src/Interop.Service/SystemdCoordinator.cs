@@ -97,16 +97,16 @@ public sealed class SystemdCoordinator
         if (MayBeOwnUnit(seen) && Call(t => _systemd.GetUnitByPidAsync(monitor, t)) is { } current && IsOwnDelegatedUnit(current))
         {
             _log.LogInformation("lxc {0}: monitor {1} runs in {2} ({3}); kept", name, monitor, current.Id, current.ControlGroup);
-            Mirror(current, monitor, [monitor], created: false);
+            Mirror(current, monitor, [monitor], created: false, seen: seen);
             return current.Id;
         }
 
         var scope = SystemdUnits.LxcScopeName(name);
         var request = new ScopeRequest(scope, Slice, monitor, $"LXC container {name}");
-        UnitInfo unit;
+        (UnitInfo Unit, IReadOnlyDictionary<string, string>? Cgroups) started;
         try
         {
-            unit = StartScope(request);
+            started = StartScope(request);
         }
         catch (SystemdException e) when (e.DBusError == "org.freedesktop.systemd1.UnitExists")
         {
@@ -122,11 +122,12 @@ public sealed class SystemdCoordinator
                 Call(t => _systemd.ResetFailedUnitAsync(scope, t));
             }
 
-            unit = StartScope(request);
+            started = StartScope(request);
         }
 
+        var unit = started.Unit;
         _log.LogInformation("lxc {0}: monitor {1} moved into new scope {2} ({3})", name, monitor, unit.Id, unit.ControlGroup);
-        Mirror(unit, monitor, [monitor], created: true);
+        Mirror(unit, monitor, [monitor], created: true, seen: started.Cgroups);
         return unit.Id;
     }
 
@@ -264,7 +265,7 @@ public sealed class SystemdCoordinator
     /// </summary>
     private bool MayBeOwnUnit(IReadOnlyDictionary<string, string> cgroups)
     {
-        var path = cgroups.GetValueOrDefault("name=systemd") ?? cgroups.GetValueOrDefault("unified");
+        var path = SystemdHierarchies.UnitPathOf(cgroups);
         if (path is null)
         {
             return true;
@@ -285,20 +286,21 @@ public sealed class SystemdCoordinator
     /// Starts the scope and waits for its job; its cgroup is then where /proc/PID/cgroup puts the pid in systemd's
     /// hierarchy (the scope holds only that pid, and LXC waits for the hook), so systemd is not asked for it.
     /// </summary>
-    private UnitInfo StartScope(ScopeRequest request)
+    /// <returns>The scope, and the pid's cgroups as read after the job (null when it is gone).</returns>
+    private (UnitInfo Unit, IReadOnlyDictionary<string, string>? Cgroups) StartScope(ScopeRequest request)
     {
         Call(t => _systemd.StartScopeAsync(request, JobTimeout, t), JobTimeout + CallTimeout);
         var expected = "/" + Slice + "/" + request.Unit;
         var cgroups = _host.ReadProcCgroup(request.Pid);
-        var seen = cgroups?.GetValueOrDefault("name=systemd") ?? cgroups?.GetValueOrDefault("unified");
-        if (seen == expected)
+        if (cgroups is not null && SystemdHierarchies.UnitPathOf(cgroups) == expected)
         {
-            return new UnitInfo(request.Unit, expected, true, "active");
+            return (new UnitInfo(request.Unit, expected, true, "active"), cgroups);
         }
 
         // Not where systemd's own path would be (the pid gone, or a view of the hierarchy unlike systemd's): ask it.
-        return Call(t => _systemd.GetUnitAsync(request.Unit, t))
+        var unit = Call(t => _systemd.GetUnitAsync(request.Unit, t))
             ?? throw new SystemdException(request.Unit, "org.freedesktop.systemd1.NoSuchUnit", "the scope was gone right after it started");
+        return (unit, cgroups);
     }
 
     /// <summary>True when the unit is a delegated service or scope directly in the slice (lxc@NAME.service with Interop's drop-in).</summary>
@@ -345,11 +347,12 @@ public sealed class SystemdCoordinator
     /// <summary>
     /// Makes the unit's path (the process's own path when <paramref name="below"/>: libvirt's "libvirt" child)
     /// exist in every hierarchy systemd does not manage, and moves <paramref name="pids"/> there.
+    /// <paramref name="seen"/>: <paramref name="probe"/>'s cgroups when just read (else they are read here).
     /// </summary>
     /// <returns>True when something moved.</returns>
-    private bool Mirror(UnitInfo unit, int probe, IReadOnlyList<int> pids, bool created, bool below = false)
+    private bool Mirror(UnitInfo unit, int probe, IReadOnlyList<int> pids, bool created, bool below = false, IReadOnlyDictionary<string, string>? seen = null)
     {
-        var cgroups = _host.ReadProcCgroup(probe) ?? throw new InvalidInputException("pid", $"pid {probe} is gone");
+        var cgroups = seen ?? _host.ReadProcCgroup(probe) ?? throw new InvalidInputException("pid", $"pid {probe} is gone");
         var target = unit.ControlGroup;
         if (below)
         {

@@ -22,6 +22,16 @@ public static class SystemdHierarchies
         || key.Split(',').All(ManagedControllers.Contains);
 
     /// <summary>
+    /// A process's path in the hierarchy systemd tracks its units in (name=systemd on hybrid and legacy hosts, the
+    /// cgroup2 mount on pure v2), from its /proc/PID/cgroup; null when neither is there.
+    /// </summary>
+    public static string? UnitPathOf(IReadOnlyDictionary<string, string> cgroups)
+    {
+        ArgumentNullException.ThrowIfNull(cgroups);
+        return cgroups.GetValueOrDefault("name=systemd") ?? cgroups.GetValueOrDefault("unified");
+    }
+
+    /// <summary>
     /// What to do for a unit whose cgroup is <paramref name="unitPath"/>, given where one of its processes is
     /// (<paramref name="cgroups"/>: hierarchy key to path, as in /proc/PID/cgroup).
     /// </summary>

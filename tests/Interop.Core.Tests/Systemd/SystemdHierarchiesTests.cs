@@ -24,6 +24,22 @@ public class SystemdHierarchiesTests
     public void Systemd_manages_its_own_hierarchies_and_the_v1_controllers_it_has_settings_for(string key, bool managed) =>
         Assert.That(SystemdHierarchies.IsManaged(key), Is.EqualTo(managed));
 
+    [TestCase("hybrid", "/machine.slice/lxc-web.scope")]
+    [TestCase("unified", "/machine.slice/lxc-web.scope/lxc.pivot")]
+    [TestCase("none", null)]
+    public void A_units_path_is_read_where_systemd_tracks_units(string host, string? expected)
+    {
+        // hybrid and legacy: name=systemd (read first); pure v2: the one cgroup2 mount; no systemd hierarchy: unknown.
+        var cgroups = host switch
+        {
+            "hybrid" => new Dictionary<string, string> { ["cpuset"] = "/", ["name=systemd"] = "/machine.slice/lxc-web.scope", ["unified"] = "/" },
+            "unified" => new Dictionary<string, string> { ["unified"] = "/machine.slice/lxc-web.scope/lxc.pivot" },
+            _ => new Dictionary<string, string> { ["cpuset"] = "/machine.slice/lxc-web.scope" },
+        };
+
+        Assert.That(SystemdHierarchies.UnitPathOf(cgroups), Is.EqualTo(expected));
+    }
+
     [Test]
     public void The_plan_from_the_nested_hosts_monitor_mirrors_unmanaged_hierarchies_and_names_unrealized_ones()
     {
