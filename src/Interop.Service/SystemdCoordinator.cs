@@ -142,7 +142,11 @@ public sealed class SystemdCoordinator
     /// <exception cref="NotInSharedRootException">the leader is in no unit in the slice.</exception>
     public Mapping Complete(Mapping mapping, IReadOnlyDictionary<string, string> facts, Func<Mapping> redescribe)
     {
-        var unit = Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
+        // The leader's unit is the unit dir right below the slice on its path in systemd's hierarchy (a delegated unit
+        // owns everything below its cgroup): read from /proc, without GetUnitByPID and four properties. Anything else
+        // (not below the slice, a name cgroupfs escaped) is systemd's to answer.
+        var seen = _host.ReadProcCgroup(mapping.Leader);
+        var unit = (seen is null ? null : UnitInSlice(seen)) ?? Call(t => _systemd.GetUnitByPidAsync(mapping.Leader, t));
         if (unit is null || !CgroupPath.Of(unit.ControlGroup).IsBelow(CgroupPath.Of(Slice)))
         {
             throw new NotInSharedRootException($"{mapping.Id} (pid {mapping.Leader}) runs in {unit?.Id ?? "no unit"}, not in a unit of its own in {Slice}; LXC: include /usr/share/interop/lxc.conf (lxc.cgroup.relative = 1); libvirt: use a partition under /{Slice}", mapping.Id.ToString());
@@ -150,7 +154,7 @@ public sealed class SystemdCoordinator
 
         // The container's own path is below the unit (lxc.payload.NAME, libvirt's "libvirt" child): mirror that.
         var pids = mapping.Manager == Manager.Libvirt ? DomainPids(mapping.Leader, unit.ControlGroup) : [mapping.Leader];
-        if (Mirror(unit, mapping.Leader, pids, created: false, below: true))
+        if (Mirror(unit, mapping.Leader, pids, created: false, below: true, seen: seen))
         {
             mapping = redescribe();
         }
@@ -260,26 +264,37 @@ public sealed class SystemdCoordinator
     };
 
     /// <summary>
-    /// True when the pid's path in systemd's hierarchy is in (or below: lxc.pivot after a reboot) a service or scope
-    /// directly in the slice, or unknown.
+    /// The service or scope directly in the slice that the process is in or below, where every hierarchy systemd tracks
+    /// units in says the same; null when one says otherwise (systemd then answers), there is none, or its dir name may
+    /// be escaped (cgroupfs prefixes '_' to some unit names). <see cref="UnitInfo.Delegate"/> is not known this way (false).
     /// </summary>
-    private bool MayBeOwnUnit(IReadOnlyDictionary<string, string> cgroups)
+    private UnitInfo? UnitInSlice(IReadOnlyDictionary<string, string> cgroups)
     {
-        var path = SystemdHierarchies.UnitPathOf(cgroups);
-        if (path is null)
-        {
-            return true;
-        }
+        var names = SystemdHierarchies.UnitPathsOf(cgroups).Select(UnitDirInSlice).Distinct(StringComparer.Ordinal).ToList();
+        return names is [{ } name] && !name.StartsWith('_')
+            ? new UnitInfo(name, "/" + Slice + "/" + name, Delegate: false, ActiveState: "active")
+            : null;
+    }
 
+    /// <summary>
+    /// True when the pid's path in a hierarchy systemd tracks units in is in (or below: lxc.pivot after a reboot) a service
+    /// or scope directly in the slice, or unknown.
+    /// </summary>
+    private bool MayBeOwnUnit(IReadOnlyDictionary<string, string> cgroups) =>
+        SystemdHierarchies.UnitPathsOf(cgroups) is var paths && (paths.Count == 0 || paths.Any(p => UnitDirInSlice(p) is not null));
+
+    /// <summary>The dir name of the service or scope directly in the slice that <paramref name="path"/> is in or below; null when there is none.</summary>
+    private string? UnitDirInSlice(string path)
+    {
         var prefix = "/" + Slice + "/";
         if (!path.StartsWith(prefix, StringComparison.Ordinal))
         {
-            return false;
+            return null;
         }
 
         var end = path.IndexOf('/', prefix.Length);
-        var unit = end < 0 ? path[prefix.Length..] : path[prefix.Length..end];
-        return unit.EndsWith(".scope", StringComparison.Ordinal) || unit.EndsWith(".service", StringComparison.Ordinal);
+        var name = end < 0 ? path[prefix.Length..] : path[prefix.Length..end];
+        return name.EndsWith(".scope", StringComparison.Ordinal) || name.EndsWith(".service", StringComparison.Ordinal) ? name : null;
     }
 
     /// <summary>
@@ -292,7 +307,7 @@ public sealed class SystemdCoordinator
         Call(t => _systemd.StartScopeAsync(request, JobTimeout, t), JobTimeout + CallTimeout);
         var expected = "/" + Slice + "/" + request.Unit;
         var cgroups = _host.ReadProcCgroup(request.Pid);
-        if (cgroups is not null && SystemdHierarchies.UnitPathOf(cgroups) == expected)
+        if (cgroups is not null && SystemdHierarchies.UnitPathsOf(cgroups) is { Count: > 0 } paths && paths.All(p => p == expected))
         {
             return (new UnitInfo(request.Unit, expected, true, "active"), cgroups);
         }

@@ -362,6 +362,25 @@ public sealed class SystemdCoordinatorTests
     }
 
     [Test]
+    public async Task A_controller_that_name_systemd_still_has_in_libvirtds_service_is_placed_by_systemds_answer()
+    {
+        // libvirt 9.0 on a hybrid host: the hierarchies systemd tracks units in disagree, so /proc does not decide.
+        const int controller = 555;
+        var scope = SystemdCaptures.LibvirtScope;
+        var cgroups = SystemdCaptures.ByKey(SystemdCaptures.HybridLibvirtController);
+        cgroups["name=systemd"] = "/system.slice/libvirtd.service";
+        _host.IsAlive(controller).Returns(true);
+        _host.ReadProcCgroup(controller).Returns(cgroups);
+        _systemd.GetUnitByPidAsync(controller, Arg.Any<CancellationToken>()).Returns(new UnitInfo(scope[(scope.LastIndexOf('/') + 1)..], scope, false, "active"));
+
+        var m = await _service.RegisterContainerAsync(Manager.Libvirt, "sdct1", controller, new Dictionary<string, string>());
+
+        await _systemd.Received(1).GetUnitByPidAsync(controller, Arg.Any<CancellationToken>());
+        Assert.That(m.Unit, Is.EqualTo(scope[(scope.LastIndexOf('/') + 1)..]));
+        _host.Received(1).MoveProcess("name=systemd", SystemdCaptures.LibvirtLeaf.TrimStart('/'), controller);
+    }
+
+    [Test]
     public async Task The_real_libvirt_domain_in_place_everywhere_is_registered_as_it_is_with_nothing_moved()
     {
         // Run 2 on the hybrid nested host: controller 842 of domain sdv-1b7410-c, and its guest init.
@@ -452,12 +471,36 @@ public sealed class SystemdCoordinatorTests
     [Test]
     public async Task A_leader_in_no_unit_of_the_slice_is_refused()
     {
-        _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo("session-3.scope", "/user.slice/user-0.slice/session-3.scope", false, "active"));
+        // In the shared root but in no unit below it (LXC without Interop's include: lxc.payload.web right in the slice).
+        _host.ReadProcCgroup(Init).Returns(SystemdCaptures.ByKey(SystemdCaptures.HybridLxcInit.Replace("/machine.slice/lxc-web.scope/lxc.payload.web", "/machine.slice/lxc.payload.web", StringComparison.Ordinal)));
+        _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo("machine.slice", "/machine.slice", false, "active"));
 
         var e = Assert.ThrowsAsync<NotInSharedRootException>(() => _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>()))!;
 
-        Assert.That(e.Message, Does.Contain("runs in session-3.scope, not in a unit of its own in machine.slice"));
+        Assert.That(e.Message, Does.Contain("runs in machine.slice, not in a unit of its own in machine.slice"));
         await Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task A_leader_below_a_unit_in_the_slice_is_placed_from_proc_without_asking_systemd_for_the_unit()
+    {
+        var m = await _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>());
+
+        await _systemd.DidNotReceive().GetUnitByPidAsync(Init, Arg.Any<CancellationToken>());
+        Assert.That((m.Unit, m.CgroupPath), Is.EqualTo((Scope, ScopePath + "/lxc.payload.web")));
+    }
+
+    [Test]
+    public async Task A_unit_dir_cgroupfs_may_have_escaped_is_left_to_systemd_to_name()
+    {
+        // cgroupfs prefixes '_' to a unit name that could be taken for a control file: systemd says what the unit is.
+        _host.ReadProcCgroup(Init).Returns(SystemdCaptures.ByKey(SystemdCaptures.HybridLxcInit.Replace("lxc-web.scope", "_cpu.web.scope", StringComparison.Ordinal)));
+        _systemd.GetUnitByPidAsync(Init, Arg.Any<CancellationToken>()).Returns(new UnitInfo("cpu.web.scope", "/machine.slice/_cpu.web.scope", true, "active"));
+
+        var m = await _service.RegisterContainerAsync(Manager.Lxc, "web", Init, new Dictionary<string, string>());
+
+        await _systemd.Received(1).GetUnitByPidAsync(Init, Arg.Any<CancellationToken>());
+        Assert.That(m.Unit, Is.EqualTo("cpu.web.scope"));
     }
 
     [Test]

@@ -22,13 +22,15 @@ public static class SystemdHierarchies
         || key.Split(',').All(ManagedControllers.Contains);
 
     /// <summary>
-    /// A process's path in the hierarchy systemd tracks its units in (name=systemd on hybrid and legacy hosts, the
-    /// cgroup2 mount on pure v2), from its /proc/PID/cgroup; null when neither is there.
+    /// A process's paths in the hierarchies systemd tracks its units in, from its /proc/PID/cgroup: name=systemd and the
+    /// cgroup2 mount on hybrid hosts (which need not agree: libvirt 9.0's controller stays in libvirtd's service in
+    /// name=systemd while systemd, tracking in cgroup2, has it in the domain's scope), the cgroup2 mount alone on pure v2;
+    /// empty when neither is there.
     /// </summary>
-    public static string? UnitPathOf(IReadOnlyDictionary<string, string> cgroups)
+    public static IReadOnlyList<string> UnitPathsOf(IReadOnlyDictionary<string, string> cgroups)
     {
         ArgumentNullException.ThrowIfNull(cgroups);
-        return cgroups.GetValueOrDefault("name=systemd") ?? cgroups.GetValueOrDefault("unified");
+        return [.. new[] { "name=systemd", "unified" }.Where(cgroups.ContainsKey).Select(k => cgroups[k])];
     }
 
     /// <summary>

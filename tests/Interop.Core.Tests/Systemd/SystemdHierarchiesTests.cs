@@ -24,20 +24,20 @@ public class SystemdHierarchiesTests
     public void Systemd_manages_its_own_hierarchies_and_the_v1_controllers_it_has_settings_for(string key, bool managed) =>
         Assert.That(SystemdHierarchies.IsManaged(key), Is.EqualTo(managed));
 
-    [TestCase("hybrid", "/machine.slice/lxc-web.scope")]
-    [TestCase("unified", "/machine.slice/lxc-web.scope/lxc.pivot")]
-    [TestCase("none", null)]
-    public void A_units_path_is_read_where_systemd_tracks_units(string host, string? expected)
+    [Test]
+    public void A_units_paths_are_read_where_systemd_tracks_units()
     {
-        // hybrid and legacy: name=systemd (read first); pure v2: the one cgroup2 mount; no systemd hierarchy: unknown.
-        var cgroups = host switch
-        {
-            "hybrid" => new Dictionary<string, string> { ["cpuset"] = "/", ["name=systemd"] = "/machine.slice/lxc-web.scope", ["unified"] = "/" },
-            "unified" => new Dictionary<string, string> { ["unified"] = "/machine.slice/lxc-web.scope/lxc.pivot" },
-            _ => new Dictionary<string, string> { ["cpuset"] = "/machine.slice/lxc-web.scope" },
-        };
+        // hybrid: name=systemd and the cgroup2 mount (they may differ); pure v2: the one mount; no systemd hierarchy: none.
+        var hybrid = new Dictionary<string, string> { ["cpuset"] = "/", ["unified"] = "/machine.slice/x.scope", ["name=systemd"] = "/system.slice/libvirtd.service" };
+        var unified = new Dictionary<string, string> { ["unified"] = "/machine.slice/lxc-web.scope/lxc.pivot" };
+        var none = new Dictionary<string, string> { ["cpuset"] = "/machine.slice/lxc-web.scope" };
 
-        Assert.That(SystemdHierarchies.UnitPathOf(cgroups), Is.EqualTo(expected));
+        Assert.Multiple(() =>
+        {
+            Assert.That(SystemdHierarchies.UnitPathsOf(hybrid), Is.EqualTo(new[] { "/system.slice/libvirtd.service", "/machine.slice/x.scope" }));
+            Assert.That(SystemdHierarchies.UnitPathsOf(unified), Is.EqualTo(new[] { "/machine.slice/lxc-web.scope/lxc.pivot" }));
+            Assert.That(SystemdHierarchies.UnitPathsOf(none), Is.Empty);
+        });
     }
 
     [Test]
