@@ -64,7 +64,7 @@ note "interopd up in the nested host, shared root $sroot"
 # The scripts hyperfine runs inside the nested host.
 inhost sh -c "mkdir -p /root/bench && cat > /root/bench/run.sh" <<'EOF'
 #!/bin/sh
-# run.sh NAME RUNS LXC_RUNS: the measurements, inside the nested host. Results: /root/bench/*.json
+# run.sh NAME RUNS LXC_RUNS TRACE_RUNS: the measurements, inside the nested host. Results: /root/bench/*.json
 set -e
 runs=$2; lxc_runs=$3; trace_runs=$4
 cd /root/bench
@@ -146,7 +146,7 @@ for c in bench-sh bench-interop; do
   rm -f lxc-start-$c.*.json
 done
 EOF
-note "1. hooks vs busctl ($runs runs each), 2. lxc-start to RUNNING ($lxc_runs runs each)"
+note "1. hooks vs busctl ($runs runs each), 2. lxc-start to RUNNING ($lxc_runs rounds, taking turns, then $trace_runs traced starts each)"
 nh_in_scope sh /root/bench/run.sh bench "$runs" "$lxc_runs" "$trace_runs" >&2 || die "the measurements failed"
 for f in hook-lxc-stop hook-lxc-poststop hook-virt-prepare ping lxc-start-bench-sh lxc-start-bench-interop; do
   inhost cat "/root/bench/$f.json" > "$out/$f.json"

@@ -36,6 +36,7 @@ for tool in hyperfine busctl dbus-daemon jq gcc lxc-create lxc-start lxc-wait lx
   command -v "$tool" >/dev/null || die "$tool is missing (make deps)"
 done
 [ -x "$ctl" ] && [ -x "$interopd" ] || die "run make publish first ($ctl, $interopd)"
+[ -z "${BENCH_PROFILE:-}" ] || command -v perf >/dev/null || die "BENCH_PROFILE needs perf (Debian package linux-perf)"
 cpuset=$(findmnt -rn -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)cpuset(,|$)/ {print $1; exit}')
 [ -n "$cpuset" ] || die "needs the cgroup v1 cpuset hierarchy (one thread per cgroup); this host has none"
 
