@@ -186,9 +186,9 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
             return false;
         }
 
-        foreach (var line in lines)
+        for (var i = 0; i < lines.Count; i++)
         {
-            if (CgroupPath.Of(line.Path).IsAtOrBelow(dir) && _hierarchies.Any(line.Matches))
+            if (CgroupPath.Of(lines[i].Path).IsAtOrBelow(dir) && _hierarchies.Any(lines[i].Matches))
             {
                 return true;
             }

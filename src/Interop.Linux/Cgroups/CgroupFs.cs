@@ -313,7 +313,7 @@ public static class CgroupFs
         return Libc.Statfs(mountPoint, buffer) == 0 && *(long*)buffer is Libc.CgroupSuperMagic or Libc.Cgroup2SuperMagic;
     }
 
-    internal static unsafe string? ReadCore(string path, bool missingIsNull)
+    internal static string? ReadCore(string path, bool missingIsNull)
     {
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec | Libc.ONoFollow);
         if (fd < 0)
@@ -329,41 +329,17 @@ public static class CgroupFs
 
         try
         {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[4096];
-            while (true)
+            if (SmallFile.Read(fd, fromStart: false, out var errno) is { } text)
             {
-                nint n;
-                fixed (byte* p = chunk)
-                {
-                    n = Libc.Read(fd, p, (nuint)chunk.Length);
-                }
-
-                if (n < 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR)
-                    {
-                        continue;
-                    }
-
-                    if (missingIsNull && errno == Libc.ENODEV)
-                    {
-                        return null;
-                    }
-
-                    throw Error(path, errno, "read");
-                }
-
-                if (n == 0)
-                {
-                    break;
-                }
-
-                buffer.Write(chunk, 0, (int)n);
+                return text;
             }
 
-            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            if (missingIsNull && errno == Libc.ENODEV)
+            {
+                return null;
+            }
+
+            throw Error(path, errno, "read");
         }
         finally
         {

@@ -12,8 +12,6 @@
 // - Reads go through open/read/close on a reused buffer, no exceptions for a missing file: a scrape of 1,000
 //   containers reads some 6,000 files, and a FileNotFoundException per absent figure would cost more than the reads.
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text;
 using Interop.Core.Model;
 using Interop.Linux.Native;
 
@@ -42,11 +40,6 @@ public static class CgroupUsage
 {
     /// <summary>A v1 memory limit at or above this is "unlimited".</summary>
     public const ulong UnlimitedFloor = 1UL << 62;
-
-    private const int BufferSize = 64 * 1024;
-
-    [ThreadStatic]
-    private static byte[]? t_buffer;
 
     /// <summary>
     /// The dir of a container in every hierarchy: its registered <paramref name="paths"/> (hierarchy key to absolute
@@ -224,58 +217,12 @@ public static class CgroupUsage
     private static ulong? ParseUInt(string text) =>
         ulong.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
 
-    /// <summary>The whole (small) file as ASCII, or null when it cannot be opened or read.</summary>
-    internal static string? ReadFile(string path)
-    {
-        var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec);
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            return ReadFromStart(fd);
-        }
-        finally
-        {
-            Libc.Close(fd);
-        }
-    }
+    /// <summary>The whole (small) file, or null when it cannot be opened or read.</summary>
+    internal static string? ReadFile(string path) => SmallFile.TryRead(path, 0, out _);
 
     /// <summary>
-    /// The file behind <paramref name="fd"/> from offset 0 (pread): a cgroupfs file read again from its start is
-    /// generated anew, so a kept descriptor gives the current figure. Null when the read fails (ENODEV once the
-    /// cgroup is gone).
+    /// The file behind <paramref name="fd"/> from offset 0: a cgroupfs file read again from its start is made anew, so
+    /// a kept descriptor gives the current figure. Null when the read fails (ENODEV once the cgroup is gone).
     /// </summary>
-    internal static unsafe string? ReadFromStart(int fd)
-    {
-        var buffer = t_buffer ??= new byte[BufferSize];
-        var total = 0;
-        fixed (byte* p = buffer)
-        {
-            while (total < buffer.Length)
-            {
-                var n = Libc.PRead(fd, p + total, (nuint)(buffer.Length - total), total);
-                if (n < 0)
-                {
-                    if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                    {
-                        continue;
-                    }
-
-                    return null;
-                }
-
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += (int)n;
-            }
-        }
-
-        return Encoding.ASCII.GetString(buffer, 0, total);
-    }
+    internal static string? ReadFromStart(int fd) => SmallFile.Read(fd, fromStart: true, out _);
 }

@@ -20,6 +20,7 @@ internal static partial class Libc
     internal const int EBUSY = 16;
     internal const int EEXIST = 17;
     internal const int ENOTDIR = 20;
+    internal const int EISDIR = 21;
     internal const int EINVAL = 22;
     internal const int ENOSPC = 28;
     internal const int EROFS = 30;
@@ -117,6 +118,7 @@ internal static partial class Libc
         EBUSY => "EBUSY",
         EEXIST => "EEXIST",
         ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
         EINVAL => "EINVAL",
         ENOSPC => "ENOSPC",
         EROFS => "EROFS",

@@ -11,6 +11,7 @@
 //   path would be worse than an error.
 using System.Globalization;
 using Interop.Linux.Cgroups;
+using Interop.Linux.Native;
 
 namespace Interop.Linux.Proc;
 
@@ -36,7 +37,20 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
             return false;
         }
 
+        // The kernel prints the controllers in the order the key lists them (the common case, one compare), and a
+        // field of another length cannot hold the same set: a lookup by pid matches every line against every
+        // hierarchy, and most pairs differ.
+        if (string.Equals(Controllers, hierarchy.Key, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
         var expected = hierarchy.Controllers.Count + (hierarchy.Name is null ? 0 : 1);
+        if (Controllers.Length != FieldLength(hierarchy, expected))
+        {
+            return false;
+        }
+
         var seen = 0;
         var field = Controllers.AsSpan();
         foreach (var range in field.Split(','))
@@ -60,11 +74,23 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
         return seen == expected;
     }
 
+    /// <summary>The length of the controllers field listing exactly <paramref name="hierarchy"/>'s <paramref name="tokens"/> tokens.</summary>
+    private static int FieldLength(Hierarchy hierarchy, int tokens)
+    {
+        var length = tokens - 1 + (hierarchy.Name is null ? 0 : "name=".Length + hierarchy.Name.Length);
+        for (var i = 0; i < hierarchy.Controllers.Count; i++)
+        {
+            length += hierarchy.Controllers[i].Length;
+        }
+
+        return length;
+    }
+
     private static bool Contains(IReadOnlyList<string> controllers, ReadOnlySpan<char> token)
     {
-        foreach (var controller in controllers)
+        for (var i = 0; i < controllers.Count; i++)
         {
-            if (token.SequenceEqual(controller))
+            if (token.SequenceEqual(controllers[i]))
             {
                 return true;
             }
@@ -80,27 +106,31 @@ public static class ProcCgroup
     public const string DefaultProcRoot = "/proc";
 
     /// <summary>Reads /proc/&lt;pid&gt;/cgroup under <paramref name="procRoot"/>.</summary>
-    /// <exception cref="FileNotFoundException">The process does not exist (also DirectoryNotFoundException).</exception>
+    /// <exception cref="FileNotFoundException">The process does not exist.</exception>
     public static IReadOnlyList<ProcCgroupLine> Read(int pid, string procRoot = DefaultProcRoot)
-        => ReadFile(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "cgroup"));
+        => TryRead(pid, procRoot) ?? throw new FileNotFoundException($"no process {pid}", PathOf(pid, procRoot));
 
-    /// <summary>Like <see cref="Read"/> but null when the process is gone.</summary>
+    /// <summary>
+    /// Like <see cref="Read"/> but null when the process is gone (ENOENT, ENOTDIR; ESRCH: it exited while the file was
+    /// read). Read with open/read into a kept buffer (<see cref="SmallFile"/>): interopd reads this file on every
+    /// lookup by pid and once per container when it starts.
+    /// </summary>
+    /// <exception cref="IOException">The file exists but cannot be read.</exception>
     public static IReadOnlyList<ProcCgroupLine>? TryRead(int pid, string procRoot = DefaultProcRoot)
     {
-        try
+        var path = PathOf(pid, procRoot);
+        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
         {
-            return Read(pid, procRoot);
+            return Parse(text, path);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-        catch (IOException e) when (e.HResult == 3)
-        {
-            // ESRCH: the task exited while the file was open.
-            return null;
-        }
+
+        return errno is Libc.ENOENT or Libc.ENOTDIR or Libc.ESRCH
+            ? null
+            : throw new IOException($"cannot read {path}: {Libc.ErrnoName(errno)}");
     }
+
+    private static string PathOf(int pid, string procRoot) =>
+        Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "cgroup");
 
     public static IReadOnlyList<ProcCgroupLine> ReadFile(string path)
     {
@@ -171,12 +201,13 @@ public static class ProcCgroup
         ArgumentNullException.ThrowIfNull(hierarchies);
         ArgumentNullException.ThrowIfNull(lines);
         var result = new Dictionary<string, string>(hierarchies.Count, StringComparer.Ordinal);
-        foreach (var hierarchy in hierarchies)
+        // Indexed loops: foreach over an IReadOnlyList allocates an enumerator, and a lookup by pid runs these for every
+        // pair of line and hierarchy.
+        for (var i = 0; i < hierarchies.Count; i++)
         {
-            var line = Find(hierarchy, lines);
-            if (line is not null)
+            if (Find(hierarchies[i], lines) is { } line)
             {
-                result[hierarchy.Key] = line.Path;
+                result[hierarchies[i].Key] = line.Path;
             }
         }
 
@@ -187,11 +218,11 @@ public static class ProcCgroup
     public static ProcCgroupLine? Find(Hierarchy hierarchy, IReadOnlyList<ProcCgroupLine> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        foreach (var line in lines)
+        for (var i = 0; i < lines.Count; i++)
         {
-            if (line.Matches(hierarchy))
+            if (lines[i].Matches(hierarchy))
             {
-                return line;
+                return lines[i];
             }
         }
 

@@ -7,6 +7,7 @@
 // - /proc/<pid>/ns/cgroup is a magic symlink whose readlink text is "cgroup:[INODE]". Two tasks
 //   share a cgroup namespace exactly when the inodes are equal (same nsfs device on one host).
 using System.Globalization;
+using Interop.Linux.Native;
 
 namespace Interop.Linux.Proc;
 
@@ -59,17 +60,15 @@ public static class ProcFs
             return null;
         }
 
-        string text;
-        try
+        // Through SmallFile, not File.ReadAllText: liveness reads it at every lookup and hook.
+        var path = PidPath(procRoot, pid, "stat");
+        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
         {
-            text = File.ReadAllText(PidPath(procRoot, pid, "stat"));
-        }
-        catch (Exception e) when (IsGone(e))
-        {
-            return null;
+            return ParseStat(text);
         }
 
-        return ParseStat(text);
+        // ENOENT/ENOTDIR: no such pid; ESRCH: the task exited while we read.
+        return errno is Libc.ENOENT or Libc.ENOTDIR or Libc.ESRCH ? null : throw new IOException($"cannot read {path}: {Libc.ErrnoName(errno)}");
     }
 
     /// <summary>Whether <paramref name="pid"/> exists and is neither a zombie nor dead.</summary>

@@ -53,6 +53,9 @@ public class ProcCgroupTests
     [TestCase("cpu", "cpu,name=foo", false)]
     [TestCase("name=foo", "cpu,name=foo", false)]
     [TestCase("", "cpu", false)]
+    [TestCase("rdma", "pids", false)]
+    [TestCase("pids,memory", "memory,pids", true)]
+    [TestCase("memory,cpu", "cpu,pids,memory", false)]
     public void Matches_v1_hierarchy_by_controller_set(string field, string hierarchyOptions, bool matches)
     {
         Assert.That(HierarchyDiscovery.TryIdentifyV1("rw," + hierarchyOptions, out var key, out var controllers, out var name), Is.True);
@@ -82,7 +85,11 @@ public class ProcCgroupTests
 
             Assert.That(ProcCgroup.Read(77, root.FullName).Select(l => l.Path), Is.EqualTo(new[] { "/machine/x", "/machine/x" }));
             Assert.That(ProcCgroup.TryRead(78, root.FullName), Is.Null);
-            Assert.Throws<DirectoryNotFoundException>(() => ProcCgroup.Read(78, root.FullName));
+            Assert.Throws<FileNotFoundException>(() => ProcCgroup.Read(78, root.FullName));
+
+            // A cgroup file that is there and cannot be read is an error, not a gone process.
+            Directory.CreateDirectory(Path.Combine(root.FullName, "79", "cgroup"));
+            Assert.That(Assert.Throws<IOException>(() => ProcCgroup.TryRead(79, root.FullName))!.Message, Does.Contain("EISDIR"));
         }
         finally
         {
