@@ -102,8 +102,8 @@ install: publish
 	sed 's|@SBINDIR@|$(SBINDIR)|g' config/dbus/org.interop.Interop1.service.in > $(DESTDIR)$(DBUS_SERVICE_DIR)/org.interop.Interop1.service
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@DOCDIR@|$(DOCDIR)|g' config/systemd/interopd.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/interopd.service
 	install -d $(DESTDIR)$(LIBVIRT_HOOK_DIR) $(DESTDIR)$(LXC_INCLUDE_DIR)
-	sed 's|@BINDIR@|$(BINDIR)|g' config/libvirt/interop.in > $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
-	chmod 0755 $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
+	# libvirt's hook is interopctl itself, by a link: it runs as the hook when called by a name in hooks/lxc.d.
+	ln -sf $(BINDIR)/interopctl $(DESTDIR)$(LIBVIRT_HOOK_DIR)/interop
 	$(CTL_OUT)/interopctl lxc-config --interopctl $(BINDIR)/interopctl > $(DESTDIR)$(LXC_INCLUDE_DIR)/lxc.conf
 	install -d '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d'
 	install -m 0644 'config/systemd/lxc@.service.d/interop.conf' '$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lxc@.service.d/interop.conf'

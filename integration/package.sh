@@ -233,8 +233,8 @@ check "installed: /usr/sbin/interopd -> /usr/lib/interop/interopd/interopd" \
 check "installed: interopd.service (Type=dbus, ExecStart=/usr/sbin/interopd)" \
   bash -c "f=\$(ls /usr/lib/systemd/system/interopd.service /lib/systemd/system/interopd.service 2>/dev/null | head -n 1); grep -qx 'Type=dbus' \$f && grep -qx 'ExecStart=/usr/sbin/interopd' \$f"
 check "bus activation runs /usr/sbin/interopd" grep -qx 'Exec=/usr/sbin/interopd' /usr/share/dbus-1/system-services/org.interop.Interop1.service
-check "libvirt hook: $HOOK -> /usr/lib/interop/libvirt-hook, which runs $CTL" \
-  bash -c "[ \"\$(readlink $HOOK)\" = /usr/lib/interop/libvirt-hook ] && [ -x $HOOK ] && grep -q '$CTL hook libvirt' $HOOK"
+check "libvirt hook: $HOOK -> /usr/lib/interop/libvirt-hook, a link to $CTL" \
+  bash -c "[ \"\$(readlink $HOOK)\" = /usr/lib/interop/libvirt-hook ] && [ -x $HOOK ] && [ \"\$(readlink -f $HOOK)\" = '$CTL' ]"
 check "LXC include runs $CTL in its hooks" grep -qx "lxc.hook.pre-start = $CTL hook lxc" "$INCLUDE"
 conffiles=$(dpkg-query -W -f='${Conffiles}' interop | awk '{ print $1 }' | sort | tr '\n' ' ')
 expect_eq "conffiles: every file under /etc/interop" "/etc/interop/interop.yaml /etc/interop/nlog.config " "$conffiles"

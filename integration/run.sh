@@ -182,7 +182,7 @@ check "LXC include never sets lxc.cgroup.relative" bash -c '! grep -q "^lxc\.cgr
 # This host mounts cgroup2 (unified): interopd learns the init itself, one hook process fewer per start.
 check "LXC include has pre-start, stop and post-stop hooks and no start-host" bash -c \
   'grep -q "^lxc\.hook\.pre-start" /usr/share/interop/lxc.conf && grep -q "^lxc\.hook\.post-stop" /usr/share/interop/lxc.conf && ! grep -q "^lxc\.hook\.start-host" /usr/share/interop/lxc.conf'
-check "libvirt hook is executable and runs $CTL" bash -c "[ -x /etc/libvirt/hooks/lxc.d/interop ] && grep -q '$CTL hook libvirt' /etc/libvirt/hooks/lxc.d/interop"
+check "libvirt hook is a link to $CTL" bash -c "[ -x /etc/libvirt/hooks/lxc.d/interop ] && [ \"\$(readlink /etc/libvirt/hooks/lxc.d/interop)\" = '$CTL' ]"
 
 # 2. A system bus ---------------------------------------------------------------------------------
 

@@ -101,10 +101,23 @@ internal static class Cli
     }
 
     /// <summary>
-    /// Inserts "--" after "hook lxc" / "hook libvirt" so the managers' words reach the handler verbatim, even
-    /// when they look like options ("--x", "-h" as a container name, "@file"). Only the global options may precede
-    /// "hook". A lone --help after the hook name still shows help.
+    /// The arguments of "interopctl hook libvirt ..." when this process was started as libvirt's hook itself: libvirt
+    /// runs every executable in /etc/libvirt/hooks/lxc.d (or the one file /etc/libvirt/hooks/lxc) by its path, so
+    /// argv[0] is a path there, and a link there to interopctl is the hook without a shell in between (one process
+    /// fewer on each of the five calls of a domain's start and stop). Null for any other name.
     /// </summary>
+    internal static string[]? LibvirtHookArgs(string? argv0, string[] args)
+    {
+        var dir = Path.GetDirectoryName(argv0);
+        if (string.IsNullOrEmpty(dir))
+        {
+            return null;
+        }
+
+        var parent = Path.GetFileName(dir);
+        return parent == "lxc.d" || (parent == "hooks" && Path.GetFileName(argv0) == "lxc") ? ["hook", "libvirt", "--", .. args] : null;
+    }
+
     /// <summary>
     /// The managers' hooks run "interopctl hook lxc|libvirt ARGS..." on every container start: that exact shape
     /// goes straight to the hook, without building the whole command tree (a measurable share of the start-up).
@@ -126,6 +139,11 @@ internal static class Cli
         };
     }
 
+    /// <summary>
+    /// Inserts "--" after "hook lxc" / "hook libvirt" so the managers' words reach the handler verbatim, even
+    /// when they look like options ("--x", "-h" as a container name, "@file"). Only the global options may precede
+    /// "hook". A lone --help after the hook name still shows help.
+    /// </summary>
     internal static string[] ProtectHookArgs(string[] args)
     {
         var i = 0;

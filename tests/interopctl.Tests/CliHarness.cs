@@ -31,6 +31,9 @@ internal sealed class CliHarness
 
     public byte[] Stdin { get; set; } = [];
 
+    /// <summary>How many times a command read <see cref="Stdin"/>.</summary>
+    public int StdinReads { get; private set; }
+
     public Exception? ConnectFailure { get; set; }
 
     /// <summary>When set, hooks connect through ConnectLifecycle (as the real process does) and get this.</summary>
@@ -114,7 +117,11 @@ internal sealed class CliHarness
             },
             GetVariable = name => Variables.GetValueOrDefault(name),
             GetLxcEnvironment = () => LxcEnvironment,
-            ReadStdin = max => Stdin.Length > max ? Stdin[..max] : Stdin,
+            ReadStdin = max =>
+            {
+                StdinReads++;
+                return Stdin.Length > max ? Stdin[..max] : Stdin;
+            },
             ReadFile = path =>
             {
                 FilesRead.Add(path);

@@ -141,4 +141,21 @@ public class CliTests
     {
         Assert.That(Cli.ProtectHookArgs(args), Is.EqualTo(expected));
     }
+
+    [TestCase("/etc/libvirt/hooks/lxc.d/interop")]
+    [TestCase("/etc/libvirt/hooks/lxc.d/10-anything")]
+    [TestCase("/etc/libvirt/hooks/lxc")]
+    [TestCase("lxc.d/interop")]
+    public void A_name_in_libvirts_hook_dir_runs_the_libvirt_hook(string argv0)
+        => Assert.That(Cli.LibvirtHookArgs(argv0, ["web", "prepare", "begin", "-"]),
+            Is.EqualTo(new[] { "hook", "libvirt", "--", "web", "prepare", "begin", "-" }));
+
+    [TestCase("/usr/bin/interopctl")]
+    [TestCase("interopctl")]
+    [TestCase("/etc/libvirt/hooks/qemu")]
+    [TestCase("/usr/local/bin/lxc")]
+    [TestCase("")]
+    [TestCase(null)]
+    public void Any_other_name_is_the_cli(string? argv0)
+        => Assert.That(Cli.LibvirtHookArgs(argv0, ["--version"]), Is.Null);
 }

@@ -68,6 +68,38 @@ public class PublishedBinaryTests
     }
 
     [Test]
+    public void A_link_to_it_in_libvirts_hook_dir_is_the_libvirt_hook()
+    {
+        // How `make install` and the package install the hook: /etc/libvirt/hooks/lxc.d/interop -> interopctl.
+        var dir = Directory.CreateTempSubdirectory("interop-hooks-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "lxc.d"));
+            var hook = Path.Combine(dir, "lxc.d", "interop");
+            var other = Path.Combine(dir, "ctl");
+            File.CreateSymbolicLink(hook, Path.GetFullPath(Binary()));
+            File.CreateSymbolicLink(other, Path.GetFullPath(Binary()));
+
+            var start = Run(hook, ["web", "start", "begin", "-"], "<domain type='lxc'/>");
+            var prepare = Run(hook, ["web", "prepare", "begin", "-"], "<domain type='lxc'><name>web</os>");
+            var cli = Run(other, ["web", "prepare", "begin", "-"]);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
+                Assert.That(start.Stderr, Is.Empty, start.ToString());
+                Assert.That(prepare.ExitCode, Is.EqualTo(1), prepare.ToString());
+                Assert.That(prepare.Stderr, Does.StartWith("interopctl: libvirt hook refused").And.Contain("malformed"), prepare.ToString());
+                Assert.That(cli.ExitCode, Is.EqualTo(2), "by another name it is the CLI, and 'web' is no command: " + cli);
+            });
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void Hook_lxc_with_a_bad_name_exits_1_with_one_line()
     {
         var run = Run(Binary(), ["--bus", "unix:path=/nonexistent/interop-test-bus", "hook", "lxc", "bad/name", "lxc", "pre-start"]);

@@ -6,7 +6,7 @@ using Interop.Core.Model;
 namespace Interop.Ctl.Commands;
 
 /// <summary>
-/// <c>interopctl hook libvirt NAME OP SUBOP EXTRA...</c>: what /etc/libvirt/hooks/lxc.d/interop runs, with the
+/// <c>interopctl hook libvirt NAME OP SUBOP EXTRA...</c>: what /etc/libvirt/hooks/lxc.d/interop (a link to interopctl) runs, with the
 /// domain XML on stdin (at most 1 MiB is accepted; stdin may be a terminal or /dev/null when run by hand).
 /// </summary>
 internal static class HookLibvirtCommand
@@ -32,26 +32,29 @@ internal static class HookLibvirtCommand
     internal static async Task<int> RunAsync(CliContext context, IReadOnlyList<string> args, string? busOption, CancellationToken cancellationToken)
     {
         var rawEvent = args.Count >= 2 ? LibvirtHook.EventOf(args[1]) : LifecycleEvent.Prepare;
+
+        // Nothing to do for these (DESIGN.md section 7: start is accepted as it is), and libvirt runs this on every
+        // start: stdin is left unread (libvirtd ignores SIGPIPE and the EPIPE of its write, "child closed stdin
+        // early") and the document is not parsed.
+        if (args.Count >= 3 && rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored)
+        {
+            return ExitCodes.Ok;
+        }
+
         byte[] xml;
         try
         {
             // One byte more than accepted, so that an oversized document is refused instead of cut.
             xml = context.ReadStdin(LibvirtHook.MaxXmlBytes + 1);
         }
-        catch (IOException ex)
+        catch (IOException ex) when (rawEvent is not (LifecycleEvent.Start or LifecycleEvent.Ignored))
         {
-            xml = [];
-            if (!(rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored))
-            {
-                return HookRunner.BadInput(context, "libvirt", new InvalidInputException("xml", $"cannot read stdin: {ex.Message}"), rawEvent);
-            }
+            return HookRunner.BadInput(context, "libvirt", new InvalidInputException("xml", $"cannot read stdin: {ex.Message}"), rawEvent);
         }
-
-        // Nothing to do for these (DESIGN.md section 7: start is accepted as it is): stdin was read so libvirt's write
-        // of the XML completes, and the document is not parsed: libvirt runs this on every start.
-        if (args.Count >= 3 && rawEvent is LifecycleEvent.Start or LifecycleEvent.Ignored)
+        catch (IOException)
         {
-            return ExitCodes.Ok;
+            // Too few arguments to be a start: the parse below says what is wrong.
+            xml = [];
         }
 
         HookCall call;

@@ -67,7 +67,7 @@ internal static class ManPage
         man.Append(".SH FILES\n");
         Item(man, "/etc/interop/interop.yaml", "The configuration (see interop.yaml(5)).");
         Item(man, "/usr/share/interop/lxc.conf", "The LXC include file that 'interopctl lxc-config' prints.");
-        Item(man, "/etc/libvirt/hooks/lxc.d/interop", "The libvirt LXC driver hook; it runs 'interopctl hook libvirt'.");
+        Item(man, "/etc/libvirt/hooks/lxc.d/interop", "The libvirt LXC driver hook: a link to interopctl, which started by that name runs as 'interopctl hook libvirt'.");
         man.Append(".SH \"SEE ALSO\"\n");
         man.Append(".BR interopd (8),\n.BR interop.yaml (5),\n.BR lxc.container.conf (5),\n.BR virsh (1)\n");
         return man.ToString();
