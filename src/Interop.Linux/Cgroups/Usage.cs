@@ -67,7 +67,7 @@ public static class CgroupUsage
     }
 
     /// <summary>Reads every figure from <paramref name="dirs"/> (hierarchy key to absolute dir).</summary>
-    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs) => Read(dirs, ReadFile);
+    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs) => Read(dirs, static path => SmallFile.TryRead(path, 0, out _));
 
     /// <summary>Reads every figure from <paramref name="dirs"/> with <paramref name="readFile"/> (path to text, null when absent).</summary>
     public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs, Func<string, string?> readFile)
@@ -216,13 +216,4 @@ public static class CgroupUsage
 
     private static ulong? ParseUInt(string text) =>
         ulong.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
-
-    /// <summary>The whole (small) file, or null when it cannot be opened or read.</summary>
-    internal static string? ReadFile(string path) => SmallFile.TryRead(path, 0, out _);
-
-    /// <summary>
-    /// The file behind <paramref name="fd"/> from offset 0: a cgroupfs file read again from its start is made anew, so
-    /// a kept descriptor gives the current figure. Null when the read fails (ENODEV once the cgroup is gone).
-    /// </summary>
-    internal static string? ReadFromStart(int fd) => SmallFile.Read(fd, fromStart: true, out _);
 }

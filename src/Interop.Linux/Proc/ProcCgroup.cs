@@ -11,7 +11,6 @@
 //   path would be worse than an error.
 using System.Globalization;
 using Interop.Linux.Cgroups;
-using Interop.Linux.Native;
 
 namespace Interop.Linux.Proc;
 
@@ -110,27 +109,15 @@ public static class ProcCgroup
     public static IReadOnlyList<ProcCgroupLine> Read(int pid, string procRoot = DefaultProcRoot)
         => TryRead(pid, procRoot) ?? throw new FileNotFoundException($"no process {pid}", PathOf(pid, procRoot));
 
-    /// <summary>
-    /// Like <see cref="Read"/> but null when the process is gone (ENOENT, ENOTDIR; ESRCH: it exited while the file was
-    /// read). Read with open/read into a kept buffer (<see cref="SmallFile"/>): interopd reads this file on every
-    /// lookup by pid and once per container when it starts.
-    /// </summary>
-    /// <exception cref="IOException">The file exists but cannot be read.</exception>
+    /// <summary>Like <see cref="Read"/> but null when the process is gone (<see cref="ProcFs.TryReadPidFile"/>).</summary>
+    /// <exception cref="IOException">The file is there and cannot be read.</exception>
     public static IReadOnlyList<ProcCgroupLine>? TryRead(int pid, string procRoot = DefaultProcRoot)
     {
         var path = PathOf(pid, procRoot);
-        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
-        {
-            return Parse(text, path);
-        }
-
-        return errno is Libc.ENOENT or Libc.ENOTDIR or Libc.ESRCH
-            ? null
-            : throw new IOException($"cannot read {path}: {Libc.ErrnoName(errno)}");
+        return ProcFs.TryReadPidFile(path) is { } text ? Parse(text, path) : null;
     }
 
-    private static string PathOf(int pid, string procRoot) =>
-        Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "cgroup");
+    private static string PathOf(int pid, string procRoot) => ProcFs.PidPath(procRoot, pid, "cgroup");
 
     public static IReadOnlyList<ProcCgroupLine> ReadFile(string path)
     {

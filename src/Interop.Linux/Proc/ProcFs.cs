@@ -60,15 +60,7 @@ public static class ProcFs
             return null;
         }
 
-        // Through SmallFile, not File.ReadAllText: liveness reads it at every lookup and hook.
-        var path = PidPath(procRoot, pid, "stat");
-        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
-        {
-            return ParseStat(text);
-        }
-
-        // ENOENT/ENOTDIR: no such pid; ESRCH: the task exited while we read.
-        return errno is Libc.ENOENT or Libc.ENOTDIR or Libc.ESRCH ? null : throw new IOException($"cannot read {path}: {Libc.ErrnoName(errno)}");
+        return TryReadPidFile(PidPath(procRoot, pid, "stat")) is { } text ? ParseStat(text) : null;
     }
 
     /// <summary>Whether <paramref name="pid"/> exists and is neither a zombie nor dead.</summary>
@@ -167,7 +159,23 @@ public static class ProcFs
         }
     }
 
-    private static string PidPath(string procRoot, int pid, string file)
+    /// <summary>
+    /// A /proc/PID file whole, or null when the process is gone (ENOENT, ENOTDIR; ESRCH: it exited while the file was
+    /// read). Through <see cref="SmallFile"/>, not .NET's file streams: liveness and lookups by pid read these files on
+    /// every call, and start-up reconcile once per container.
+    /// </summary>
+    /// <exception cref="IOException">The file is there and cannot be read.</exception>
+    internal static string? TryReadPidFile(string path)
+    {
+        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
+        {
+            return text;
+        }
+
+        return errno is Libc.ENOENT or Libc.ENOTDIR or Libc.ESRCH ? null : throw new IOException($"cannot read {path}: {Libc.ErrnoName(errno)}");
+    }
+
+    internal static string PidPath(string procRoot, int pid, string file)
         => Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), file);
 
     // ENOENT/ENOTDIR: no such pid; ESRCH (3): the task exited while we read.
