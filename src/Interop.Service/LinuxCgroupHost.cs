@@ -169,8 +169,8 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
 
     public IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid)
     {
-        var lines = ProcCgroup.TryRead(pid, _procRoot);
-        return lines is null ? null : ProcCgroup.PathsByKey(_hierarchies, lines);
+        var path = ProcFs.PidPath(_procRoot, pid, "cgroup");
+        return ProcFs.TryReadPidFile(path) is { } text ? ProcCgroup.PathsByKey(_hierarchies, text, path) : null;
     }
 
     /// <summary>
@@ -180,21 +180,8 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
     /// </summary>
     public bool IsAtOrBelow(int pid, CgroupPath dir)
     {
-        var lines = ProcCgroup.TryRead(pid, _procRoot);
-        if (lines is null)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < lines.Count; i++)
-        {
-            if (CgroupPath.Of(lines[i].Path).IsAtOrBelow(dir) && _hierarchies.Any(lines[i].Matches))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        var path = ProcFs.PidPath(_procRoot, pid, "cgroup");
+        return ProcFs.TryReadPidFile(path) is { } text && ProcCgroup.AnyAtOrBelow(text, dir, _hierarchies, path);
     }
 
     public bool IsAlive(int pid) => ProcFs.IsAlive(pid, _procRoot);

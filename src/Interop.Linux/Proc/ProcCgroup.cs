@@ -10,6 +10,7 @@
 // - Malformed lines throw FormatException: this file decides where a container lives, a guessed
 //   path would be worse than an error.
 using System.Globalization;
+using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 
 namespace Interop.Linux.Proc;
@@ -23,15 +24,18 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
     public bool IsUnified => HierarchyId == 0 && Controllers.Length == 0;
 
     /// <summary>Whether this line describes <paramref name="hierarchy"/> (v2 by id 0, v1 by the set of controllers and name=).</summary>
-    public bool Matches(Hierarchy hierarchy)
+    public bool Matches(Hierarchy hierarchy) => Matches(HierarchyId, Controllers, hierarchy);
+
+    /// <summary>Whether a line with this id and controllers field describes <paramref name="hierarchy"/>.</summary>
+    internal static bool Matches(int id, ReadOnlySpan<char> controllers, Hierarchy hierarchy)
     {
         ArgumentNullException.ThrowIfNull(hierarchy);
         if (hierarchy.IsUnified)
         {
-            return IsUnified;
+            return id == 0 && controllers.IsEmpty;
         }
 
-        if (Controllers.Length == 0)
+        if (controllers.IsEmpty)
         {
             return false;
         }
@@ -39,22 +43,21 @@ public sealed record ProcCgroupLine(int HierarchyId, string Controllers, string 
         // The kernel prints the controllers in the order the key lists them (the common case, one compare), and a
         // field of another length cannot hold the same set: a lookup by pid matches every line against every
         // hierarchy, and most pairs differ.
-        if (string.Equals(Controllers, hierarchy.Key, StringComparison.Ordinal))
+        if (controllers.SequenceEqual(hierarchy.Key))
         {
             return true;
         }
 
         var expected = hierarchy.Controllers.Count + (hierarchy.Name is null ? 0 : 1);
-        if (Controllers.Length != FieldLength(hierarchy, expected))
+        if (controllers.Length != FieldLength(hierarchy, expected))
         {
             return false;
         }
 
         var seen = 0;
-        var field = Controllers.AsSpan();
-        foreach (var range in field.Split(','))
+        foreach (var range in controllers.Split(','))
         {
-            var token = field[range];
+            var token = controllers[range];
             if (token.StartsWith("name=", StringComparison.Ordinal))
             {
                 if (hierarchy.Name is null || !token[5..].SequenceEqual(hierarchy.Name))
@@ -133,18 +136,10 @@ public static class ProcCgroup
         var number = 0;
         foreach (var line in text.AsSpan().EnumerateLines())
         {
-            number++;
-            if (line.IsWhiteSpace())
+            if (SplitLine(line, ++number, source, out var id, out var controllers, out var path))
             {
-                continue;
+                result.Add(new ProcCgroupLine(id, controllers.IsEmpty ? string.Empty : controllers.ToString(), path.ToString()));
             }
-
-            if (!TryParseLine(line, out var entry))
-            {
-                throw new FormatException($"{source} line {number}: expected 'id:controllers:/path', got '{line.ToString()}'");
-            }
-
-            result.Add(entry);
         }
 
         return result;
@@ -152,7 +147,103 @@ public static class ProcCgroup
 
     public static bool TryParseLine(ReadOnlySpan<char> line, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcCgroupLine? entry)
     {
-        entry = null;
+        entry = TrySplitLine(line, out var id, out var controllers, out var path)
+            ? new ProcCgroupLine(id, controllers.IsEmpty ? string.Empty : controllers.ToString(), path.ToString())
+            : null;
+        return entry is not null;
+    }
+
+    /// <summary>
+    /// Whether a line of <paramref name="text"/> (the whole of /proc/PID/cgroup) puts the task at or below
+    /// <paramref name="dir"/> in one of <paramref name="hierarchies"/>: what <see cref="Parse"/>,
+    /// <see cref="CgroupPath.IsAtOrBelow(CgroupPath)"/> and <see cref="ProcCgroupLine.Matches(Hierarchy)"/> tell, without a
+    /// string or a record per line. Start-up reconcile asks it once per container (10,000 times on a big host), where
+    /// that garbage had the GC compact the registry being loaded.
+    /// </summary>
+    /// <exception cref="FormatException">A line is malformed (as <see cref="Parse"/>).</exception>
+    public static bool AnyAtOrBelow(string text, CgroupPath dir, IReadOnlyList<Hierarchy> hierarchies, string source = "/proc/<pid>/cgroup")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(hierarchies);
+        var ancestor = dir.Value;
+        var number = 0;
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            if (!SplitLine(line, ++number, source, out var id, out var controllers, out var path))
+            {
+                continue;
+            }
+
+            // At or below, component-wise; everything is at or below the root.
+            if (ancestor != "/" && !(path.StartsWith(ancestor, StringComparison.Ordinal) && (path.Length == ancestor.Length || path[ancestor.Length] == '/')))
+            {
+                continue;
+            }
+
+            for (var i = 0; i < hierarchies.Count; i++)
+            {
+                if (ProcCgroupLine.Matches(id, controllers, hierarchies[i]))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The cgroup path of each hierarchy that has a line in <paramref name="text"/> (the whole of /proc/PID/cgroup), as
+    /// <see cref="PathsByKey(IReadOnlyList{Hierarchy}, IReadOnlyList{ProcCgroupLine})"/> of its <see cref="Parse"/>, with
+    /// one string per path and nothing else per line (a lookup by pid reads one such file).
+    /// </summary>
+    /// <exception cref="FormatException">A line is malformed (as <see cref="Parse"/>).</exception>
+    public static IReadOnlyDictionary<string, string> PathsByKey(IReadOnlyList<Hierarchy> hierarchies, string text, string source = "/proc/<pid>/cgroup")
+    {
+        ArgumentNullException.ThrowIfNull(hierarchies);
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new Dictionary<string, string>(hierarchies.Count, StringComparer.Ordinal);
+        var number = 0;
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            if (!SplitLine(line, ++number, source, out var id, out var controllers, out var path))
+            {
+                continue;
+            }
+
+            string? value = null;
+            for (var i = 0; i < hierarchies.Count; i++)
+            {
+                // The first line of a hierarchy wins, as in the other PathsByKey.
+                if (!result.ContainsKey(hierarchies[i].Key) && ProcCgroupLine.Matches(id, controllers, hierarchies[i]))
+                {
+                    result[hierarchies[i].Key] = value ??= path.ToString();
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Splits line <paramref name="number"/> of a whole file; false for a blank line, <see cref="FormatException"/> for a malformed one.</summary>
+    private static bool SplitLine(ReadOnlySpan<char> line, int number, string source, out int id, out ReadOnlySpan<char> controllers, out ReadOnlySpan<char> path)
+    {
+        id = 0;
+        controllers = path = default;
+        if (line.IsWhiteSpace())
+        {
+            return false;
+        }
+
+        return TrySplitLine(line, out id, out controllers, out path)
+            ? true
+            : throw new FormatException($"{source} line {number}: expected 'id:controllers:/path', got '{line.ToString()}'");
+    }
+
+    private static bool TrySplitLine(ReadOnlySpan<char> line, out int id, out ReadOnlySpan<char> controllers, out ReadOnlySpan<char> path)
+    {
+        id = 0;
+        controllers = path = default;
         line = line.TrimEnd('\r');
         var first = line.IndexOf(':');
         if (first <= 0)
@@ -167,16 +258,9 @@ public static class ProcCgroup
         }
 
         second += first + 1;
-        var path = line[(second + 1)..];
-        if (path.IsEmpty || path[0] != '/'
-            || !int.TryParse(line[..first], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-        {
-            return false;
-        }
-
-        var controllers = line[(first + 1)..second];
-        entry = new ProcCgroupLine(id, controllers.IsEmpty ? string.Empty : controllers.ToString(), path.ToString());
-        return true;
+        path = line[(second + 1)..];
+        controllers = line[(first + 1)..second];
+        return !path.IsEmpty && path[0] == '/' && int.TryParse(line[..first], NumberStyles.None, CultureInfo.InvariantCulture, out id);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
@@ -155,6 +156,31 @@ public partial class HierarchyDiscoveryTests
 
         Assert.That(paths.Keys, Is.EquivalentTo(hierarchies.Select(h => h.Key)));
         Assert.That(lines, Has.Count.EqualTo(hierarchies.Count), "one line per mounted hierarchy, none left over");
+    }
+
+    [TestCase("all-in-one")]
+    [TestCase("cgroups1")]
+    [TestCase("fedora-21")]
+    [TestCase("hybrid")]
+    [TestCase("kubevirt")]
+    [TestCase("systemd")]
+    [TestCase("systemd-legacy")]
+    [TestCase("systemd-unified")]
+    public void Self_cgroup_text_gives_what_its_parsed_lines_give(string name)
+    {
+        // interopd's lookups by pid and reconcile's liveness read the text without a record per line.
+        var hierarchies = DiscoverSet(name);
+        var text = File.ReadAllText(Fixtures.Libvirt(name, "self.cgroup"));
+        var lines = ProcCgroup.Parse(text);
+        var paths = ProcCgroup.PathsByKey(hierarchies, lines);
+
+        Assert.That(ProcCgroup.PathsByKey(hierarchies, text), Is.EquivalentTo(paths));
+        foreach (var (key, path) in paths)
+        {
+            var one = new[] { hierarchies.FindByKey(key)! };
+            Assert.That(ProcCgroup.AnyAtOrBelow(text, CgroupPath.Of(path), one), Is.True, $"{key} at {path}");
+            Assert.That(ProcCgroup.AnyAtOrBelow(text, CgroupPath.Of(path == "/" ? "/elsewhere" : path + "x"), one), Is.False, $"{key} not at {path}x");
+        }
     }
 
     [TestCase("systemd", "cpu,cpuacct", "/system")]

@@ -1,3 +1,4 @@
+using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 using Interop.Linux.Discovery;
 using Interop.Linux.Proc;
@@ -105,5 +106,31 @@ public class ProcCgroupTests
         Assert.That(lines, Is.Not.Empty);
         Assert.That(lines.Count(l => l.IsUnified), Is.LessThanOrEqualTo(1));
         Assert.That(ProcCgroup.ReadFile("/proc/self/cgroup"), Is.EqualTo(lines));
+    }
+
+    [TestCase("/machine/web", true)]
+    [TestCase("/machine", true)]
+    [TestCase("/", true)]
+    [TestCase("/machine/we", false)]
+    [TestCase("/machine/web/init.scope", false)]
+    [TestCase("/other", false)]
+    public void AnyAtOrBelow_is_component_wise_and_only_in_the_hierarchies_given(string dir, bool expected)
+    {
+        var cpu = new Hierarchy("cpu,cpuacct", CgroupVersion.V1, ["cpu", "cpuacct"], null, "/sys/fs/cgroup/cpu,cpuacct", ["/sys/fs/cgroup/cpu,cpuacct"], "/");
+        const string Text = "5:cpuacct,cpu:/machine/web\n4:memory:/other\n0::/machine/web (deleted)\n\n";
+
+        Assert.That(ProcCgroup.AnyAtOrBelow(Text, CgroupPath.Of(dir), [cpu]), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AnyAtOrBelow_and_PathsByKey_of_text_throw_on_a_malformed_line_as_Parse_does()
+    {
+        const string Text = "1:cpu:/a\n2:memory\n";
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Assert.Throws<FormatException>(() => ProcCgroup.AnyAtOrBelow(Text, CgroupPath.Of("/b"), [], "/proc/7/cgroup"))!.Message, Does.Contain("/proc/7/cgroup line 2"));
+            Assert.That(Assert.Throws<FormatException>(() => ProcCgroup.PathsByKey([], Text, "/proc/7/cgroup"))!.Message, Does.Contain("/proc/7/cgroup line 2"));
+        });
     }
 }
