@@ -1,3 +1,4 @@
+using System.Text;
 using Interop.Core.Model;
 
 namespace Interop.Service.Tests;
@@ -48,6 +49,28 @@ public sealed class StateStoreTests
                 Assert.That(loaded[i].Paths, Is.EquivalentTo(saved[i].Paths));
             });
         }
+    }
+
+    [Test]
+    public void A_snapshot_an_editor_saved_with_a_byte_order_mark_reads_the_same()
+    {
+        var store = new StateStore(StatePath);
+        store.Save([Sample(), Sample("db", Manager.Libvirt)]);
+        var expected = store.Load().Select(Comparable).ToList();
+        File.WriteAllBytes(StatePath, [.. Encoding.UTF8.Preamble, .. File.ReadAllBytes(StatePath)]);
+
+        Assert.That(new StateStore(StatePath).Load().Select(Comparable), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Loaded_mappings_share_one_string_per_hierarchy_key()
+    {
+        // A registry of 10,000 keeps ten hierarchy keys per mapping: one string each, not one per mapping.
+        var store = new StateStore(StatePath);
+        store.Save([Sample("a"), Sample("b")]);
+        var loaded = store.Load();
+
+        Assert.That(ReferenceEquals(loaded[0].Paths.Keys.Single(k => k == "cpuset"), loaded[1].Paths.Keys.Single(k => k == "cpuset")), Is.True);
     }
 
     [Test]
