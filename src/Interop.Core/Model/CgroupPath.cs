@@ -73,17 +73,21 @@ public readonly struct CgroupPath : IEquatable<CgroupPath>
     public static bool IsAtOrBelow(string path, string ancestor) => Of(path).IsAtOrBelow(Of(ancestor));
 
     /// <summary>True when this is <paramref name="ancestor"/> or lies below it, component-wise ("/a/b" is below "/a", "/ab" is not; everything is at or below the root).</summary>
-    public bool IsAtOrBelow(CgroupPath ancestor)
+    public bool IsAtOrBelow(CgroupPath ancestor) => IsAtOrBelow(Value, ancestor);
+
+    /// <summary>
+    /// <see cref="IsAtOrBelow(CgroupPath)"/> for a path already in normal form (as /proc/PID/cgroup prints it), given as
+    /// a span: no string for it.
+    /// </summary>
+    public static bool IsAtOrBelow(ReadOnlySpan<char> normalPath, CgroupPath ancestor)
     {
         if (ancestor._value is null)
         {
             return true;
         }
 
-        var value = Value;
-        return value.Length >= ancestor._value.Length
-            && value.StartsWith(ancestor._value, StringComparison.Ordinal)
-            && (value.Length == ancestor._value.Length || value[ancestor._value.Length] == '/');
+        return normalPath.StartsWith(ancestor._value, StringComparison.Ordinal)
+            && (normalPath.Length == ancestor._value.Length || normalPath[ancestor._value.Length] == '/');
     }
 
     /// <summary>True when this lies strictly below <paramref name="ancestor"/> (not the ancestor itself).</summary>

@@ -165,7 +165,6 @@ public static class ProcCgroup
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(hierarchies);
-        var ancestor = dir.Value;
         var number = 0;
         foreach (var line in text.AsSpan().EnumerateLines())
         {
@@ -174,8 +173,7 @@ public static class ProcCgroup
                 continue;
             }
 
-            // At or below, component-wise; everything is at or below the root.
-            if (ancestor != "/" && !(path.StartsWith(ancestor, StringComparison.Ordinal) && (path.Length == ancestor.Length || path[ancestor.Length] == '/')))
+            if (!CgroupPath.IsAtOrBelow(path, dir))
             {
                 continue;
             }
@@ -193,9 +191,9 @@ public static class ProcCgroup
     }
 
     /// <summary>
-    /// The cgroup path of each hierarchy that has a line in <paramref name="text"/> (the whole of /proc/PID/cgroup), as
-    /// <see cref="PathsByKey(IReadOnlyList{Hierarchy}, IReadOnlyList{ProcCgroupLine})"/> of its <see cref="Parse"/>, with
-    /// one string per path and nothing else per line (a lookup by pid reads one such file).
+    /// The cgroup path of each hierarchy (by <see cref="Hierarchy.Key"/>) that has a line in <paramref name="text"/> (the
+    /// whole of /proc/PID/cgroup; the first line of a hierarchy wins); hierarchies without a line are absent. One string
+    /// per path and nothing else per line: a lookup by pid reads one such file.
     /// </summary>
     /// <exception cref="FormatException">A line is malformed (as <see cref="Parse"/>).</exception>
     public static IReadOnlyDictionary<string, string> PathsByKey(IReadOnlyList<Hierarchy> hierarchies, string text, string source = "/proc/<pid>/cgroup")
@@ -214,7 +212,6 @@ public static class ProcCgroup
             string? value = null;
             for (var i = 0; i < hierarchies.Count; i++)
             {
-                // The first line of a hierarchy wins, as in the other PathsByKey.
                 if (!result.ContainsKey(hierarchies[i].Key) && ProcCgroupLine.Matches(id, controllers, hierarchies[i]))
                 {
                     result[hierarchies[i].Key] = value ??= path.ToString();
@@ -261,42 +258,5 @@ public static class ProcCgroup
         path = line[(second + 1)..];
         controllers = line[(first + 1)..second];
         return !path.IsEmpty && path[0] == '/' && int.TryParse(line[..first], NumberStyles.None, CultureInfo.InvariantCulture, out id);
-    }
-
-    /// <summary>
-    /// The cgroup path of each hierarchy (by <see cref="Hierarchy.Key"/>) that has a line in
-    /// <paramref name="lines"/>. Hierarchies without a line are absent from the result.
-    /// </summary>
-    public static IReadOnlyDictionary<string, string> PathsByKey(IReadOnlyList<Hierarchy> hierarchies, IReadOnlyList<ProcCgroupLine> lines)
-    {
-        ArgumentNullException.ThrowIfNull(hierarchies);
-        ArgumentNullException.ThrowIfNull(lines);
-        var result = new Dictionary<string, string>(hierarchies.Count, StringComparer.Ordinal);
-        // Indexed loops: foreach over an IReadOnlyList allocates an enumerator, and a lookup by pid runs these for every
-        // pair of line and hierarchy.
-        for (var i = 0; i < hierarchies.Count; i++)
-        {
-            if (Find(hierarchies[i], lines) is { } line)
-            {
-                result[hierarchies[i].Key] = line.Path;
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>The line describing <paramref name="hierarchy"/>, or null.</summary>
-    public static ProcCgroupLine? Find(Hierarchy hierarchy, IReadOnlyList<ProcCgroupLine> lines)
-    {
-        ArgumentNullException.ThrowIfNull(lines);
-        for (var i = 0; i < lines.Count; i++)
-        {
-            if (lines[i].Matches(hierarchy))
-            {
-                return lines[i];
-            }
-        }
-
-        return null;
     }
 }

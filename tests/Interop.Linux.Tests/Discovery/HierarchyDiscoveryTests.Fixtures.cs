@@ -150,9 +150,10 @@ public partial class HierarchyDiscoveryTests
     public void Self_cgroup_places_every_hierarchy(string name)
     {
         var hierarchies = DiscoverSet(name);
-        var lines = ProcCgroup.ReadFile(Fixtures.Libvirt(name, "self.cgroup"));
+        var text = File.ReadAllText(Fixtures.Libvirt(name, "self.cgroup"));
+        var lines = ProcCgroup.Parse(text);
 
-        var paths = ProcCgroup.PathsByKey(hierarchies, lines);
+        var paths = ProcCgroup.PathsByKey(hierarchies, text);
 
         Assert.That(paths.Keys, Is.EquivalentTo(hierarchies.Select(h => h.Key)));
         Assert.That(lines, Has.Count.EqualTo(hierarchies.Count), "one line per mounted hierarchy, none left over");
@@ -172,7 +173,10 @@ public partial class HierarchyDiscoveryTests
         var hierarchies = DiscoverSet(name);
         var text = File.ReadAllText(Fixtures.Libvirt(name, "self.cgroup"));
         var lines = ProcCgroup.Parse(text);
-        var paths = ProcCgroup.PathsByKey(hierarchies, lines);
+        var paths = hierarchies
+            .Select(h => (h.Key, Line: lines.FirstOrDefault(l => l.Matches(h))))
+            .Where(p => p.Line is not null)
+            .ToDictionary(p => p.Key, p => p.Line!.Path);
 
         Assert.That(ProcCgroup.PathsByKey(hierarchies, text), Is.EquivalentTo(paths));
         foreach (var (key, path) in paths)
@@ -194,7 +198,7 @@ public partial class HierarchyDiscoveryTests
     [TestCase("all-in-one", "cpuset,cpu,cpuacct,blkio,memory,devices", "/")]
     public void Self_cgroup_path_per_hierarchy(string name, string key, string path)
     {
-        var paths = ProcCgroup.PathsByKey(DiscoverSet(name), ProcCgroup.ReadFile(Fixtures.Libvirt(name, "self.cgroup")));
+        var paths = ProcCgroup.PathsByKey(DiscoverSet(name), File.ReadAllText(Fixtures.Libvirt(name, "self.cgroup")));
 
         Assert.That(paths[key], Is.EqualTo(path));
     }
@@ -228,7 +232,7 @@ public partial class HierarchyDiscoveryTests
         Assert.That(HierarchyDiscovery.Classify(hierarchies), Is.EqualTo(CgroupMode.Hybrid));
         Assert.That(hierarchies.FindByKey("unified")!.Controllers, Is.EqualTo(new[] { "hugetlb" }));
 
-        var paths = ProcCgroup.PathsByKey(hierarchies, ProcCgroup.ReadFile(Fixtures.ThisHost("debian12-hybrid.self.cgroup")));
+        var paths = ProcCgroup.PathsByKey(hierarchies, File.ReadAllText(Fixtures.ThisHost("debian12-hybrid.self.cgroup")));
         Assert.That(paths.Keys, Is.EquivalentTo(hierarchies.Select(h => h.Key)));
         Assert.That(paths.Values, Has.All.EqualTo("/"));
     }
@@ -249,7 +253,7 @@ public partial class HierarchyDiscoveryTests
         var file = File.ReadAllText(Path.Combine(unified.MountPoint, "cgroup.controllers"));
         Assert.That(string.Join(' ', unified.Controllers), Is.EqualTo(file.Trim()), "FromHost reads the v2 cgroup.controllers");
 
-        var paths = ProcCgroup.PathsByKey(hierarchies, ProcCgroup.Read(Environment.ProcessId));
+        var paths = ProcCgroup.PathsByKey(hierarchies, File.ReadAllText("/proc/self/cgroup"));
         Assert.That(paths.Keys, Is.EquivalentTo(hierarchies.Select(h => h.Key)));
         Assert.That(paths.Values, Has.All.StartWith("/"));
     }
