@@ -71,7 +71,7 @@ public sealed class PopulatedWatch : IDisposable
     public static bool IsPopulated(string dir)
     {
         // Read at every change of the file while a container starts, beside LXC on the same CPUs: no file streams.
-        var text = SmallFile.TryRead(Path.Combine(dir, EventsFile), 0, out _);
+        var text = SmallFile.TryRead(Path.Combine(dir, EventsFile), 0, out _, singleShow: true);
         foreach (var line in text.AsSpan().EnumerateLines())
         {
             if (line.StartsWith("populated ", StringComparison.Ordinal))

@@ -67,7 +67,7 @@ public static class CgroupUsage
     }
 
     /// <summary>Reads every figure from <paramref name="dirs"/> (hierarchy key to absolute dir).</summary>
-    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs) => Read(dirs, static path => SmallFile.TryRead(path, 0, out _));
+    public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs) => Read(dirs, static path => SmallFile.TryRead(path, 0, out _, singleShow: true));
 
     /// <summary>Reads every figure from <paramref name="dirs"/> with <paramref name="readFile"/> (path to text, null when absent).</summary>
     public static ContainerUsage Read(IReadOnlyDictionary<string, string> dirs, Func<string, string?> readFile)

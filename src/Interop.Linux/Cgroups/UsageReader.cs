@@ -68,7 +68,7 @@ public sealed class UsageReader : IDisposable
         _used.TryAdd(path, 0);
         if (_open.TryGetValue(path, out var kept))
         {
-            if (SmallFile.Read(kept, fromStart: true, out _) is { } text)
+            if (SmallFile.Read(kept, fromStart: true, out _, singleShow: true) is { } text)
             {
                 return text;
             }
@@ -78,7 +78,7 @@ public sealed class UsageReader : IDisposable
 
         if (Volatile.Read(ref _count) >= Capacity)
         {
-            return SmallFile.TryRead(path, 0, out _);
+            return SmallFile.TryRead(path, 0, out _, singleShow: true);
         }
 
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec);
@@ -87,7 +87,7 @@ public sealed class UsageReader : IDisposable
             return null;
         }
 
-        var result = SmallFile.Read(fd, fromStart: true, out _);
+        var result = SmallFile.Read(fd, fromStart: true, out _, singleShow: true);
         if (result is not null && _open.TryAdd(path, fd))
         {
             Interlocked.Increment(ref _count);

@@ -6,6 +6,13 @@
 //   interopd's time in File.ReadAllText and 17% in the GC handing out the memory for it.
 // - Here: open(2), read(2) into one buffer kept per thread, close(2), one string out. A buffer grown past
 //   KeptSize (a cgroup.procs of many thousand pids) serves that one read and is dropped.
+// - /proc/PID/cgroup and /proc/PID/stat (single_open) and cgroupfs files of one record (cgroup.events, cpu.stat,
+//   memory.current, io.stat: kernfs files without seq_start) are seq files whose whole text the kernel makes in one
+//   show (fs/seq_file.c grows its buffer and shows again until the text fits), and a read hands out all of it that
+//   the caller's buffer holds. A read that returns less than it was offered has read to the end, so singleShow skips
+//   the read(2) that would return 0: one system call of four per lookup by pid, 10,000 at a big host's start-up, one
+//   of two per figure of a scrape. Not for files of many records (cgroup.procs): seq_read_iter stops where its own
+//   page-sized buffer is full, so a short read there is not the end.
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -22,9 +29,10 @@ internal static class SmallFile
 
     /// <summary>
     /// Opens <paramref name="path"/> read-only (plus <paramref name="flags"/>, O_NOFOLLOW say), reads it whole as
-    /// UTF-8 and closes it. Null on failure, with the errno of the open or the read.
+    /// UTF-8 and closes it. Null on failure, with the errno of the open or the read. <paramref name="singleShow"/>:
+    /// the file is made in one piece (a /proc/PID file of one record, or a regular file), so a short read is its end.
     /// </summary>
-    internal static string? TryRead(string path, int flags, out int errno)
+    internal static string? TryRead(string path, int flags, out int errno, bool singleShow = false)
     {
         var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec | flags);
         if (fd < 0)
@@ -35,7 +43,7 @@ internal static class SmallFile
 
         try
         {
-            return Read(fd, fromStart: false, out errno);
+            return Read(fd, fromStart: false, out errno, singleShow);
         }
         finally
         {
@@ -48,7 +56,7 @@ internal static class SmallFile
     /// when <paramref name="fromStart"/> (a cgroupfs file read again from 0 is made anew: a kept descriptor gives the
     /// current figures). Null on failure, with the errno (ENODEV once a cgroup is gone, ESRCH once a task is).
     /// </summary>
-    internal static unsafe string? Read(int fd, bool fromStart, out int errno)
+    internal static unsafe string? Read(int fd, bool fromStart, out int errno, bool singleShow = false)
     {
         var buffer = t_buffer ??= new byte[InitialSize];
         var total = 0;
@@ -83,13 +91,13 @@ internal static class SmallFile
                 return null;
             }
 
-            if (n == 0)
+            var done = n == 0 || (singleShow && n < buffer.Length - total);
+            total += (int)n;
+            if (done)
             {
                 errno = 0;
                 return Encoding.UTF8.GetString(buffer, 0, total);
             }
-
-            total += (int)n;
         }
     }
 }

@@ -167,7 +167,7 @@ public static class ProcFs
     /// <exception cref="IOException">The file is there and cannot be read.</exception>
     internal static string? TryReadPidFile(string path)
     {
-        if (SmallFile.TryRead(path, 0, out var errno) is { } text)
+        if (SmallFile.TryRead(path, 0, out var errno, singleShow: true) is { } text)
         {
             return text;
         }

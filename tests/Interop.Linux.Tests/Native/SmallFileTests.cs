@@ -31,6 +31,36 @@ public class SmallFileTests
         });
     }
 
+    [TestCase(1)]
+    [TestCase(4095)]
+    [TestCase(4096)]
+    [TestCase(4097)]
+    [TestCase(8192)]
+    [TestCase(200_000)]
+    public void A_single_show_read_stops_at_a_short_read_and_still_reads_the_whole_file(int size)
+    {
+        // The buffer starts at 4 KB and doubles: a read that fills it is not the end, one that does not is.
+        var text = new string('x', size - 1) + "\n";
+        var path = Path.Combine(_dir, "sized");
+        File.WriteAllText(path, text);
+        var fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloExec);
+        Assert.That(fd, Is.GreaterThanOrEqualTo(0));
+        try
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(SmallFile.TryRead(path, 0, out var errno, singleShow: true), Is.EqualTo(text));
+                Assert.That(errno, Is.Zero);
+                Assert.That(SmallFile.Read(fd, fromStart: true, out _, singleShow: true), Is.EqualTo(text), "pread from 0");
+                Assert.That(SmallFile.TryRead("/proc/self/cgroup", 0, out _, singleShow: true), Is.EqualTo(File.ReadAllText("/proc/self/cgroup")));
+            });
+        }
+        finally
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
     [Test]
     public void A_kept_descriptor_is_read_from_its_start_each_time()
     {
