@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Interop.Core;
@@ -181,12 +182,11 @@ public sealed class StateStore
     public IReadOnlyList<Mapping> Load()
     {
         LoadWarning = null;
-        var snapshot = ReadOrNull(Path, out var snapshotBytes);
         IReadOnlyList<Mapping> mappings;
+        long snapshotBytes;
         try
         {
-            long generation = 0;
-            mappings = snapshot is null ? [] : Parse(snapshot, out generation);
+            mappings = ReadSnapshot(Path, out var generation, out snapshotBytes) ?? [];
             _generation = generation;
         }
         catch (Exception e) when (e is YamlException or InteropException or FormatException or OverflowException or InvalidOperationException)
@@ -241,6 +241,37 @@ public sealed class StateStore
         }
 
         return [.. registry.Values];
+    }
+
+    /// <summary>
+    /// The snapshot's mappings (its size in bytes in <paramref name="bytes"/>), or null when it does not exist: read in
+    /// pieces by <see cref="ReadOwnFormat"/>, or whole by <see cref="Parse(string, out long)"/> where that declines.
+    /// </summary>
+    private static IReadOnlyList<Mapping>? ReadSnapshot(string path, out long generation, out long bytes)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            generation = bytes = 0;
+            return null;
+        }
+
+        using (stream)
+        {
+            bytes = stream.Length;
+            if (ReadOwnFormat(stream, out generation) is { } mappings)
+            {
+                return mappings;
+            }
+        }
+
+        var text = ReadOrNull(path, out bytes);
+        generation = 0;
+        return text is null ? null : Parse(text, out generation);
     }
 
     /// <summary>
@@ -434,125 +465,235 @@ public sealed class StateStore
     internal static List<Mapping>? ParseOwnFormat(string text, out long generation)
     {
         generation = 0;
-        var result = new List<Mapping>();
-        int version = -1, count = -1, gen = -1;
-        string?[]? fields = null;
-        Dictionary<string, string>? paths = null;
-        var header = true;
-        var inPaths = false;
-        var keys = new Keys();
+        var reader = new OwnFormatReader();
         var body = text.EndsWith('\n') ? text.AsSpan(0, text.Length - 1) : text.AsSpan();
         foreach (var line in body.EnumerateLines())
         {
-            if (header && line.StartsWith("#"))
+            if (!reader.Line(line))
             {
-                continue;
+                return null;
+            }
+        }
+
+        return reader.Finish(out generation);
+    }
+
+    /// <summary>
+    /// <see cref="ParseOwnFormat(string, out long)"/> over a file read in pieces and decoded a line at a time, never
+    /// whole: the snapshot of 10,000 containers is a 10 MB file, and its bytes and its text (20 MB) were fresh memory
+    /// that start-up reconcile paid for page by page. Null where that reader would decline, and also for an empty
+    /// file and for any line holding a NUL or a character <see cref="MemoryExtensions.EnumerateLines(ReadOnlySpan{char})"/>
+    /// would split at (the caller then reads the file whole, so the answer or the error is the same).
+    /// </summary>
+    internal static List<Mapping>? ReadOwnFormat(Stream stream, out long generation)
+    {
+        generation = 0;
+        var reader = new OwnFormatReader();
+        var bytes = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var chars = ArrayPool<char>.Shared.Rent(4 * 1024);
+        var lines = 0;
+        try
+        {
+            int start = 0, end = 0;
+            while (true)
+            {
+                var n = stream.Read(bytes, end, bytes.Length - end);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                end += n;
+                int newline;
+                while ((newline = bytes.AsSpan(start, end - start).IndexOf((byte)'\n')) >= 0)
+                {
+                    if (!Line(bytes.AsSpan(start, newline)))
+                    {
+                        return null;
+                    }
+
+                    start += newline + 1;
+                }
+
+                if (start == 0 && end == bytes.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(bytes.Length * 2);
+                    bytes.AsSpan(0, end).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(bytes);
+                    bytes = bigger;
+                }
+                else
+                {
+                    bytes.AsSpan(start, end - start).CopyTo(bytes);
+                    end -= start;
+                    start = 0;
+                }
             }
 
-            header = false;
-            if (line.Length == 0 || line.Contains('\r') || line.Contains('\t'))
+            if (end > start && !Line(bytes.AsSpan(start, end - start)))
             {
                 return null;
             }
 
-            if (fields is not null && line.StartsWith("    "))
-            {
-                if (!inPaths || !TryKeyValue(line[4..], keys, out var key, out var value) || value is null)
-                {
-                    return null;
-                }
+            return lines == 0 ? null : reader.Finish(out generation);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<char>.Shared.Return(chars);
+        }
 
-                paths![key] = value;
-                continue;
+        bool Line(ReadOnlySpan<byte> utf8)
+        {
+            if (lines++ == 0 && utf8.StartsWith(Encoding.UTF8.Preamble))
+            {
+                utf8 = utf8[Encoding.UTF8.Preamble.Length..];
             }
 
-            if (fields is not null && line.SequenceEqual("  paths: {}"))
+            if (utf8.Length > chars.Length)
             {
-                inPaths = false;
-                continue;
+                ArrayPool<char>.Shared.Return(chars);
+                chars = ArrayPool<char>.Shared.Rent(utf8.Length);
             }
 
-            if (fields is not null && line.StartsWith("  "))
+            var line = chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, chars));
+            return line.IndexOfAny(LineBreaksAndNul) < 0 && reader.Line(line);
+        }
+    }
+
+    /// <summary>What EnumerateLines splits at, besides \n, and NUL (a torn write: <see cref="Parse(string, out long)"/> says so).</summary>
+    private static readonly SearchValues<char> LineBreaksAndNul = SearchValues.Create("\r\f\u0085\u2028\u2029\0");
+
+    /// <summary>The line-by-line state of <see cref="ParseOwnFormat(string, out long)"/>.</summary>
+    private sealed class OwnFormatReader
+    {
+        private readonly List<Mapping> _result = [];
+        private readonly Keys _keys = new();
+        private int _version = -1;
+        private int _count = -1;
+        private int _gen = -1;
+        private string?[]? _fields;
+        private Dictionary<string, string>? _paths;
+        private bool _header = true;
+        private bool _inPaths;
+
+        /// <summary>Takes one line; false where the format is not the one <see cref="Write"/> produces.</summary>
+        public bool Line(ReadOnlySpan<char> line)
+        {
+            if (_header && line.StartsWith("#"))
             {
-                if (!TryKeyValue(line[2..], keys, out var key, out var value) || line[2] == ' ')
-                {
-                    return null;
-                }
-
-                inPaths = key == "paths" && value is null;
-                if (value is null && !inPaths)
-                {
-                    return null;
-                }
-
-                if (!inPaths && MappingCodec.IndexOf(key) is var index and >= 0)
-                {
-                    fields[index] = value;
-                }
-
-                continue;
+                return true;
             }
 
-            if (fields is not null)
+            _header = false;
+            if (line.Length == 0 || line.Contains('\r') || line.Contains('\t'))
             {
-                result.Add(MappingCodec.Read(fields, paths!));
-                fields = null;
+                return false;
             }
 
-            inPaths = false;
+            if (_fields is not null && line.StartsWith("    "))
+            {
+                if (!_inPaths || !TryKeyValue(line[4..], _keys, out var key, out var value) || value is null)
+                {
+                    return false;
+                }
+
+                _paths![key] = value;
+                return true;
+            }
+
+            if (_fields is not null && line.SequenceEqual("  paths: {}"))
+            {
+                _inPaths = false;
+                return true;
+            }
+
+            if (_fields is not null && line.StartsWith("  "))
+            {
+                if (!TryKeyValue(line[2..], _keys, out var key, out var value) || line[2] == ' ')
+                {
+                    return false;
+                }
+
+                _inPaths = key == "paths" && value is null;
+                if (value is null && !_inPaths)
+                {
+                    return false;
+                }
+
+                if (!_inPaths && MappingCodec.IndexOf(key) is var index and >= 0)
+                {
+                    _fields[index] = value;
+                }
+
+                return true;
+            }
+
+            if (_fields is not null)
+            {
+                _result.Add(MappingCodec.Read(_fields, _paths!));
+                _fields = null;
+            }
+
+            _inPaths = false;
             if (line.StartsWith("- "))
             {
-                if (!TryKeyValue(line[2..], keys, out var key, out var value) || value is null)
+                if (!TryKeyValue(line[2..], _keys, out var key, out var value) || value is null)
                 {
-                    return null;
+                    return false;
                 }
 
-                fields = MappingCodec.NewValues();
+                _fields = MappingCodec.NewValues();
                 if (MappingCodec.IndexOf(key) is var first and >= 0)
                 {
-                    fields[first] = value;
+                    _fields[first] = value;
                 }
 
-                paths = new Dictionary<string, string>(StringComparer.Ordinal);
-                continue;
+                _paths = new Dictionary<string, string>(StringComparer.Ordinal);
+                return true;
             }
 
             switch (line)
             {
                 case "containers:":
                 case "containers: []":
-                    continue;
+                    return true;
             }
 
-            if (!TryKeyValue(line, keys, out var top, out var number) || number is null
+            if (!TryKeyValue(line, _keys, out var top, out var number) || number is null
                 || !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
             {
-                return null;
+                return false;
             }
 
             switch (top)
             {
-                case "version" when version < 0:
-                    version = n;
+                case "version" when _version < 0:
+                    _version = n;
                     break;
-                case "count" when count < 0:
-                    count = n;
+                case "count" when _count < 0:
+                    _count = n;
                     break;
-                case "generation" when gen < 0:
-                    gen = n;
-                    generation = n;
+                case "generation" when _gen < 0:
+                    _gen = n;
                     break;
                 default:
-                    return null;
+                    return false;
             }
+
+            return true;
         }
 
-        if (fields is not null)
+        public List<Mapping> Finish(out long generation)
         {
-            result.Add(MappingCodec.Read(fields, paths!));
-        }
+            if (_fields is not null)
+            {
+                _result.Add(MappingCodec.Read(_fields, _paths!));
+            }
 
-        return Checked(version, count, result);
+            generation = _gen < 0 ? 0 : _gen;
+            return Checked(_version, _count, _result);
+        }
     }
 
     /// <summary>"key: value" or "key:" (value null) with plain or single-quoted scalars; false for anything else.</summary>

@@ -347,6 +347,70 @@ public sealed class StateStoreTests
         Assert.That(StateStore.ParseOwnFormat(writer.ToString()), Has.Count.EqualTo(50));
     }
 
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(int.MaxValue)]
+    public void The_file_read_in_pieces_gives_what_the_whole_text_gives(int piece)
+    {
+        // 2,000 entries (past the 64 KB buffer), names of two-byte characters that pieces cut in the middle, a BOM, and
+        // a header comment longer than the buffer (it grows).
+        var writer = new StringWriter();
+        StateStore.Write(writer, Enumerable.Range(0, 2000).Select(i => Sample($"ü-ñ{i}", i % 2 == 0 ? Manager.Lxc : Manager.Libvirt)), generation: 42);
+        var text = "# " + new string('x', 100_000) + "\n" + writer;
+        var bytes = (byte[])[.. Encoding.UTF8.Preamble, .. Encoding.UTF8.GetBytes(text)];
+
+        var pieces = StateStore.ReadOwnFormat(new Trickle(bytes, piece), out var generation);
+        var whole = StateStore.ParseOwnFormat(text, out var wholeGeneration);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pieces, Is.Not.Null);
+            Assert.That(pieces!.Select(Comparable), Is.EqualTo(whole!.Select(Comparable)));
+            Assert.That(pieces, Has.Count.EqualTo(2000));
+            Assert.That((generation, wholeGeneration), Is.EqualTo((42L, 42L)));
+        });
+    }
+
+    [TestCase("\r\n")]
+    [TestCase("\u2028")]
+    [TestCase("\0")]
+    public void What_the_piecewise_reader_declines_loads_as_the_whole_text_parses(string oddity)
+    {
+        var writer = new StringWriter();
+        StateStore.Write(writer, [Sample("a"), Sample("b", Manager.Libvirt)]);
+        var text = writer.ToString().Replace("\n  name: b", oddity + "  name: b", StringComparison.Ordinal);
+        if (oddity == "\r\n")
+        {
+            text = writer.ToString().Replace("\n", "\r\n", StringComparison.Ordinal);
+        }
+
+        File.WriteAllText(StatePath, text);
+        using (var stream = File.OpenRead(StatePath))
+        {
+            Assert.That(StateStore.ReadOwnFormat(stream, out _), Is.Null);
+        }
+
+        string Outcome(Func<IReadOnlyList<Mapping>> load)
+        {
+            try
+            {
+                return string.Join(",", load().Select(m => m.Name));
+            }
+            catch (Exception e) when (e is FormatException or YamlDotNet.Core.YamlException or StateFileException)
+            {
+                return e is StateFileException { InnerException: { } inner } ? inner.Message : e.Message;
+            }
+        }
+
+        Assert.That(Outcome(new StateStore(StatePath).Load), Is.EqualTo(Outcome(() => StateStore.Parse(text))));
+    }
+
+    /// <summary>A stream that hands out at most a few bytes a read, as a pipe or a slow disk may.</summary>
+    private sealed class Trickle(byte[] data, int piece) : MemoryStream(data)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, piece));
+    }
+
     [TestCase("name: web # a note", "web")]
     [TestCase("name: \"web\"", "web")]
     [TestCase("name:   web", "web")]
