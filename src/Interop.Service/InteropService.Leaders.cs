@@ -163,7 +163,7 @@ public sealed partial class InteropService
 
         try
         {
-            await Counted("started", () => RegisterCore(id.Manager, id.Name, (uint)leader, facts, CancellationToken.None, fromWatch: true)).ConfigureAwait(false);
+            await Counted("started", () => RegisterCore(id.Manager, id.Name, (uint)leader, facts, CancellationToken.None, fromWatch: true), r => r.Started).ConfigureAwait(false);
         }
         catch (NoSuchContainerException)
         {

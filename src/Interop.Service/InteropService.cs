@@ -175,8 +175,8 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
     public Task PrepareContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
         Counted("prepare", () => PrepareCore(manager, name, facts, cancellationToken));
 
-    public Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
-        Counted("started", () => RegisterCore(manager, name, leader, facts, cancellationToken));
+    public async Task<Mapping> RegisterContainerAsync(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
+        (await Counted("started", () => RegisterCore(manager, name, leader, facts, cancellationToken), r => r.Started).ConfigureAwait(false)).Mapping;
 
     public Task StopContainerAsync(Manager manager, string name, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken = default) =>
         Counted("stopped", () => StopCore(manager, name, cancellationToken));
@@ -234,7 +234,7 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
     }
 
     /// <param name="fromWatch">The leader watch saw the init arrive (no hook): only a still-prepared container is registered.</param>
-    private Task<Mapping> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken, bool fromWatch = false)
+    private Task<Registration> RegisterCore(Manager manager, string name, uint leader, IReadOnlyDictionary<string, string> facts, CancellationToken cancellationToken, bool fromWatch = false)
     {
         Names.ValidateComponent(name, "name");
         var pid = Names.ValidatePid(leader, "leader");
@@ -247,8 +247,8 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
                 {
                     if (!_registry.TryGet(id, out var now) || now.State != ContainerState.Prepared)
                     {
-                        // Stopped or released while the watch's call waited for the gate.
-                        return now ?? throw new NoSuchContainerException($"{id} was released before its init was registered");
+                        // Registered by a hook, or stopped or released, while the watch's call waited for the gate.
+                        return new Registration(now ?? throw new NoSuchContainerException($"{id} was released before its init was registered"), Started: false);
                     }
                 }
             }
@@ -293,9 +293,16 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
             }
 
             ContainerChanged?.Invoke(this, new ContainerEventArgs(mapping));
-            return mapping;
+            return new Registration(mapping, Started: old is not { State: ContainerState.Running } || old.Leader != pid);
         });
     }
+
+    /// <summary>
+    /// What a registration did: the mapping, and whether it started the container. One that found it running with the
+    /// same leader (a start-host hook after the leader watch registered it, or the watch after the hook) did not, and
+    /// interop_hook_calls_total counts one "started" per start.
+    /// </summary>
+    private readonly record struct Registration(Mapping Mapping, bool Started);
 
     private Task StopCore(Manager manager, string name, CancellationToken cancellationToken)
     {
@@ -791,14 +798,15 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
             return true;
         }).ConfigureAwait(false);
 
-    private async Task<T> Counted<T>(string lifecycleEvent, Func<Task<T>> call)
+    /// <summary>Times one lifecycle call into the metrics, unless <paramref name="counts"/> says its value did nothing new.</summary>
+    private async Task<T> Counted<T>(string lifecycleEvent, Func<Task<T>> call, Func<T, bool>? counts = null)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = "error";
+        string? result = "error";
         try
         {
             var value = await call().ConfigureAwait(false);
-            result = "ok";
+            result = counts is null || counts(value) ? "ok" : null;
             return value;
         }
         catch (InteropException)
@@ -808,7 +816,10 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
         }
         finally
         {
-            _metrics.HookCall(lifecycleEvent, result, Stopwatch.GetElapsedTime(started));
+            if (result is not null)
+            {
+                _metrics.HookCall(lifecycleEvent, result, Stopwatch.GetElapsedTime(started));
+            }
         }
     }
 

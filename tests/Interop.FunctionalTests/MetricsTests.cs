@@ -51,6 +51,24 @@ public class MetricsTests
     }
 
     [Test]
+    public async Task A_start_host_hook_after_interopds_own_registration_is_not_a_second_start()
+    {
+        // An include with a start-host hook (lxc-config --start-host yes) on a host with cgroup2: interopd registers
+        // the container when its init enters its cgroup, and the hook then registers the same leader again.
+        var port = FreePort();
+        using var rig = Rig.Start(extraConfig: $"metrics_listen: 127.0.0.1:{port}\n");
+        Sync.Run(rig.Client.PrepareContainerAsync(Manager.Lxc, "m2", NoFacts));
+        var (leader, _) = rig.StartLxcTasks("m2");
+        Assert.That(Poll.Until(() => Sync.Run(rig.Client.ListContainersAsync()).Any(m => m.Name == "m2" && m.State == ContainerState.Running)), Is.True, rig.Daemon.Log);
+
+        Sync.Run(rig.Client.RegisterContainerAsync(Manager.Lxc, "m2", (uint)leader, NoFacts));
+        using var http = new HttpClient();
+        var scraped = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+
+        Assert.That(scraped, Does.Contain("interop_hook_calls_total{event=\"started\",result=\"ok\"} 1\n"), scraped);
+    }
+
+    [Test]
     public void Top_and_show_read_the_containers_usage_from_cgroupfs()
     {
         using var rig = Rig.Start();
