@@ -195,7 +195,7 @@ public sealed class StateStore
         }
 
         _snapshotBytes = snapshotBytes;
-        var journal = ReadOrNull(JournalPath, out _);
+        var journal = ReadOrNull(JournalPath);
         if (string.IsNullOrEmpty(journal))
         {
             return mappings;
@@ -245,7 +245,8 @@ public sealed class StateStore
 
     /// <summary>
     /// The snapshot's mappings (its size in bytes in <paramref name="bytes"/>), or null when it does not exist: read in
-    /// pieces by <see cref="ReadOwnFormat"/>, or whole by <see cref="Parse(string, out long)"/> where that declines.
+    /// pieces by <see cref="ReadOwnFormat"/>, or read again whole and parsed by <see cref="Parse(string, out long)"/> where
+    /// that declines.
     /// </summary>
     private static IReadOnlyList<Mapping>? ReadSnapshot(string path, out long generation, out long bytes)
     {
@@ -267,33 +268,34 @@ public sealed class StateStore
             {
                 return mappings;
             }
-        }
 
-        var text = ReadOrNull(path, out bytes);
-        generation = 0;
-        return text is null ? null : Parse(text, out generation);
+            // The same file (interopd replaces the snapshot by a rename, never in place), from its start.
+            var data = new byte[bytes];
+            stream.Position = 0;
+            stream.ReadExactly(data);
+            return Parse(Decode(data), out generation);
+        }
     }
 
     /// <summary>
-    /// The file as text (its size in bytes in <paramref name="bytes"/>), or null when it does not exist. Read whole and
-    /// decoded once: File.ReadAllText decodes through a StringBuilder and copies the result, twice the text's size
-    /// again in garbage (a registry of 10,000 is a 10 MB file, 20 MB as a string).
+    /// The file as text, or null when it does not exist: the journal, which stays small. Read whole and decoded once:
+    /// File.ReadAllText decodes through a StringBuilder and copies the result, twice the text's size again in garbage.
     /// </summary>
-    private static string? ReadOrNull(string path, out long bytes)
+    private static string? ReadOrNull(string path)
     {
-        bytes = 0;
         try
         {
-            var data = File.ReadAllBytes(path);
-            bytes = data.Length;
-            var text = data.AsSpan();
-            return Encoding.UTF8.GetString(text.StartsWith(Encoding.UTF8.Preamble) ? text[Encoding.UTF8.Preamble.Length..] : text);
+            return Decode(File.ReadAllBytes(path));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
     }
+
+    /// <summary>UTF-8 text, past a byte order mark an editor may have written.</summary>
+    private static string Decode(ReadOnlySpan<byte> data) =>
+        Encoding.UTF8.GetString(data.StartsWith(Encoding.UTF8.Preamble) ? data[Encoding.UTF8.Preamble.Length..] : data);
 
     /// <summary>
     /// Moves a bad snapshot and its journal aside (state.yaml.corrupt-TIME, state.yaml.journal.corrupt-TIME) and
