@@ -88,7 +88,7 @@ public sealed class InteropBusService : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(isAllowed);
         log ??= NullLogger.Instance;
         var address = BusAddress.Resolve(bus);
-        var options = new DBusConnectionOptions(address)
+        var options = new Direct.BusStreamOptions(address)
         {
             AutoConnect = false,
             OnException = context =>

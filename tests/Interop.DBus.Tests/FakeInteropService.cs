@@ -50,8 +50,12 @@ internal sealed class FakeInteropService : IInteropService
 
     public void RaiseChanged(Mapping m) => ContainerChanged?.Invoke(this, new ContainerEventArgs(m));
 
+    /// <summary>The name of the thread the last ListContainers ran on.</summary>
+    public string? ListedOn { get; private set; }
+
     public IReadOnlyList<Mapping> ListContainers()
     {
+        ListedOn = Thread.CurrentThread.Name;
         MaybeThrow();
         return Containers.ToList();
     }

@@ -49,6 +49,15 @@ public partial class InteropBusServiceTests
     private const string Exposition = "# HELP interop_containers x\n# TYPE interop_containers gauge\ninterop_containers{manager=\"lxc\",state=\"running\"} 1\n";
 
     [Test]
+    public async Task A_query_is_answered_on_the_thread_that_read_it_from_the_bus()
+    {
+        // BusStream: the bus connection's own reader thread, no hand-off to the socket engine or the pool.
+        await _client.ListContainersAsync();
+
+        Assert.That(_fake.ListedOn, Is.EqualTo("bus reader"));
+    }
+
+    [Test]
     public async Task GetMetrics_returns_the_exposition_the_daemon_produces()
     {
         Assert.That(await _client.GetMetricsAsync(), Is.EqualTo(Exposition));

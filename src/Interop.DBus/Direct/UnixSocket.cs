@@ -20,6 +20,7 @@ internal sealed class UnixSocket : IDisposable
     private const int EIntr = 4;
     private const int EAgain = 11;
     private const int SunPathLength = 108;
+    private const int ShutRdWr = 2;
 
     private int _fd;
 
@@ -130,6 +131,17 @@ internal sealed class UnixSocket : IDisposable
         _ = Libc.SetSockOpt(fd, SolSocket, SoRcvTimeo, tv, 16);
         _ = Libc.SetSockOpt(fd, SolSocket, SoSndTimeo, tv, 16);
     }
+
+    /// <summary>Sends and receives wait as long as it takes (no SO_SNDTIMEO, SO_RCVTIMEO).</summary>
+    public unsafe void WaitForever()
+    {
+        var tv = stackalloc long[2] { 0, 0 };
+        _ = Libc.SetSockOpt(_fd, SolSocket, SoRcvTimeo, tv, 16);
+        _ = Libc.SetSockOpt(_fd, SolSocket, SoSndTimeo, tv, 16);
+    }
+
+    /// <summary>Ends a send or receive under way on another thread (a receive returns 0), and every later one.</summary>
+    public void Shutdown() => _ = Libc.Shutdown(_fd, ShutRdWr);
 
     /// <exception cref="IOException">the peer is gone, or the timeout passed.</exception>
     public unsafe void SendAll(ReadOnlySpan<byte> data)

@@ -17,6 +17,9 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     internal static unsafe partial nint Recv(int fd, byte* buffer, nuint length, int flags);
 
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    internal static partial int Shutdown(int fd, int how);
+
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     internal static unsafe partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
 
