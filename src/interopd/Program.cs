@@ -40,8 +40,8 @@ public static class Program
     {
         // Socket completions run on the thread that polls the sockets instead of being handed to the thread pool: one
         // thread switch less per message, which is most of what a call costs interopd (docs/benchmarks.md: Peer.Ping
-        // 0.18 -> 0.07 ms of CPU, GetContainerByPid 0.26 -> 0.18 ms). The bus connection itself is read by a thread of
-        // its own (BusStream), the same way; this is for the hooks' private socket and systemd's connection. Nothing
+        // 0.18 -> 0.07 ms of CPU, GetContainerByPid 0.26 -> 0.18 ms). The bus connections are read by threads of their
+        // own (BusStream), the same way; this is for the hooks' private socket. Nothing
         // that blocks runs there (Blocking): the gated work and a non-root caller's check go to the pool, queries take
         // microseconds (a few ms for ListContainers of 10,000), and /metrics is served from prometheus-net's own thread
         // and the pool.

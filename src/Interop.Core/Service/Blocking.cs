@@ -1,10 +1,11 @@
 namespace Interop.Core.Service;
 
 /// <summary>
-/// Where work that may block runs in interopd. Its bus connection is handled on the thread that reads it (BusStream) and
-/// its other sockets' completions inline, on the one thread that polls them (interopd's Program.Main): work that blocks
+/// Where work that may block runs in interopd. Its bus connections are handled on the threads that read them (BusStream)
+/// and the hooks' socket's completions inline, on the thread that polls it (interopd's Program.Main): work that blocks
 /// there (cgroupfs, a synchronous wait for systemd's answer, NSS that may ask the network) holds up those sockets, and a
-/// wait there for another message waits for the thread that is to read it. Such work runs where it is asked for when that is a pool thread, and is handed to the pool otherwise.
+/// wait there for another message waits for the thread that is to read it. Such work runs where it is asked for when
+/// that is a pool thread, and is handed to the pool otherwise.
 /// </summary>
 public static class Blocking
 {

@@ -59,7 +59,10 @@ public sealed class SystemdBusClient : ISystemdHost, IDisposable
     /// <param name="cancellationToken">Cancels the connect.</param>
     public static async Task<SystemdBusClient> ConnectAsync(string? address = null, ILogger? log = null, CancellationToken cancellationToken = default)
     {
-        var connection = new DBusConnection(address ?? DBusAddress.System ?? throw new InvalidOperationException("the system bus address is unknown"));
+        // Read by a thread of its own, as interopd's own connection (BusStream): every JobRemoved and UnitRemoved of the
+        // host's units reaches interopd, one recv each.
+        var connection = new DBusConnection(new Direct.BusStreamOptions(
+            address ?? DBusAddress.System ?? throw new InvalidOperationException("the system bus address is unknown")));
         var client = new SystemdBusClient(connection, log);
         try
         {
