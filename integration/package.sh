@@ -50,6 +50,11 @@ ctl() {
 RUN=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 WORK=$(mktemp -d "/tmp/interop-pkg.$RUN.XXXX")
 LXC=pk-$RUN.lxc-a
+# The LXC container's base cgroup when Interop's include no longer applies (after remove and purge): a scratch dir
+# of this run in every hierarchy, not LXC's default (the hierarchy roots, where LXC would leave its lxc.pivot).
+OWN_DIR=interop-pkg-$RUN
+# LXC's dirs at the hierarchy roots before the run (LXC leaves lxc.pivot beside a container it stopped): none may be added.
+ROOT_LXC_BEFORE=$(ls -d "$CGROOT"/*/lxc.* 2>/dev/null | sort)
 VIRT=pkv-$RUN.web-1
 DEB_DIR=$ROOT/artifacts/deb
 DEB=$(ls "$DEB_DIR"/interop_*_amd64.deb 2>/dev/null | grep -v '+1_' | head -n 1)
@@ -120,6 +125,11 @@ cleanup() {
   fi
   # cgroup dirs this run made under the shared root, and v2 controllers it enabled at the root.
   restore_shared_root
+  # The container's own base (after the remove and the purge), with LXC's lxc.pivot in it: rmdir only.
+  for m in $(hierarchy_mounts); do
+    [ -d "$m/$OWN_DIR" ] || continue
+    find "$m/$OWN_DIR" -depth -type d | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || echo "# left behind (busy): $d"; done
+  done
   # The machine as before: nothing of the package, its containers or its cgroup dirs.
   local left=()
   if [ "$PKG_PATHS_CHECKED" = 1 ]; then
@@ -129,6 +139,8 @@ cleanup() {
   fi
   while IFS= read -r f; do left+=("$f"); done < <(containers_left)
   while IFS= read -r d; do left+=("$d"); done < <(dirs_matching "*$RUN*")
+  for m in $(hierarchy_mounts); do [ -d "$m/$OWN_DIR" ] && left+=("$m/$OWN_DIR"); done
+  while IFS= read -r d; do left+=("$d (at a hierarchy root)"); done < <(comm -13 <(echo "$ROOT_LXC_BEFORE") <(ls -d "$CGROOT"/*/lxc.* 2>/dev/null | sort) | sed '/^$/d')
   if [ "$PKG_PATHS_CHECKED" = 1 ]; then
     if ((${#left[@]} == 0)); then
       pass "cleanup: nothing of the package, its containers or their cgroup dirs is left"
@@ -320,6 +332,7 @@ fi
 
 cat >"$WORK/$LXC.conf" <<EOF
 lxc.net.0.type = empty
+lxc.cgroup.dir = $OWN_DIR
 lxc.include = $INCLUDE
 EOF
 cat >"$WORK/$VIRT.xml" <<EOF
@@ -401,6 +414,8 @@ check "lxc-start $LXC again: its config still includes $INCLUDE, it starts witho
 check "$LXC RUNNING without Interop" timeout 15 lxc-wait -n "$LXC" -s RUNNING -t 10
 check "$LXC without Interop is in LXC's own cgroup (not $SHARED_ROOT)" \
   bash -c "! grep -q ':$SHARED_ROOT/' /proc/\$(lxc-info -n '$LXC' -p -H)/cgroup"
+check "$LXC without Interop is in its config's own base, /$OWN_DIR" \
+  grep -q ":/$OWN_DIR/lxc.payload.$LXC\$" "/proc/$(lxc-info -n "$LXC" -p -H 2>/dev/null)/cgroup"
 check "virsh destroy $VIRT" timeout 30 virsh -q destroy "$VIRT"
 check "virsh start $VIRT again: the same libvirtd starts it without the hook" timeout 30 virsh -q start "$VIRT"
 expect_eq "$VIRT running without Interop" running "$(virsh -q domstate "$VIRT" 2>&1)"
