@@ -53,7 +53,7 @@ internal sealed class BusStream : Stream, IValueTaskSource<int>
 
         var socket = UnixSocket.Connect(address, ConnectTimeout, out var error, out _)
             ?? throw new IOException(error);
-        socket.WaitForever();
+        socket.SetTimeout(Timeout.InfiniteTimeSpan);
         return new BusStream(socket);
     }
 

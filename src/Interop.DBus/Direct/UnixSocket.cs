@@ -118,26 +118,21 @@ internal sealed class UnixSocket : IDisposable
         return null;
     }
 
-    /// <summary>Sends and receives give up after <paramref name="timeout"/> (EAGAIN, reported as a timeout).</summary>
+    /// <summary>
+    /// Sends and receives give up after <paramref name="timeout"/> (EAGAIN, reported as a timeout), or never with
+    /// <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </summary>
     public void SetTimeout(TimeSpan timeout) => SetTimeout(_fd, timeout);
 
     private static unsafe void SetTimeout(int fd, TimeSpan timeout)
     {
-        // A zero timeval means "never": keep at least 1 ms.
-        var ticks = Math.Max(timeout.Ticks, TimeSpan.TicksPerMillisecond);
+        // A zero timeval means "never": a finite timeout keeps at least 1 ms.
+        var ticks = timeout == Timeout.InfiniteTimeSpan ? 0 : Math.Max(timeout.Ticks, TimeSpan.TicksPerMillisecond);
         var tv = stackalloc long[2];
         tv[0] = ticks / TimeSpan.TicksPerSecond;
         tv[1] = ticks % TimeSpan.TicksPerSecond / 10;
         _ = Libc.SetSockOpt(fd, SolSocket, SoRcvTimeo, tv, 16);
         _ = Libc.SetSockOpt(fd, SolSocket, SoSndTimeo, tv, 16);
-    }
-
-    /// <summary>Sends and receives wait as long as it takes (no SO_SNDTIMEO, SO_RCVTIMEO).</summary>
-    public unsafe void WaitForever()
-    {
-        var tv = stackalloc long[2] { 0, 0 };
-        _ = Libc.SetSockOpt(_fd, SolSocket, SoRcvTimeo, tv, 16);
-        _ = Libc.SetSockOpt(_fd, SolSocket, SoSndTimeo, tv, 16);
     }
 
     /// <summary>Ends a send or receive under way on another thread (a receive returns 0), and every later one.</summary>
