@@ -1,3 +1,5 @@
+using Interop.Core.Model;
+
 namespace Interop.Service;
 
 /// <summary>
@@ -46,6 +48,13 @@ public interface ICgroupHost
 
     /// <summary>The pid's cgroup per hierarchy key ("/machine/x"), or null when the pid is gone.</summary>
     IReadOnlyDictionary<string, string>? ReadProcCgroup(int pid);
+
+    /// <summary>
+    /// Whether <paramref name="test"/> accepts one of the pid's cgroup paths (in this host's hierarchies, in
+    /// /proc/PID/cgroup's order, asked until it does), or null when the pid is gone: <see cref="ReadProcCgroup"/>'s
+    /// paths without a map or a string for them, for a lookup by pid.
+    /// </summary>
+    bool? AnyCgroupPath(int pid, CgroupPathTest test);
 
     /// <summary>True when the pid exists and is not a zombie.</summary>
     bool IsAlive(int pid);

@@ -148,19 +148,20 @@ public sealed partial class InteropService : IInteropService, IStateHealth, IDis
     public Mapping GetContainerByPid(uint pid)
     {
         var p = Names.ValidatePid(pid);
-        var cgroups = _host.ReadProcCgroup(p) ?? throw new NoSuchContainerException($"pid {pid} does not exist");
-        lock (_sync)
+        Mapping? found = null;
+        var any = _host.AnyCgroupPath(p, path =>
         {
-            foreach (var path in cgroups.Values)
+            lock (_sync)
             {
-                if (_registry.FindByPath(path) is { } m)
-                {
-                    return m;
-                }
+                return (found = _registry.FindByPath(path)) is not null;
             }
-        }
-
-        throw new NoSuchContainerException($"pid {pid} is in no registered container");
+        });
+        return any switch
+        {
+            null => throw new NoSuchContainerException($"pid {pid} does not exist"),
+            true => found!,
+            false => throw new NoSuchContainerException($"pid {pid} is in no registered container"),
+        };
     }
 
     public Mapping GetContainerByCgroup(string path)

@@ -173,6 +173,12 @@ public sealed class LinuxCgroupHost : ICgroupHost, IDisposable
         return ProcFs.TryReadPidFile(path) is { } text ? ProcCgroup.PathsByKey(_hierarchies, text, path) : null;
     }
 
+    public bool? AnyCgroupPath(int pid, CgroupPathTest test)
+    {
+        var path = ProcFs.PidPath(_procRoot, pid, "cgroup");
+        return ProcFs.TryReadPidFile(path) is { } text ? ProcCgroup.Any(text, _hierarchies, test, path) : null;
+    }
+
     /// <summary>
     /// True when the pid lives at <paramref name="dir"/> or below it in some hierarchy, false when it is gone: what
     /// <see cref="ReadProcCgroup"/> tells, without building its map. Start-up reconcile asks it once per mapping

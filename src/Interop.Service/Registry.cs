@@ -44,14 +44,29 @@ public sealed class Registry
     }
 
     /// <summary>The container whose cgroup is <paramref name="cgroupPath"/> or its nearest registered ancestor.</summary>
-    public Mapping? FindByPath(string cgroupPath)
+    public Mapping? FindByPath(string cgroupPath) => FindByPath(CgroupPath.Of(cgroupPath).Value.AsSpan());
+
+    /// <summary>
+    /// <see cref="FindByPath(string)"/> for a path in normal form (as /proc/PID/cgroup prints it), given as a span: each
+    /// ancestor is looked up as a slice of it, no string for any (a lookup by pid tries every line of the pid's file).
+    /// </summary>
+    public Mapping? FindByPath(ReadOnlySpan<char> normalPath)
     {
-        for (var path = CgroupPath.Of(cgroupPath); !path.IsRoot; path = path.Parent)
+        var byPath = _byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (var path = normalPath; path.Length > 1;)
         {
-            if (_byPath.TryGetValue(path.Value, out var id))
+            if (byPath.TryGetValue(path, out var id))
             {
                 return _byId[id];
             }
+
+            var cut = path.LastIndexOf('/');
+            if (cut < 0)
+            {
+                break;
+            }
+
+            path = path[..cut];
         }
 
         return null;

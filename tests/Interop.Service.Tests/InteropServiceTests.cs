@@ -29,6 +29,8 @@ public sealed class InteropServiceTests
         _host.ListChildren(Arg.Any<string>()).Returns(new HashSet<string>());
         _host.ListChildren(Arg.Any<string>(), Arg.Any<Func<string, bool>>()).Returns(c => _host.ListChildren(c.ArgAt<string>(0)).Where(c.ArgAt<Func<string, bool>>(1)).ToList());
         _host.RemoveIfEmpty(Arg.Any<string>()).Returns(c => [c.ArgAt<string>(0)]);
+        _host.AnyCgroupPath(Arg.Any<int>(), Arg.Any<CgroupPathTest>())
+            .Returns(c => _host.ReadProcCgroup(c.ArgAt<int>(0)) is { } paths ? paths.Values.Any(p => c.ArgAt<CgroupPathTest>(1)(p)) : null);
         _host.HierarchyOf("memory").Returns("memory");
         _host.IsAlive(4242).Returns(true);
         _host.ReadProcCgroup(4242).Returns(new Dictionary<string, string>

@@ -5,8 +5,9 @@ using Interop.Service;
 namespace Interop.Service.Tests;
 
 /// <summary>
-/// <see cref="LinuxCgroupHost.IsAtOrBelow"/> (start-up reconcile's liveness check) against a /proc of files: the same
-/// answer as <see cref="LinuxCgroupHost.ReadProcCgroup"/> gives, for the hierarchies the host knows.
+/// <see cref="LinuxCgroupHost.IsAtOrBelow"/> (start-up reconcile's liveness check) and
+/// <see cref="LinuxCgroupHost.AnyCgroupPath"/> (a lookup by pid) against a /proc of files: the same answers as
+/// <see cref="LinuxCgroupHost.ReadProcCgroup"/> gives, for the hierarchies the host knows.
 /// </summary>
 public class LinuxCgroupHostTests
 {
@@ -59,6 +60,29 @@ public class LinuxCgroupHostTests
     public void A_pid_that_is_gone_is_nowhere()
     {
         Assert.That(_host.IsAtOrBelow(4243, Dir), Is.False);
+    }
+
+    [Test]
+    public void AnyCgroupPath_shows_the_paths_of_known_hierarchies_in_the_files_order_until_one_is_taken()
+    {
+        Proc(4242, "7:blkio:/machine/lxc.payload.c1\n5:cpuset:/machine/lxc.payload.c2/init.scope\n4:memory:/process_api/x\n0::/\n");
+        var shown = new List<string>();
+
+        var all = _host.AnyCgroupPath(4242, path =>
+        {
+            shown.Add(path.ToString());
+            return false;
+        });
+        var first = _host.AnyCgroupPath(4242, path => path.StartsWith("/machine"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(all, Is.False);
+            Assert.That(shown, Is.EqualTo(new[] { "/machine/lxc.payload.c2/init.scope", "/process_api/x" }));
+            Assert.That(shown, Is.EqualTo(_host.ReadProcCgroup(4242)!.Values));
+            Assert.That(first, Is.True);
+            Assert.That(_host.AnyCgroupPath(4243, _ => true), Is.Null, "a pid that is gone");
+        });
     }
 
     private void Proc(int pid, string cgroup)

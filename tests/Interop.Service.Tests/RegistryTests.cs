@@ -18,6 +18,22 @@ public class RegistryTests
         Assert.That(registry.FindByPath(path)?.Name, found ? Is.EqualTo("web.01-a") : Is.Null);
     }
 
+    [TestCase("/machine/lxc.payload.web.01-a", true)]
+    [TestCase("/machine/lxc.payload.web.01-a/init.scope/x", true)]
+    [TestCase("/machine/lxc.payload.web.01-a (deleted)", false)]
+    [TestCase("/machine/lxc.payload.web.01-ab", false)]
+    [TestCase("/machine", false)]
+    [TestCase("/", false)]
+    [TestCase("", false)]
+    [TestCase("machine", false)]
+    public void A_normal_path_given_as_a_span_resolves_as_its_string_does(string path, bool found)
+    {
+        var registry = new Registry();
+        registry.Put(StateStoreTests.Sample());
+
+        Assert.That(registry.FindByPath(path.AsSpan())?.Name, found ? Is.EqualTo("web.01-a") : Is.Null);
+    }
+
     [Test]
     public void Put_replaces_and_Remove_forgets_the_path_index()
     {

@@ -1,5 +1,8 @@
 namespace Interop.Core.Model;
 
+/// <summary>A test of a cgroup path in normal form (as /proc/PID/cgroup prints it), given as a span: no string for it.</summary>
+public delegate bool CgroupPathTest(ReadOnlySpan<char> path);
+
 /// <summary>
 /// A cgroup path inside one hierarchy, as the kernel prints it in /proc/PID/cgroup: absolute, '/'-separated,
 /// no trailing '/', "/" for the hierarchy's root. The one home of "is this path at or below that one"

@@ -10,6 +10,7 @@
 // - Malformed lines throw FormatException: this file decides where a container lives, a guessed
 //   path would be worse than an error.
 using System.Globalization;
+using System.Text;
 using Interop.Core.Model;
 using Interop.Linux.Cgroups;
 
@@ -131,15 +132,10 @@ public static class ProcCgroup
     /// <summary>Parses the file's text; empty lines are skipped, malformed ones throw <see cref="FormatException"/>.</summary>
     public static IReadOnlyList<ProcCgroupLine> Parse(string text, string source = "/proc/<pid>/cgroup")
     {
-        ArgumentNullException.ThrowIfNull(text);
         var result = new List<ProcCgroupLine>();
-        var number = 0;
-        foreach (var line in text.AsSpan().EnumerateLines())
+        foreach (var line in new Lines(text, source))
         {
-            if (SplitLine(line, ++number, source, out var id, out var controllers, out var path))
-            {
-                result.Add(new ProcCgroupLine(id, controllers.IsEmpty ? string.Empty : controllers.ToString(), path.ToString()));
-            }
+            result.Add(new ProcCgroupLine(line.Id, line.Controllers.IsEmpty ? string.Empty : line.Controllers.ToString(), line.Path.ToString()));
         }
 
         return result;
@@ -163,27 +159,34 @@ public static class ProcCgroup
     /// <exception cref="FormatException">A line is malformed (as <see cref="Parse"/>).</exception>
     public static bool AnyAtOrBelow(string text, CgroupPath dir, IReadOnlyList<Hierarchy> hierarchies, string source = "/proc/<pid>/cgroup")
     {
-        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(hierarchies);
-        var number = 0;
-        foreach (var line in text.AsSpan().EnumerateLines())
+        foreach (var line in new Lines(text, source))
         {
-            if (!SplitLine(line, ++number, source, out var id, out var controllers, out var path))
+            // The path first: it rules out nearly every line, and it is cheaper than matching the line's hierarchy.
+            if (CgroupPath.IsAtOrBelow(line.Path, dir) && IsOneOf(line, hierarchies))
             {
-                continue;
+                return true;
             }
+        }
 
-            if (!CgroupPath.IsAtOrBelow(path, dir))
-            {
-                continue;
-            }
+        return false;
+    }
 
-            for (var i = 0; i < hierarchies.Count; i++)
+    /// <summary>
+    /// Whether <paramref name="test"/> accepts the path of a line of <paramref name="text"/> (the whole of /proc/PID/cgroup)
+    /// that describes one of <paramref name="hierarchies"/>, asked in the file's order until it does; lines of other
+    /// hierarchies are not shown to it. No string per line: a lookup by pid reads one such file per call.
+    /// </summary>
+    /// <exception cref="FormatException">A line before the accepted one is malformed (as <see cref="Parse"/>).</exception>
+    public static bool Any(string text, IReadOnlyList<Hierarchy> hierarchies, CgroupPathTest test, string source = "/proc/<pid>/cgroup")
+    {
+        ArgumentNullException.ThrowIfNull(hierarchies);
+        ArgumentNullException.ThrowIfNull(test);
+        foreach (var line in new Lines(text, source))
+        {
+            if (IsOneOf(line, hierarchies) && test(line.Path))
             {
-                if (ProcCgroupLine.Matches(id, controllers, hierarchies[i]))
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
@@ -201,25 +204,75 @@ public static class ProcCgroup
         ArgumentNullException.ThrowIfNull(hierarchies);
         ArgumentNullException.ThrowIfNull(text);
         var result = new Dictionary<string, string>(hierarchies.Count, StringComparer.Ordinal);
-        var number = 0;
-        foreach (var line in text.AsSpan().EnumerateLines())
+        foreach (var line in new Lines(text, source))
         {
-            if (!SplitLine(line, ++number, source, out var id, out var controllers, out var path))
-            {
-                continue;
-            }
-
             string? value = null;
             for (var i = 0; i < hierarchies.Count; i++)
             {
-                if (!result.ContainsKey(hierarchies[i].Key) && ProcCgroupLine.Matches(id, controllers, hierarchies[i]))
+                if (!result.ContainsKey(hierarchies[i].Key) && ProcCgroupLine.Matches(line.Id, line.Controllers, hierarchies[i]))
                 {
-                    result[hierarchies[i].Key] = value ??= path.ToString();
+                    result[hierarchies[i].Key] = value ??= line.Path.ToString();
                 }
             }
         }
 
         return result;
+    }
+
+    private static bool IsOneOf(in Line line, IReadOnlyList<Hierarchy> hierarchies)
+    {
+        for (var i = 0; i < hierarchies.Count; i++)
+        {
+            if (ProcCgroupLine.Matches(line.Id, line.Controllers, hierarchies[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One line of the file, split: spans of the text, nothing copied.</summary>
+    private readonly ref struct Line(int id, ReadOnlySpan<char> controllers, ReadOnlySpan<char> path)
+    {
+        public int Id { get; } = id;
+
+        public ReadOnlySpan<char> Controllers { get; } = controllers;
+
+        public ReadOnlySpan<char> Path { get; } = path;
+    }
+
+    /// <summary>The lines of a whole file, split, blank ones skipped; a malformed line throws <see cref="FormatException"/> naming its number.</summary>
+    private ref struct Lines
+    {
+        private readonly string _source;
+        private SpanLineEnumerator _lines;
+        private int _number;
+
+        public Lines(string text, string source)
+        {
+            ArgumentNullException.ThrowIfNull(text);
+            _source = source;
+            _lines = text.AsSpan().EnumerateLines();
+        }
+
+        public Line Current { get; private set; }
+
+        public readonly Lines GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            while (_lines.MoveNext())
+            {
+                if (SplitLine(_lines.Current, ++_number, _source, out var id, out var controllers, out var path))
+                {
+                    Current = new Line(id, controllers, path);
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>Splits line <paramref name="number"/> of a whole file; false for a blank line, <see cref="FormatException"/> for a malformed one.</summary>

@@ -123,14 +123,36 @@ public class ProcCgroupTests
     }
 
     [Test]
-    public void AnyAtOrBelow_and_PathsByKey_of_text_throw_on_a_malformed_line_as_Parse_does()
+    public void AnyAtOrBelow_Any_and_PathsByKey_of_text_throw_on_a_malformed_line_as_Parse_does()
     {
         const string Text = "1:cpu:/a\n2:memory\n";
 
         Assert.Multiple(() =>
         {
             Assert.That(Assert.Throws<FormatException>(() => ProcCgroup.AnyAtOrBelow(Text, CgroupPath.Of("/b"), [], "/proc/7/cgroup"))!.Message, Does.Contain("/proc/7/cgroup line 2"));
+            Assert.That(Assert.Throws<FormatException>(() => ProcCgroup.Any(Text, [], _ => true, "/proc/7/cgroup"))!.Message, Does.Contain("/proc/7/cgroup line 2"));
             Assert.That(Assert.Throws<FormatException>(() => ProcCgroup.PathsByKey([], Text, "/proc/7/cgroup"))!.Message, Does.Contain("/proc/7/cgroup line 2"));
+        });
+    }
+
+    [Test]
+    public void Any_asks_about_the_lines_of_the_hierarchies_given_in_order_and_stops_at_the_first_taken()
+    {
+        var cpu = new Hierarchy("cpu,cpuacct", CgroupVersion.V1, ["cpu", "cpuacct"], null, "/sys/fs/cgroup/cpu,cpuacct", ["/sys/fs/cgroup/cpu,cpuacct"], "/");
+        var unified = new Hierarchy(Hierarchy.UnifiedKey, CgroupVersion.V2, [], null, "/sys/fs/cgroup/unified", ["/sys/fs/cgroup/unified"], "/");
+        const string Text = "5:cpuacct,cpu:/machine/web\n4:memory:/other\n0::/machine/web (deleted)\n2:malformed\n";
+        var asked = new List<string>();
+
+        var taken = ProcCgroup.Any(Text, [unified, cpu], path =>
+        {
+            asked.Add(path.ToString());
+            return path.EndsWith("(deleted)");
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(taken, Is.True);
+            Assert.That(asked, Is.EqualTo(new[] { "/machine/web", "/machine/web (deleted)" }), "memory is not given; the malformed line after the one taken is not read");
         });
     }
 }
