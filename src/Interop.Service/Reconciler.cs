@@ -62,6 +62,10 @@ internal sealed class Reconciler
     public ReconcileReport Run()
     {
         var started = Stopwatch.GetTimestamp();
+
+        // What is under the shared root does not depend on the state file: on a big host (10,000 dirs in each
+        // hierarchy) it is listed on another CPU while the state file is parsed on this one.
+        var rootListing = Task.Run(() => _host.ListChildren(_rootDir));
         string? aside = null;
         IReadOnlyList<Mapping> saved;
         try
@@ -104,7 +108,7 @@ internal sealed class Reconciler
         }
 
         var checkedLive = Stopwatch.GetTimestamp();
-        var adopted = Adopt(kept);
+        var adopted = Adopt(kept, rootListing.GetAwaiter().GetResult());
         foreach (var m in adopted)
         {
             _log.LogInformation("reconcile: adopted {0} {1} pid {2} at {3}", m.Manager.ToWire(), m.Name, m.Leader, m.CgroupPath);
@@ -149,7 +153,9 @@ internal sealed class Reconciler
         return cgroups is not null && cgroups.Values.Any(path => CgroupPath.Of(path).IsAtOrBelow(own));
     }
 
-    private List<Mapping> Adopt(List<Mapping> known)
+    /// <param name="known">The mappings kept.</param>
+    /// <param name="rootChildren">The shared root's child dirs, listed already.</param>
+    private List<Mapping> Adopt(List<Mapping> known, IReadOnlySet<string> rootChildren)
     {
         var owned = new HashSet<string>(known.Where(m => m.CgroupPath.Length > 0).Select(m => m.CgroupPath), StringComparer.Ordinal);
         var names = new HashSet<ContainerId>(known.Select(m => m.Id));
@@ -159,7 +165,7 @@ internal sealed class Reconciler
 
         void Visit(string parent, int depth)
         {
-            foreach (var child in _host.ListChildren(parent))
+            foreach (var child in depth == 0 ? rootChildren : _host.ListChildren(parent))
             {
                 var dir = parent + "/" + child;
                 if (_systemd && SystemdUnits.IsUnitDir(child) && depth < 8)
